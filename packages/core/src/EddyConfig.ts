@@ -1,0 +1,104 @@
+/**
+ * eddy's settings, read through Effect `Config` from `EDDY_*` variables. Every setting has a
+ * default; a bad value fails at start-up with the variable's name, what was expected and the
+ * value given (secrets redacted), e.g.
+ * `(Invalid data at EDDY_PARTITIONS: "Expected an integer from 1 to 1024, got \"0\"")`.
+ */
+import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
+
+/** Where Redis is. The URL stays `Redacted` because it may carry a password. */
+export interface RedisTarget {
+  readonly url: Redacted.Redacted<string>
+  /** The URL with its password masked: safe for logs and errors. */
+  readonly display: string
+  readonly tls: boolean
+}
+
+/** Masks the password of a Redis URL, for logs and error messages. */
+export const maskRedisUrl = (raw: string): string => raw.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, "$1***@")
+
+/**
+ * A string setting checked by `parse`; a failure names what was expected and the value given,
+ * with `show` deciding how the value may be shown.
+ */
+const checked = <A>(
+  name: string,
+  expected: string,
+  parse: (raw: string) => Option.Option<A>,
+  show: (raw: string) => string = (raw) => raw,
+): Config.Config<A> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((raw) =>
+      Option.match(parse(raw.trim()), {
+        onNone: () =>
+          Either.left(ConfigError.InvalidData([], `Expected ${expected}, got ${JSON.stringify(show(raw))}`)),
+        onSome: Either.right,
+      }),
+    ),
+  )
+
+const parseRedisUrl = (raw: string): Option.Option<RedisTarget> => {
+  try {
+    const url = new URL(raw)
+    if ((url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") return Option.none()
+    if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) return Option.none()
+    return Option.some({ url: Redacted.make(raw), display: maskRedisUrl(raw), tls: url.protocol === "rediss:" })
+  } catch {
+    return Option.none()
+  }
+}
+
+/** `EDDY_REDIS_URL`: `redis://[user:password@]host[:port][/db]` or `rediss://` for TLS. Unset: embedded Redis. */
+export const redisTarget: Config.Config<Option.Option<RedisTarget>> = Config.option(
+  checked("EDDY_REDIS_URL", "a redis:// or rediss:// URL with a host", parseRedisUrl, maskRedisUrl),
+)
+
+/** `EDDY_PREFIX`: the key namespace, default `eddy`. No braces: they would break hash tags. */
+export const prefix: Config.Config<string> = checked("EDDY_PREFIX", "1-64 characters of [A-Za-z0-9_.-]", (raw) =>
+  /^[A-Za-z0-9_.-]{1,64}$/.test(raw) ? Option.some(raw) : Option.none(),
+).pipe(Config.withDefault("eddy"))
+
+/** A whole number in a range, with the range in its error message. */
+export const integerIn = (name: string, min: number, max: number): Config.Config<number> =>
+  checked(name, `an integer from ${min} to ${max}`, (raw) => {
+    const value = Number(raw)
+    return /^-?\d+$/.test(raw) && value >= min && value <= max ? Option.some(value) : Option.none()
+  })
+
+/** A duration such as `2 seconds`, `500 millis` or a plain number of milliseconds. */
+export const duration = (name: string): Config.Config<Duration.Duration> =>
+  checked(name, 'a duration such as "2 seconds", "500 millis" or a number of milliseconds', (raw) =>
+    /^\d+$/.test(raw) ? Option.some(Duration.millis(Number(raw))) : Duration.decodeUnknown(raw),
+  )
+
+/** `EDDY_PARTITIONS`: how many partitions (hash tags) jobs are spread over. Default 1. */
+export const partitions: Config.Config<number> = integerIn("EDDY_PARTITIONS", 1, 1024).pipe(Config.withDefault(1))
+
+/** `EDDY_LOG_LEVEL`: trace, debug, info, warning, error, fatal or none. Default info. */
+export const logLevel: Config.Config<LogLevel.LogLevel> = checked(
+  "EDDY_LOG_LEVEL",
+  "one of trace, debug, info, warning, error, fatal, none",
+  (raw) => {
+    const level = LogLevel.allLevels.find((level) => level.label.toLowerCase() === raw.toLowerCase())
+    return raw.toLowerCase() === "warn" ? Option.some(LogLevel.Warning) : Option.fromNullable(level)
+  },
+).pipe(Config.withDefault(LogLevel.Info))
+
+/** `EDDY_LOG_PRETTY`: human-readable logs. Default: when stderr is a terminal. */
+export const logPretty: Config.Config<boolean> = Config.boolean("EDDY_LOG_PRETTY").pipe(
+  Config.withDefault(process.stderr.isTTY === true),
+)
+
+/** `EDDY_REDIS_TIMEOUT`: the bound within which a Redis call answers or fails. Default 2 s. */
+export const redisTimeout: Config.Config<Duration.Duration> = duration("EDDY_REDIS_TIMEOUT").pipe(
+  Config.withDefault(Duration.seconds(2)),
+)
+
+/** `EDDY_DATA_DIR`: where the embedded Redis keeps its data. Default `.eddy/redis`. */
+export const dataDir: Config.Config<string> = Config.string("EDDY_DATA_DIR").pipe(Config.withDefault(".eddy/redis"))
+
+/** `EDDY_REDIS_APPENDFSYNC`: the embedded server's AOF fsync policy. Default `everysec`. */
+export const appendfsync: Config.Config<"everysec" | "always"> = Config.literal(
+  "everysec",
+  "always",
+)("EDDY_REDIS_APPENDFSYNC").pipe(Config.withDefault("everysec" as const))

@@ -1,0 +1,213 @@
+/**
+ * The process's Redis connections: one command connection (auto-pipelined) shared by every
+ * component, and one blocking connection made on first use for blocking reads. However many
+ * actors a process hosts, it holds these two.
+ *
+ * While Redis is unreachable, calls fail with `RedisUnavailable` within a bound (default 2 s)
+ * instead of queueing forever; reconnects back off exponentially with jitter and a cap, and the
+ * connection's state changes (up, lost, back) are logged once each.
+ */
+import { hostname } from "node:os"
+import { type ConfigError, Context, Duration, Effect, Layer, Option, Redacted, Runtime, Schema, Scope } from "effect"
+import { Redis, type RedisOptions } from "ioredis"
+import * as EddyConfig from "./EddyConfig.js"
+import * as EmbeddedRedis from "./EmbeddedRedis.js"
+
+/** Redis could not be reached, or did not answer within the bound. Safe to retry later. */
+export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
+  message: Schema.String,
+}) {}
+
+/** Redis answered with an error (a bug or a misconfiguration, not an outage). */
+export class RedisCommandFailed extends Schema.TaggedError<RedisCommandFailed>()("RedisCommandFailed", {
+  message: Schema.String,
+}) {}
+
+export type RedisError = RedisUnavailable | RedisCommandFailed
+
+/** What a component may do with Redis. */
+export interface RedisClientService {
+  /** Runs commands on the shared command connection, failing within the bound. */
+  readonly run: <A>(command: (redis: Redis) => Promise<A>) => Effect.Effect<A, RedisError>
+  /**
+   * Runs one blocking read (BLOCK `blockFor`) on the blocking connection. Calls are serialized:
+   * one blocking connection serves the whole process.
+   */
+  readonly blocking: <A>(
+    blockFor: Duration.DurationInput,
+    command: (redis: Redis) => Promise<A>,
+  ) => Effect.Effect<A, RedisError>
+  /** PING within the bound; succeeds with the round trip. */
+  readonly health: Effect.Effect<Duration.Duration, RedisUnavailable>
+  /** Whether the command connection is up right now. */
+  readonly isUp: Effect.Effect<boolean>
+  /** The bound within which every non-blocking call answers or fails. */
+  readonly timeout: Duration.Duration
+  /** Where Redis is, with the password masked. */
+  readonly display: string
+}
+
+/** The process's Redis connections. */
+export class RedisClient extends Context.Tag("@eddy/core/RedisClient")<RedisClient, RedisClientService>() {}
+
+/** How to connect. */
+export interface Options {
+  readonly url: Redacted.Redacted<string>
+  /** The bound for every call. Default 2 s. */
+  readonly timeout?: Duration.DurationInput
+  /** Names the connections in `CLIENT LIST` (`<name>:cmd`, `<name>:block`). */
+  readonly name?: string
+}
+
+/** Reconnect delays: exponential from 50 ms, capped at 2 s, with full jitter above half. */
+const reconnectDelay = (attempt: number): number => {
+  const ceiling = Math.min(2_000, 50 * 2 ** Math.min(attempt, 10))
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+}
+
+// ioredis reports connection trouble as plain Errors; these messages mean "not reachable now".
+const unavailablePattern =
+  /Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN/
+
+/** Maps an ioredis failure to the typed error callers handle. */
+export const classify = (error: unknown): RedisError => {
+  const message = error instanceof Error ? error.message : String(error)
+  return unavailablePattern.test(message) ? new RedisUnavailable({ message }) : new RedisCommandFailed({ message })
+}
+
+const connectionOptions = (name: string, timeout: Duration.Duration | undefined): RedisOptions => ({
+  connectionName: name,
+  enableAutoPipelining: true,
+  // Fail at once while disconnected (we wait for `ready` ourselves, within the bound) instead of
+  // queueing commands that would run at some unknown later time.
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  retryStrategy: reconnectDelay,
+  ...(timeout === undefined ? {} : { commandTimeout: Duration.toMillis(timeout) }),
+})
+
+/** `closing` is our own quit: the close that follows is not an outage. */
+type LinkState = "connecting" | "up" | "down" | "closing"
+
+/** Opens one ioredis connection, logging its state changes once each; closed with the scope. */
+const connect = (url: string, display: string, role: string, options: RedisOptions) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const log = (effect: Effect.Effect<void>) =>
+      Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: display, connection: role })))
+    let state: LinkState = "connecting"
+    let lostAt = 0
+    const redis = yield* Effect.acquireRelease(
+      Effect.sync(() => new Redis(url, options)),
+      (redis) =>
+        Effect.sync(() => {
+          state = "closing"
+        }).pipe(
+          Effect.zipRight(Effect.tryPromise(() => redis.quit())),
+          Effect.timeout("1 second"),
+          Effect.ignore,
+          Effect.ensuring(Effect.sync(() => redis.disconnect())),
+        ),
+    )
+    redis.on("ready", () => {
+      if (state === "down") log(Effect.logInfo(`Redis connection back after ${Date.now() - lostAt} ms`))
+      else if (state === "connecting") log(Effect.logDebug("Redis connection up"))
+      state = "up"
+    })
+    const lost = (reason: string) => {
+      if (state === "down" || state === "closing") return
+      state = "down"
+      lostAt = Date.now()
+      log(Effect.logWarning(`Redis connection lost (${reason}); reconnecting with backoff`))
+    }
+    redis.on("close", () => lost("closed"))
+    // Without a listener ioredis prints every failed reconnect; the state change is logged once above.
+    redis.on("error", (error: Error) => lost(error.message))
+    return redis
+  })
+
+/** Waits until the connection is ready; the caller bounds the wait. */
+const whenReady = (redis: Redis) =>
+  Effect.async<void>((resume) => {
+    if (redis.status === "ready") return resume(Effect.void)
+    const onReady = () => resume(Effect.void)
+    redis.once("ready", onReady)
+    return Effect.sync(() => redis.off("ready", onReady))
+  })
+
+/** Runs `command` once `redis` is ready, failing with `RedisUnavailable` past `bound`. */
+const bounded = <A>(redis: Redis, bound: Duration.Duration, command: (redis: Redis) => Promise<A>) =>
+  whenReady(redis).pipe(
+    Effect.zipRight(Effect.tryPromise({ try: () => command(redis), catch: classify })),
+    Effect.timeoutFail({
+      duration: bound,
+      onTimeout: () => new RedisUnavailable({ message: `Redis did not answer within ${Duration.format(bound)}` }),
+    }),
+  )
+
+/** Builds the service over a URL; connections close when the scope closes. */
+export const make = (options: Options) =>
+  Effect.gen(function* () {
+    const timeout = Duration.decode(options.timeout ?? "2 seconds")
+    const name = (options.name ?? `eddy:${hostname()}:${process.pid}`).replace(/\s/g, "_")
+    const url = Redacted.value(options.url)
+    const display = EddyConfig.maskRedisUrl(url)
+    const scope = yield* Effect.scope
+    const command = yield* connect(url, display, "command", connectionOptions(`${name}:cmd`, timeout))
+    // Made on first use, so a producer-only process never opens it; it lives as long as the client.
+    const blockingConnection = yield* Effect.cached(
+      Scope.extend(connect(url, display, "blocking", connectionOptions(`${name}:block`, undefined)), scope),
+    )
+    const blockingLock = yield* Effect.makeSemaphore(1)
+
+    const service: RedisClientService = {
+      run: (f) => bounded(command, timeout, f),
+      blocking: (blockFor, f) =>
+        blockingConnection.pipe(
+          Effect.flatMap((redis) => bounded(redis, Duration.sum(Duration.decode(blockFor), timeout), f)),
+          blockingLock.withPermits(1),
+        ),
+      health: Effect.gen(function* () {
+        const started = Date.now()
+        yield* bounded(command, timeout, (redis) => redis.ping()).pipe(
+          Effect.catchTag("RedisCommandFailed", (error) =>
+            Effect.fail(new RedisUnavailable({ message: error.message })),
+          ),
+        )
+        return Duration.millis(Date.now() - started)
+      }),
+      isUp: Effect.sync(() => command.status === "ready"),
+      timeout,
+      display,
+    }
+    return service
+  })
+
+/** A layer over an explicit URL. */
+export const layer = (options: Options): Layer.Layer<RedisClient> => Layer.scoped(RedisClient, make(options))
+
+/**
+ * The layer a process runs with: `EDDY_REDIS_URL` when set, otherwise an embedded `redis-server`
+ * (data under `EDDY_DATA_DIR`) that lives as long as the layer.
+ */
+export const layerConfig: Layer.Layer<RedisClient, EmbeddedRedis.EmbeddedRedisError | ConfigError.ConfigError> =
+  Layer.scoped(
+    RedisClient,
+    Effect.gen(function* () {
+      const target = yield* EddyConfig.redisTarget
+      const timeout = yield* EddyConfig.redisTimeout
+      const url = yield* Option.match(target, {
+        onSome: (target) => Effect.succeed(target.url),
+        onNone: () =>
+          Effect.gen(function* () {
+            const dir = yield* EddyConfig.dataDir
+            const appendfsync = yield* EddyConfig.appendfsync
+            const server = yield* EmbeddedRedis.start({ dir, appendfsync })
+            yield* Effect.logInfo(`embedded redis-server ready at ${server.url} (data in ${server.dir})`)
+            return Redacted.make(server.url)
+          }),
+      })
+      return yield* make({ url, timeout })
+    }),
+  )

@@ -1,0 +1,4 @@
+/**
+ * @eddy/workers — the typed, Effect-based consumer-group runtime.
+ */
+export {}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The two-command setup: `npm start` and `npm test` both come through here. Only Node built-ins are
+// used, because on a fresh clone nothing else is installed yet. Steps: check Node, install the
+// workspace with a pinned pnpm (through npx: corepack's signature check fails against the registry
+// on some machines), make sure redis-server >= 7.0 exists, then run the command.
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, readFileSync, statSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+const pnpmVersion = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1]
+const MIN_REDIS = [7, 0]
+
+const fail = (message) => {
+  process.stderr.write(`eddy: ${message}\n`)
+  process.exit(1)
+}
+
+const run = (cmd, args, options = {}) => {
+  const result = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...options })
+  if (result.error) fail(`could not run ${cmd}: ${result.error.message}`)
+  return result.status ?? 1
+}
+
+const checkNode = () => {
+  const major = Number(process.versions.node.split(".")[0])
+  if (major < 20) fail(`Node >= 20 is required, this is ${process.versions.node}`)
+}
+
+const pnpm = (args, options) => run("npx", ["--yes", `pnpm@${pnpmVersion}`, ...args], options)
+
+// Install when node_modules is missing or older than the lockfile or a manifest.
+const ensureWorkspace = () => {
+  const marker = join(root, "node_modules", ".modules.yaml")
+  const manifests = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.yaml"]
+    .concat(
+      ["core", "workers", "gateway"].map((p) => `packages/${p}/package.json`),
+      ["test/package.json"],
+    )
+    .map((f) => join(root, f))
+    .filter(existsSync)
+  const installedAt = existsSync(marker) ? statSync(marker).mtimeMs : 0
+  if (manifests.every((f) => statSync(f).mtimeMs <= installedAt)) return
+  const frozen = process.env.CI ? ["--frozen-lockfile"] : []
+  if (pnpm(["install", ...frozen]) !== 0) fail("installing the workspace with pnpm failed (see above)")
+}
+
+const redisVersion = () => {
+  const result = spawnSync("redis-server", ["--version"], { encoding: "utf8" })
+  if (result.error || result.status !== 0) return undefined
+  const match = /v=(\d+)\.(\d+)\.(\d+)/.exec(result.stdout)
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined
+}
+
+const newEnough = (v) => v[0] > MIN_REDIS[0] || (v[0] === MIN_REDIS[0] && v[1] >= MIN_REDIS[1])
+
+const ensureRedis = () => {
+  const found = redisVersion()
+  if (found && newEnough(found)) return
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+  const hasApt = spawnSync("sh", ["-c", "command -v apt-get"]).status === 0
+  if (!isRoot || !hasApt) {
+    fail(
+      found
+        ? `redis-server ${found.join(".")} is too old; install redis-server >= 7.0 (e.g. 'sudo apt-get install redis-server') and rerun`
+        : "redis-server >= 7.0 is required; install it (e.g. 'sudo apt-get install redis-server') and rerun",
+    )
+  }
+  process.stderr.write("eddy: installing redis-server with apt-get\n")
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
+  if (run("apt-get", ["update"], { env }) !== 0 || run("apt-get", ["install", "-y", "redis-server"], { env }) !== 0)
+    fail("apt-get could not install redis-server")
+  const installed = redisVersion()
+  if (!installed || !newEnough(installed)) fail("the installed redis-server is older than 7.0")
+}
+
+// Runs the final command as a direct child. Ctrl-C reaches the child from the terminal, so we only
+// outlive it; a SIGTERM sent to us alone (by a process manager) is passed on. Exits with its code.
+const handOver = (args) => {
+  const child = spawn(process.execPath, args, { stdio: "inherit", cwd: root })
+  process.on("SIGINT", () => {})
+  process.on("SIGTERM", () => child.kill("SIGTERM"))
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+}
+
+const commands = {
+  // The whole system on an embedded Redis (unless EDDY_REDIS_URL points elsewhere).
+  start: () => handOver(["--conditions=@eddy/source", "--import", "tsx", "packages/gateway/src/main.ts"]),
+  // Every test of every package and of test/, with coverage, against a throwaway redis-server.
+  test: () => handOver(["node_modules/vitest/vitest.mjs", "run", "--coverage", ...process.argv.slice(3)]),
+  // Type-check, lint and circular-import check: what CI runs besides the tests.
+  check: () => {
+    for (const script of ["typecheck", "lint", "circular"]) {
+      const status = pnpm(["run", script])
+      if (status !== 0) process.exit(status)
+    }
+  },
+}
+
+const command = commands[process.argv[2]]
+if (!command) fail(`usage: bootstrap.mjs ${Object.keys(commands).join("|")}`)
+checkNode()
+ensureWorkspace()
+ensureRedis()
+command()

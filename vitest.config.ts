@@ -1,0 +1,34 @@
+import { defineConfig } from "vitest/config"
+
+// Packages resolve to their TypeScript sources through the "@eddy/source" export condition, so
+// tests never need a build. Every project gets a throwaway redis-server from the global setup.
+const project = (name: string, include: string) => ({
+  extends: true as const,
+  test: { name, include: [include] },
+})
+
+export default defineConfig({
+  resolve: { conditions: ["@eddy/source"] },
+  ssr: { resolve: { conditions: ["@eddy/source"] } },
+  test: {
+    globalSetup: ["./test/support/globalSetup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+    projects: [
+      project("core", "packages/core/test/**/*.test.ts"),
+      project("workers", "packages/workers/test/**/*.test.ts"),
+      project("gateway", "packages/gateway/test/**/*.test.ts"),
+      project("system", "test/**/*.test.ts"),
+    ],
+    coverage: {
+      provider: "v8",
+      include: ["packages/*/src/**/*.ts"],
+      exclude: ["packages/*/src/**/main.ts"],
+      reporter: ["text-summary", "text"],
+      thresholds: {
+        "packages/core/src/**": { lines: 90 },
+      },
+    },
+  },
+})
