@@ -8,8 +8,7 @@ const project = (name: string, include: string) => ({
 })
 
 export default defineConfig({
-  resolve: { conditions: ["@eddy/source"] },
-  ssr: { resolve: { conditions: ["@eddy/source"] } },
+  ssr: { resolve: { conditions: ["@eddy/source", "module", "node", "development|production"] } },
   test: {
     globalSetup: ["./test/support/globalSetup.ts"],
     testTimeout: 30_000,

@@ -4,9 +4,11 @@
  * test that stops or kills Redis starts its own server instead.
  */
 import { Effect, Exit, Scope } from "effect"
+import type {} from "vitest"
 import type { TestProject } from "vitest/node"
 import * as EmbeddedRedis from "../../packages/core/src/EmbeddedRedis.js"
 
+// Mirrors packages/core/test/support/providedContext.ts, which tests import.
 declare module "vitest" {
   export interface ProvidedContext {
     redisUrl: string

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto"
 import { Redacted } from "effect"
 import { inject } from "vitest"
+import "./providedContext.js"
 import * as RedisClient from "../../src/RedisClient.js"
 
 /** The URL of the run's redis-server. */

@@ -1,0 +1,8 @@
+/** What the global setup hands to every test (see `globalSetup.ts`). */
+import type {} from "vitest"
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    redisUrl: string
+  }
+}
