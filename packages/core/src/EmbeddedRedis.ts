@@ -45,7 +45,11 @@ export class EmbeddedRedisError extends Data.TaggedError("EmbeddedRedisError")<{
   readonly message: string
 }> {}
 
-const supervisorScript = fileURLToPath(new URL("./internal/redis-supervisor.sh", import.meta.url))
+// tsc does not copy the script into `dist/`; the built module finds it in the shipped `src/`.
+const supervisorScript = [
+  fileURLToPath(new URL("./internal/redis-supervisor.sh", import.meta.url)),
+  fileURLToPath(new URL("../src/internal/redis-supervisor.sh", import.meta.url)),
+].find(existsSync)
 
 /** Asks the OS for a free port. Another process may take it before Redis binds; `start` retries. */
 const freePort = Effect.async<number, EmbeddedRedisError>((resume) => {
@@ -59,18 +63,34 @@ const freePort = Effect.async<number, EmbeddedRedisError>((resume) => {
   })
 })
 
-/** One raw PING over TCP; no client library needed to tell whether the server is up. */
-const ping = (port: number) =>
+/**
+ * One raw PING, then INFO, over TCP; no client library needed to tell whether the server is up.
+ * The server must be ours (`process_id` is `pid`): with a fixed port, another Redis already on it
+ * would answer PING while ours is failing to bind.
+ */
+const ping = (port: number, pid: number) =>
   Effect.async<void, EmbeddedRedisError>((resume) => {
     const socket = createConnection({ port, host: "127.0.0.1" })
+    let received = ""
     const done = (error?: string) => {
       socket.destroy()
       resume(error === undefined ? Effect.void : Effect.fail(new EmbeddedRedisError({ message: error })))
     }
     socket.setTimeout(500, () => done("PING timed out"))
     socket.on("error", (error) => done(error.message))
-    socket.on("data", (data) => (data.toString().startsWith("+PONG") ? done() : done(`PING answered ${data}`)))
-    socket.write("PING\r\n")
+    socket.on("close", () => done("connection closed"))
+    socket.on("data", (data) => {
+      received += data.toString()
+      const pong = "+PONG\r\n"
+      if (!received.startsWith(pong)) {
+        if (!pong.startsWith(received)) done(`PING answered ${received.split("\r\n")[0]}`)
+        return
+      }
+      const match = /process_id:(\d+)\r\n/.exec(received)
+      if (match === null) return
+      done(Number(match[1]) === pid ? undefined : `port ${port} is served by another process (pid ${match[1]})`)
+    })
+    socket.write("PING\r\nINFO server\r\n")
     return Effect.sync(() => socket.destroy())
   })
 
@@ -108,6 +128,10 @@ const spawnSupervised = (binary: string, args: ReadonlyArray<string>, graceTicks
   Effect.async<{ child: ChildProcess; pid: number }, EmbeddedRedisError>((resume) => {
     // detached: a Ctrl-C in the terminal goes to our process group; the server must stop through
     // the scope (after workers released their jobs), not on its own.
+    if (supervisorScript === undefined) {
+      resume(Effect.fail(new EmbeddedRedisError({ message: "redis-supervisor.sh not found" })))
+      return
+    }
     const child = spawn("sh", [supervisorScript, String(graceTicks), binary, ...args], {
       stdio: ["pipe", "pipe", "ignore"],
       detached: true,
@@ -145,8 +169,8 @@ const stopSupervised = (child: ChildProcess, redisPid: number, grace: Duration.D
     child.stdin?.end()
   })
 
-const waitUntilReady = (child: ChildProcess, port: number, dir: string, startTimeout: Duration.Duration) =>
-  ping(port).pipe(
+const waitUntilReady = (child: ChildProcess, port: number, pid: number, dir: string, startTimeout: Duration.Duration) =>
+  ping(port, pid).pipe(
     Effect.filterOrFail(
       () => !exited(child),
       () => new EmbeddedRedisError({ message: "redis-server exited" }),
@@ -172,9 +196,12 @@ const startOnce = (options: Options, dir: string) =>
     const args = serverArgs(port, dir, options.appendfsync ?? "everysec")
     const startTimeout = Duration.decode(options.startTimeout ?? "10 seconds")
     const { pid } = yield* Effect.acquireRelease(
-      spawnSupervised(options.binary ?? "redis-server", args, Duration.toMillis(grace) / 100).pipe(
+      // Whole ticks: the supervisor compares them with `[ -gt ]`, which takes integers only.
+      spawnSupervised(options.binary ?? "redis-server", args, Math.ceil(Duration.toMillis(grace) / 100)).pipe(
         Effect.tap(({ child, pid }) =>
-          waitUntilReady(child, port, dir, startTimeout).pipe(Effect.onError(() => stopSupervised(child, pid, grace))),
+          waitUntilReady(child, port, pid, dir, startTimeout).pipe(
+            Effect.onError(() => stopSupervised(child, pid, grace)),
+          ),
         ),
       ),
       ({ child, pid }) => stopSupervised(child, pid, grace),

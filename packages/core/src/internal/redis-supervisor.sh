@@ -2,7 +2,8 @@
 # Runs redis-server as a child and ties its life to the Node process that started us.
 #
 # Usage: redis-supervisor.sh GRACE_TICKS redis-server [args...]
-#   GRACE_TICKS: tenths of a second between SIGTERM and SIGKILL when stopping Redis.
+#   GRACE_TICKS: tenths of a second between SIGTERM and SIGKILL when stopping Redis; a whole
+#   number (`[ -gt ]` compares integers only).
 # Prints Redis's pid on the first line of stdout.
 #
 # Why a supervisor: Linux gives a child no notice when its parent dies by SIGKILL, so a

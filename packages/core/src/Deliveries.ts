@@ -1,0 +1,280 @@
+/**
+ * Deliveries as a worker handles them: start, renew, progress, complete, fail, release,
+ * confirm a cancel, reclaim stalled ones, promote due ones. Every call that changes a running
+ * job is fenced: it takes effect only while this consumer still holds the delivery, and
+ * otherwise fails with a typed refusal (`LeaseLost`, `JobAlreadyFinished`, …) that changed nothing.
+ */
+import { Duration, Effect } from "effect"
+import type { Lane } from "./Actor.js"
+import { runScript } from "./internal/runScript.js"
+import type { DeadLetterReason, ErrorInfo } from "./JobEvent.js"
+import { RedisClient } from "./RedisClient.js"
+import { Code, codeOf, refusal } from "./ScriptOutcome.js"
+import * as Scripts from "./Scripts.js"
+import { Settings } from "./Settings.js"
+import { workerGroup } from "./StreamKeys.js"
+
+/** One inbox entry handed to a consumer. */
+export interface Delivery {
+  readonly partition: number
+  readonly actor: string
+  readonly lane: Lane
+  readonly entryId: string
+  /** Empty for an entry that names no job (malformed). */
+  readonly jobId: string
+}
+
+/** What `start` hands the worker to run. */
+export interface Started {
+  readonly input: string
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly correlationId: string | undefined
+  readonly causationId: string | undefined
+}
+
+const keysOf = (delivery: Pick<Delivery, "partition" | "actor" | "lane">) =>
+  Effect.map(Settings, (settings) => {
+    const p = settings.keyspace.partition(delivery.partition)
+    return { settings, p, inbox: p.inbox(delivery.actor, delivery.lane) }
+  })
+
+const fenced = (delivery: Delivery, consumer: string) =>
+  [delivery.jobId, delivery.entryId, workerGroup, consumer] as const
+
+const orRefusal = (delivery: Delivery, reply: Scripts.Reply) =>
+  codeOf(reply) === Code.ok ? Effect.void : Effect.fail(refusal(delivery.jobId, reply))
+
+/** Creates the inbox's consumer group if it is missing (from the stream's start). Idempotent. */
+export const ensureGroup = (partition: number, actor: string, lane: Lane) =>
+  Effect.gen(function* () {
+    const { inbox } = yield* keysOf({ partition, actor, lane })
+    const redis = yield* RedisClient
+    yield* redis
+      .run((connection) => connection.xgroup("CREATE", inbox, workerGroup, "0", "MKSTREAM"))
+      .pipe(
+        Effect.catchIf(
+          (error) => error.message.includes("BUSYGROUP"),
+          () => Effect.void,
+        ),
+      )
+  })
+
+/** Marks a delivery as running and returns its input; appends `started`. */
+export const start = (delivery: Delivery, consumer: string) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const reply = yield* runScript(
+      Scripts.start,
+      [p.jobs, p.events, inbox],
+      [...fenced(delivery, consumer), settings.eventsMaxLen],
+    )
+    if (codeOf(reply) !== Code.ok) return yield* Effect.fail(refusal(delivery.jobId, reply))
+    const text = (value: unknown) => (value === "" || value === null || value === undefined ? undefined : String(value))
+    return {
+      input: String(reply[1]),
+      attempt: Number(reply[2]),
+      maxAttempts: Number(reply[3]),
+      correlationId: text(reply[4]),
+      causationId: text(reply[5]),
+    } satisfies Started
+  })
+
+/** The outcome of renewing one lease. */
+export type Renewal = "renewed" | "lost" | "cancelRequested"
+
+/** Renews the leases of running deliveries of one inbox in one call; one outcome per delivery. */
+export const renew = (deliveries: ReadonlyArray<Delivery>, consumer: string) =>
+  Effect.gen(function* () {
+    const first = deliveries[0]
+    if (first === undefined) return []
+    const { p, inbox } = yield* keysOf(first)
+    const pairs = deliveries.flatMap((delivery) => [delivery.entryId, delivery.jobId])
+    const reply = yield* runScript(Scripts.renew, [p.jobs, inbox], [workerGroup, consumer, ...pairs])
+    return reply.map((code): Renewal => {
+      switch (Number(code)) {
+        case Code.ok:
+          return "renewed"
+        case Code.cancelRequested:
+          return "cancelRequested"
+        default:
+          return "lost"
+      }
+    })
+  })
+
+/** Reports progress (0..1, with an optional note); appends `progress`. */
+export const progress = (delivery: Delivery, consumer: string, fraction: number, note?: string) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const clamped = Math.min(1, Math.max(0, fraction))
+    const data = JSON.stringify(note === undefined ? { fraction: clamped } : { fraction: clamped, note })
+    const reply = yield* runScript(
+      Scripts.progress,
+      [p.jobs, p.events, inbox],
+      [...fenced(delivery, consumer), clamped, data, settings.eventsMaxLen],
+    )
+    return yield* orRefusal(delivery, reply)
+  })
+
+/** The job succeeded with `output` (encoded JSON text); appends `succeeded`. Applied at most once. */
+export const complete = (delivery: Delivery, consumer: string, output: string) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const reply = yield* runScript(
+      Scripts.complete,
+      [p.jobs, p.events, inbox, p.expiries],
+      [...fenced(delivery, consumer), output, settings.eventsMaxLen, Duration.toMillis(settings.retention)],
+    )
+    return yield* orRefusal(delivery, reply)
+  })
+
+/** How a failed attempt is to be treated. */
+export interface Failure {
+  readonly error: ErrorInfo
+  /** A non-retryable failure dead-letters at once. */
+  readonly retryable: boolean
+  /** The wait before the next attempt, when one remains. */
+  readonly retryDelay: Duration.Duration
+  /** The dead-letter reason for a non-retryable failure. */
+  readonly reason?: DeadLetterReason
+}
+
+/** What became of a failed attempt. */
+export type FailOutcome =
+  | { readonly _tag: "retrying"; readonly retryAt: number }
+  | { readonly _tag: "deadLettered"; readonly reason: DeadLetterReason }
+
+/** The attempt failed: retry later, or dead-letter; appends `failed` (and `deadLettered`). */
+export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const reply = yield* runScript(
+      Scripts.fail,
+      [p.jobs, p.events, inbox, p.delayed(delivery.actor, delivery.lane), p.dead(delivery.actor), p.expiries],
+      [
+        ...fenced(delivery, consumer),
+        JSON.stringify(failure.error),
+        failure.retryable ? 1 : 0,
+        Math.round(Duration.toMillis(failure.retryDelay)),
+        settings.eventsMaxLen,
+        Duration.toMillis(settings.deadLetterRetention),
+        settings.deadLettersMaxLen,
+        failure.reason ?? "nonRetryable",
+      ],
+    )
+    if (codeOf(reply) !== Code.ok) return yield* Effect.fail(refusal(delivery.jobId, reply))
+    return (
+      reply[1] === "retrying"
+        ? { _tag: "retrying", retryAt: Number(reply[2]) }
+        : { _tag: "deadLettered", reason: reply[2] as DeadLetterReason }
+    ) satisfies FailOutcome
+  })
+
+/** Hands the job back to its inbox at once, attempt not counted; appends `released`. */
+export const release = (delivery: Delivery, consumer: string) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const reply = yield* runScript(
+      Scripts.release,
+      [p.jobs, p.events, inbox, p.expiries],
+      [...fenced(delivery, consumer), settings.eventsMaxLen, Duration.toMillis(settings.retention)],
+    )
+    return yield* orRefusal(delivery, reply)
+  })
+
+/** The handler of a job whose cancel was requested has stopped: the job ends `cancelled`. */
+export const confirmCancel = (delivery: Delivery, consumer: string) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const reply = yield* runScript(
+      Scripts.confirmCancel,
+      [p.jobs, p.events, inbox, p.expiries],
+      [...fenced(delivery, consumer), settings.eventsMaxLen, Duration.toMillis(settings.retention)],
+    )
+    return yield* orRefusal(delivery, reply)
+  })
+
+/** Moves an entry that names no job to the dead letters with reason `malformed`. */
+export const deadLetterEntry = (delivery: Delivery, consumer: string, detail: string) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox } = yield* keysOf(delivery)
+    const reply = yield* runScript(
+      Scripts.deadLetterEntry,
+      [inbox, p.dead(delivery.actor), p.events],
+      [
+        delivery.entryId,
+        workerGroup,
+        consumer,
+        delivery.actor,
+        detail,
+        settings.eventsMaxLen,
+        settings.deadLettersMaxLen,
+      ],
+    )
+    return yield* orRefusal(delivery, reply)
+  })
+
+/** What a reclaim pass found. */
+export interface Reclaimed {
+  readonly cursor: string
+  /** Taken over by this consumer: start and run them. */
+  readonly deliveries: ReadonlyArray<Delivery>
+  readonly deadLettered: number
+  readonly deleted: number
+  readonly cancelled: number
+}
+
+/** Takes over deliveries of one inbox idle longer than `minIdle` (stalled), up to `count`. */
+export const reclaim = (
+  inbox: Pick<Delivery, "partition" | "actor" | "lane">,
+  consumer: string,
+  options: {
+    readonly minIdle: Duration.Duration
+    readonly count: number
+    readonly maxDeliveries: number
+    readonly cursor?: string
+  },
+) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox: key } = yield* keysOf(inbox)
+    const reply = yield* runScript(
+      Scripts.reclaim,
+      [p.jobs, p.events, key, p.dead(inbox.actor), p.expiries],
+      [
+        workerGroup,
+        consumer,
+        Math.round(Duration.toMillis(options.minIdle)),
+        options.count,
+        options.maxDeliveries,
+        settings.eventsMaxLen,
+        settings.deadLettersMaxLen,
+        Duration.toMillis(settings.deadLetterRetention),
+        options.cursor ?? "0-0",
+      ],
+    )
+    const pairs = (reply[1] ?? []) as ReadonlyArray<string>
+    const deliveries: Array<Delivery> = []
+    for (let i = 0; i + 1 < pairs.length; i += 2)
+      deliveries.push({ ...inbox, entryId: String(pairs[i]), jobId: String(pairs[i + 1]) })
+    return {
+      cursor: String(reply[0]),
+      deliveries,
+      deadLettered: Number(reply[2]),
+      deleted: Number(reply[3]),
+      cancelled: Number(reply[4]),
+    } satisfies Reclaimed
+  })
+
+/** Moves due delayed jobs and retries of one inbox back into it. */
+export const promote = (inbox: Pick<Delivery, "partition" | "actor" | "lane">, limit = 500) =>
+  Effect.gen(function* () {
+    const { settings, p, inbox: key } = yield* keysOf(inbox)
+    const reply = yield* runScript(
+      Scripts.promote,
+      [p.delayed(inbox.actor, inbox.lane), key, p.jobs, p.events],
+      [limit, settings.eventsMaxLen],
+    )
+    const wait = Number(reply[1])
+    return { moved: Number(reply[0]), nextDueInMs: wait < 0 ? undefined : wait }
+  })

@@ -1,0 +1,139 @@
+/**
+ * The event catalogue: immutable facts about a job, one entry each in the partition's event log.
+ *
+ * On the wire (a stream entry) an event is flat string fields — `v` (version), `type`, `job`,
+ * `actor`, `n` (attempt), `at` (ms since the epoch), `w` (worker), `c`/`k` (correlation and
+ * causation ids) — and `d`, a JSON object with the type's own fields. Readers skip a type they do
+ * not know and ignore fields they do not know, so old readers survive new writers.
+ */
+import { Option, Schema } from "effect"
+
+/** The version writers stamp on events today. */
+export const version = 1
+
+/** An error as it travels between processes: never a raw stack. */
+export const ErrorInfo = Schema.Struct({
+  tag: Schema.String,
+  message: Schema.String,
+  data: Schema.optional(Schema.Unknown),
+})
+export type ErrorInfo = typeof ErrorInfo.Type
+
+const common = {
+  /** The stream entry id: unique and ordered within the partition. */
+  id: Schema.String,
+  jobId: Schema.String,
+  actor: Schema.String,
+  attempt: Schema.Number,
+  /** Milliseconds since the epoch, from the Redis server's clock. */
+  at: Schema.Number,
+  worker: Schema.optional(Schema.String),
+  correlationId: Schema.optional(Schema.String),
+  causationId: Schema.optional(Schema.String),
+}
+
+const event = <T extends string, F extends Schema.Struct.Fields>(type: T, fields: F) =>
+  Schema.Struct({ type: Schema.Literal(type), ...common, ...fields })
+
+export const Lane = Schema.Literal("high", "normal", "low")
+
+export const Submitted = event("submitted", {
+  input: Schema.Unknown,
+  lane: Lane,
+  maxAttempts: Schema.Number,
+  delayUntil: Schema.optional(Schema.Number),
+})
+export const Started = event("started", {})
+export const Progress = event("progress", { fraction: Schema.Number, note: Schema.optional(Schema.String) })
+export const Succeeded = event("succeeded", { output: Schema.Unknown })
+export const Failed = event("failed", {
+  error: ErrorInfo,
+  willRetry: Schema.Boolean,
+  retryAt: Schema.optional(Schema.Number),
+})
+export const Stalled = event("stalled", { deliveries: Schema.Number })
+/** Why a job was dead-lettered. */
+export const DeadLetterReason = Schema.Literal("attemptsExhausted", "nonRetryable", "stalled", "malformed")
+export type DeadLetterReason = typeof DeadLetterReason.Type
+export const DeadLettered = event("deadLettered", {
+  reason: DeadLetterReason,
+  error: Schema.optional(ErrorInfo),
+})
+export const CancelRequested = event("cancelRequested", {})
+export const Cancelled = event("cancelled", {})
+export const Released = event("released", {})
+/** Back in the inbox: a delay or retry came due, or an operator requeued a dead letter. */
+export const Requeued = event("requeued", { from: Schema.Literal("delayed", "retry", "deadLetter") })
+export const Purged = event("purged", {})
+
+/** Any event of the catalogue. */
+export const JobEvent = Schema.Union(
+  Submitted,
+  Started,
+  Progress,
+  Succeeded,
+  Failed,
+  Stalled,
+  DeadLettered,
+  CancelRequested,
+  Cancelled,
+  Released,
+  Requeued,
+  Purged,
+)
+export type JobEvent = typeof JobEvent.Type
+export type Type = JobEvent["type"]
+
+/** Every type this version knows. */
+export const types: ReadonlyArray<Type> = JobEvent.members.map((member) => member.fields.type.literals[0])
+
+/** The types that end a job: exactly one of them per job (per life, when requeued). */
+export const terminalTypes: ReadonlySet<Type> = new Set<Type>(["succeeded", "deadLettered", "cancelled"])
+
+/** Whether an event ends its job. */
+export const isTerminal = (event: JobEvent): boolean => terminalTypes.has(event.type)
+
+const known = new Set<string>(types)
+const decode = Schema.decodeUnknownOption(JobEvent)
+
+/** Pairs a flat `[field, value, field, value, …]` list, as Redis returns stream entries. */
+export const fieldsOf = (flat: ReadonlyArray<string>): Record<string, string> => {
+  const fields: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string
+  return fields
+}
+
+/**
+ * Decodes one stream entry. `None` for a type this version does not know (skip it) and for an
+ * entry that does not decode (a reader goes on rather than stopping the log).
+ */
+export const fromEntry = (id: string, flat: ReadonlyArray<string>): Option.Option<JobEvent> => {
+  const fields = fieldsOf(flat)
+  if (fields.type === undefined || !known.has(fields.type)) return Option.none()
+  let data: unknown = {}
+  try {
+    data = fields.d === undefined ? {} : JSON.parse(fields.d)
+  } catch {
+    return Option.none()
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return Option.none()
+  return decode({
+    ...data,
+    type: fields.type,
+    id,
+    jobId: fields.job,
+    actor: fields.actor,
+    attempt: Number(fields.n),
+    at: Number(fields.at),
+    ...(fields.w === undefined ? {} : { worker: fields.w }),
+    ...(fields.c === undefined ? {} : { correlationId: fields.c }),
+    ...(fields.k === undefined ? {} : { causationId: fields.k }),
+  })
+}
+
+/** Orders two stream ids (`ms-seq`). */
+export const compareIds = (a: string, b: string): number => {
+  const [aMs = 0, aSeq = 0] = a.split("-").map(Number)
+  const [bMs = 0, bSeq = 0] = b.split("-").map(Number)
+  return aMs - bMs || aSeq - bSeq
+}

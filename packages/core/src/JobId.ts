@@ -1,0 +1,35 @@
+/**
+ * Job ids: a producer-chosen id, or a generated, time-ordered one (48-bit millisecond time and
+ * 80 random bits in Crockford base32, as ULID), so ids sort by submission time.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import { Schema } from "effect"
+
+const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+/** A new time-ordered id, 26 characters. */
+export const generate = (now: number = Date.now()): string => {
+  let time = ""
+  let rest = now
+  for (let i = 0; i < 10; i++) {
+    time = alphabet[rest % 32] + time
+    rest = Math.floor(rest / 32)
+  }
+  let random = ""
+  for (const byte of randomBytes(16)) random += alphabet[byte % 32]
+  return time + random
+}
+
+/** What a job id may look like: URL-safe, at most 128 characters. */
+export const JobId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9._~-]{1,128}$/, {
+    message: () => "a job id is 1-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'",
+  }),
+)
+
+/**
+ * The job id an idempotency key maps to: the same actor and key always give the same id, so a
+ * repeated submission finds the existing job. Keys of different actors never collide.
+ */
+export const fromIdempotencyKey = (actor: string, key: string): string =>
+  `k-${createHash("sha256").update(actor).update("\n").update(key).digest("base64url").slice(0, 32)}`

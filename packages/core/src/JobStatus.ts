@@ -1,0 +1,94 @@
+/**
+ * A job's current state, read from its record (the `jobs` hash of its partition). The record is
+ * written only by the lifecycle scripts; this module decodes it into the public status document.
+ */
+import { Option, Schema } from "effect"
+import { ErrorInfo, Lane } from "./JobEvent.js"
+
+/** Where a job is in its life. */
+export const State = Schema.Literal("queued", "delayed", "active", "retrying", "succeeded", "deadLettered", "cancelled")
+export type State = typeof State.Type
+
+/** The states a job ends in. */
+export const isFinished = (state: State): boolean =>
+  state === "succeeded" || state === "deadLettered" || state === "cancelled"
+
+/** The record as the scripts store it (see lib.lua for the field names). */
+const Record = Schema.Struct({
+  id: Schema.String,
+  a: Schema.String,
+  l: Lane,
+  s: State,
+  n: Schema.Number,
+  m: Schema.Number,
+  i: Schema.String,
+  o: Schema.optional(Schema.String),
+  e: Schema.optional(Schema.String),
+  c: Schema.optional(Schema.String),
+  k: Schema.optional(Schema.String),
+  x: Schema.optional(Schema.String),
+  cr: Schema.optional(Schema.Number),
+  t: Schema.Number,
+  st: Schema.optional(Schema.Number),
+  ft: Schema.optional(Schema.Number),
+  due: Schema.optional(Schema.Number),
+  w: Schema.optional(Schema.String),
+  p: Schema.optional(Schema.Number),
+  h: Schema.optional(Schema.String),
+})
+
+/** The public status document of a job. */
+export const JobStatus = Schema.Struct({
+  jobId: Schema.String,
+  actor: Schema.String,
+  lane: Lane,
+  state: State,
+  attempt: Schema.Number,
+  maxAttempts: Schema.Number,
+  progress: Schema.Number,
+  cancelRequested: Schema.Boolean,
+  input: Schema.Unknown,
+  output: Schema.optional(Schema.Unknown),
+  error: Schema.optional(ErrorInfo),
+  submittedAt: Schema.Number,
+  startedAt: Schema.optional(Schema.Number),
+  finishedAt: Schema.optional(Schema.Number),
+  dueAt: Schema.optional(Schema.Number),
+  worker: Schema.optional(Schema.String),
+  correlationId: Schema.optional(Schema.String),
+  causationId: Schema.optional(Schema.String),
+  /** Ids of the job's events in its partition's log, oldest first. */
+  eventIds: Schema.Array(Schema.String),
+})
+export type JobStatus = typeof JobStatus.Type
+
+const decodeRecord = Schema.decodeUnknownOption(Schema.parseJson(Record))
+const decodeError = Schema.decodeUnknownOption(Schema.parseJson(ErrorInfo))
+
+const parsed = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text))
+
+/** Decodes a stored record; `None` when it is not one (never written by these scripts). */
+export const fromRecord = (raw: string): Option.Option<JobStatus> =>
+  Option.map(decodeRecord(raw), (r) => ({
+    jobId: r.id,
+    actor: r.a,
+    lane: r.l,
+    state: r.s,
+    attempt: r.n,
+    maxAttempts: r.m,
+    progress: r.p ?? 0,
+    cancelRequested: r.cr !== undefined,
+    input: JSON.parse(r.i),
+    ...(r.o === undefined ? {} : { output: parsed(r.o) }),
+    ...(r.e === undefined
+      ? {}
+      : Option.match(decodeError(r.e), { onNone: () => ({}), onSome: (error) => ({ error }) })),
+    submittedAt: r.t,
+    ...(r.st === undefined ? {} : { startedAt: r.st }),
+    ...(r.ft === undefined ? {} : { finishedAt: r.ft }),
+    ...(r.due === undefined ? {} : { dueAt: r.due }),
+    ...(r.w === undefined ? {} : { worker: r.w }),
+    ...(r.c === undefined ? {} : { correlationId: r.c }),
+    ...(r.k === undefined ? {} : { causationId: r.k }),
+    eventIds: r.h === undefined || r.h === "" ? [] : r.h.split(","),
+  }))

@@ -1,0 +1,173 @@
+/**
+ * Jobs as producers and operators see them: submit, look up, follow, cancel, requeue, purge.
+ * Every change goes through one lifecycle script, which appends its event in the same call.
+ */
+import { Duration, Effect, Option } from "effect"
+import type { Lane } from "./Actor.js"
+import { runScript } from "./internal/runScript.js"
+import { JobNotFound } from "./JobErrors.js"
+import * as JobEvent from "./JobEvent.js"
+import * as JobStatus from "./JobStatus.js"
+import { RedisClient } from "./RedisClient.js"
+import { Code, refusal } from "./ScriptOutcome.js"
+import * as Scripts from "./Scripts.js"
+import { Settings } from "./Settings.js"
+import type { PartitionKeys } from "./StreamKeys.js"
+import { workerGroup } from "./StreamKeys.js"
+
+/** A validated submission: the input is already encoded JSON text within the payload limit. */
+export interface SubmitRequest {
+  readonly jobId: string
+  readonly actor: string
+  readonly lane: Lane
+  readonly input: string
+  readonly maxAttempts: number
+  readonly delayMs: number
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | undefined
+  readonly partitionKey?: string | undefined
+}
+
+/** What a submission did. A duplicate wrote nothing and reports the existing job's state. */
+export interface SubmitResult {
+  readonly jobId: string
+  readonly duplicate: boolean
+  readonly state: JobStatus.State
+}
+
+/** Writes one job (or finds the existing one with the same id). */
+export const submit = (request: SubmitRequest) =>
+  Effect.gen(function* () {
+    const { keyspace, eventsMaxLen } = yield* Settings
+    const p = keyspace.partitionOf(request.jobId, request.partitionKey)
+    const reply = yield* runScript(
+      Scripts.submit,
+      [p.jobs, p.events, p.inbox(request.actor, request.lane), p.delayed(request.actor, request.lane)],
+      [
+        request.jobId,
+        request.actor,
+        request.lane,
+        request.input,
+        request.maxAttempts,
+        Math.max(0, Math.round(request.delayMs)),
+        request.correlationId ?? "",
+        request.causationId ?? "",
+        eventsMaxLen,
+      ],
+    )
+    return {
+      jobId: request.jobId,
+      duplicate: Number(reply[0]) === Code.duplicate,
+      state: reply[1] as JobStatus.State,
+    } satisfies SubmitResult
+  })
+
+/** A job found in its partition. */
+export interface Located {
+  readonly status: JobStatus.JobStatus
+  readonly partition: PartitionKeys
+}
+
+/**
+ * Finds a job: first in the partition its id hashes to, then (when jobs were placed by a
+ * partition key) in the others, all at once.
+ */
+export const locate = (jobId: string) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings
+    const redis = yield* RedisClient
+    const home = keyspace.partitionOf(jobId)
+    const read = (partition: PartitionKeys) =>
+      redis
+        .run((connection) => connection.hget(partition.jobs, jobId))
+        .pipe(Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), JobStatus.fromRecord)))
+    const found = yield* read(home)
+    if (Option.isSome(found) || keyspace.partitions === 1)
+      return Option.map(found, (status) => ({ status, partition: home }))
+    const others = keyspace.all.filter((partition) => partition.index !== home.index)
+    const results = yield* Effect.forEach(others, read, { concurrency: "unbounded" })
+    const index = results.findIndex(Option.isSome)
+    const partition = others[index]
+    const status = results[index]
+    return partition === undefined || status === undefined || Option.isNone(status)
+      ? Option.none<Located>()
+      : Option.some({ status: status.value, partition })
+  })
+
+const located = (jobId: string) =>
+  locate(jobId).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId })), onSome: Effect.succeed })),
+  )
+
+/** The job's status document, or `JobNotFound`. */
+export const status = (jobId: string) => Effect.map(located(jobId), (found) => found.status)
+
+/** The job's events so far, oldest first (events trimmed from the log are left out). */
+export const history = (jobId: string) =>
+  Effect.gen(function* () {
+    const { status, partition } = yield* located(jobId)
+    const redis = yield* RedisClient
+    const entries = yield* Effect.forEach(
+      status.eventIds,
+      (id) => redis.run((connection) => connection.xrange(partition.events, id, id)),
+      { concurrency: "unbounded" },
+    )
+    return entries.flatMap((entry) => entry.flatMap(([id, fields]) => Option.toArray(JobEvent.fromEntry(id, fields))))
+  })
+
+/**
+ * Cancels a job: a queued or delayed job ends `cancelled` at once; a running one is flagged
+ * (`cancelRequested`) and its worker stops it and confirms.
+ */
+export const cancel = (jobId: string) =>
+  Effect.gen(function* () {
+    const { eventsMaxLen, retention } = yield* Settings
+    const { status, partition: p } = yield* located(jobId)
+    const reply = yield* runScript(
+      Scripts.cancel,
+      [p.jobs, p.events, p.inbox(status.actor, status.lane), p.delayed(status.actor, status.lane), p.expiries],
+      [jobId, workerGroup, eventsMaxLen, Duration.toMillis(retention), status.actor, status.lane],
+    )
+    if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "queued, delayed or running"))
+    return reply[1] as "cancelled" | "cancelRequested"
+  })
+
+/** Sends a dead-lettered job back to its inbox with a fresh attempt budget. */
+export const requeue = (jobId: string) =>
+  Effect.gen(function* () {
+    const { eventsMaxLen } = yield* Settings
+    const { status, partition: p } = yield* located(jobId)
+    const reply = yield* runScript(
+      Scripts.requeue,
+      [p.jobs, p.events, p.inbox(status.actor, status.lane), p.dead(status.actor), p.expiries],
+      [jobId, eventsMaxLen, status.actor, status.lane],
+    )
+    if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
+  })
+
+/** Deletes a dead-lettered job and its dead letter. */
+export const purge = (jobId: string) =>
+  Effect.gen(function* () {
+    const { eventsMaxLen } = yield* Settings
+    const { status, partition: p } = yield* located(jobId)
+    const reply = yield* runScript(
+      Scripts.purge,
+      [p.jobs, p.events, p.dead(status.actor), p.expiries],
+      [jobId, eventsMaxLen],
+    )
+    if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
+  })
+
+/** Deletes the records of jobs whose retention ran out, at most `limit` per partition. */
+export const expire = (limit = 1_000) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings
+    const counts = yield* Effect.forEach(
+      keyspace.all,
+      (p) => runScript(Scripts.expire, [p.jobs, p.expiries], [limit]),
+      {
+        concurrency: "unbounded",
+      },
+    )
+    return counts.reduce((sum: number, count) => sum + Number(count), 0)
+  })

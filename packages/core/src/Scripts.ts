@@ -1,0 +1,83 @@
+/**
+ * Typed descriptors of the job-lifecycle Lua scripts (`internal/lua/*.lua`). Each script is
+ * sent with the shared prelude `lib.lua` in front of it, runs by EVALSHA (falling back to EVAL
+ * once per connection after a server restart), and receives every key through KEYS.
+ */
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import type { Redis } from "ioredis"
+
+/** One Lua script: its name, how many KEYS it takes, and its source. */
+export interface Script {
+  readonly name: string
+  readonly keys: number
+  /** The script's own text, without the prelude. */
+  readonly body: string
+  /** What is sent to Redis: prelude and body. */
+  readonly source: string
+  readonly sha: string
+}
+
+const read = (file: string) => readFileSync(new URL(`./internal/lua/${file}`, import.meta.url), "utf8")
+const prelude = read("lib.lua")
+
+const load = (name: string, keys: number): Script => {
+  const body = read(`${name}.lua`)
+  const source = `${prelude}\n${body}`
+  return { name, keys, body, source, sha: createHash("sha1").update(source).digest("hex") }
+}
+
+export const submit = load("submit", 4)
+export const start = load("start", 3)
+export const renew = load("renew", 2)
+export const complete = load("complete", 4)
+export const fail = load("fail", 6)
+export const release = load("release", 4)
+export const reclaim = load("reclaim", 5)
+export const promote = load("promote", 4)
+export const cancel = load("cancel", 5)
+export const confirmCancel = load("confirm-cancel", 4)
+export const requeue = load("requeue", 5)
+export const purge = load("purge", 4)
+export const progress = load("progress", 3)
+export const deadLetterEntry = load("dead-letter-entry", 3)
+export const expire = load("expire", 2)
+
+/** Every script, for tests and preloading. */
+export const all: ReadonlyArray<Script> = [
+  submit,
+  start,
+  renew,
+  complete,
+  fail,
+  release,
+  reclaim,
+  promote,
+  cancel,
+  confirmCancel,
+  requeue,
+  purge,
+  progress,
+  deadLetterEntry,
+  expire,
+]
+
+/** A script's reply: nested arrays of strings and integers. */
+export type Reply = ReadonlyArray<unknown>
+
+/** Runs a script on a connection. The key count is checked: a wrong count is a bug, not input. */
+export const run = async (
+  redis: Redis,
+  script: Script,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string | number>,
+): Promise<Reply> => {
+  if (keys.length !== script.keys) throw new Error(`${script.name}.lua takes ${script.keys} keys, got ${keys.length}`)
+  try {
+    return (await redis.evalsha(script.sha, script.keys, ...keys, ...args)) as Reply
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith("NOSCRIPT"))
+      return (await redis.eval(script.source, script.keys, ...keys, ...args)) as Reply
+    throw error
+  }
+}

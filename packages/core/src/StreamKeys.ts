@@ -1,0 +1,84 @@
+/**
+ * Where everything lives in Redis. Every key of a job sits in one partition, and the partition's
+ * name is a Redis Cluster hash tag (`{p3}`), so one script can touch all of a job's keys on one
+ * shard. Scripts receive every key through KEYS; nothing builds a key inside Lua.
+ *
+ * Layout (prefix `eddy`, partition 0):
+ * - `eddy:{p0}:jobs`                  hash: job id → job record (JSON)
+ * - `eddy:{p0}:events`                stream: the partition's event log
+ * - `eddy:{p0}:expiries`              sorted set: terminal job id → when its record expires
+ * - `eddy:{p0}:inbox:<actor>:<lane>`  stream: queued deliveries, consumer group `workers`
+ * - `eddy:{p0}:delayed:<actor>:<lane>` sorted set: delayed and retrying job ids → due time
+ * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
+ */
+import type { Lane } from "./Actor.js"
+
+/** The consumer group every inbox is read through. */
+export const workerGroup = "workers"
+
+/** Lanes in the order workers serve them. */
+export const lanes: ReadonlyArray<Lane> = ["high", "normal", "low"]
+
+/** The keys of one partition. */
+export interface PartitionKeys {
+  readonly index: number
+  readonly tag: string
+  readonly jobs: string
+  readonly events: string
+  readonly expiries: string
+  readonly inbox: (actor: string, lane: Lane) => string
+  readonly delayed: (actor: string, lane: Lane) => string
+  readonly dead: (actor: string) => string
+}
+
+/** The key space of one deployment: a prefix and a number of partitions. */
+export interface Keyspace {
+  readonly prefix: string
+  readonly partitions: number
+  readonly partition: (index: number) => PartitionKeys
+  /** The partition a job belongs to: a stable hash of `partitionKey ?? jobId`. */
+  readonly partitionOf: (jobId: string, partitionKey?: string) => PartitionKeys
+  readonly all: ReadonlyArray<PartitionKeys>
+}
+
+/** FNV-1a, 32 bit: stable across processes, languages and versions. */
+export const stableHash = (value: string): number => {
+  let hash = 0x811c9dc5
+  for (const byte of Buffer.from(value, "utf8")) {
+    hash ^= byte
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash
+}
+
+const partitionKeys = (prefix: string, index: number): PartitionKeys => {
+  const tag = `{p${index}}`
+  const base = `${prefix}:${tag}`
+  return {
+    index,
+    tag,
+    jobs: `${base}:jobs`,
+    events: `${base}:events`,
+    expiries: `${base}:expiries`,
+    inbox: (actor, lane) => `${base}:inbox:${actor}:${lane}`,
+    delayed: (actor, lane) => `${base}:delayed:${actor}:${lane}`,
+    dead: (actor) => `${base}:dead:${actor}`,
+  }
+}
+
+/** Builds the key space for a prefix and partition count. */
+export const make = (prefix: string, partitions: number): Keyspace => {
+  const all = Array.from({ length: partitions }, (_, index) => partitionKeys(prefix, index))
+  const partition = (index: number) => {
+    const keys = all[index]
+    if (keys === undefined) throw new RangeError(`partition ${index} is outside 0..${partitions - 1}`)
+    return keys
+  }
+  return {
+    prefix,
+    partitions,
+    partition,
+    partitionOf: (jobId, partitionKey) => partition(stableHash(partitionKey ?? jobId) % partitions),
+    all,
+  }
+}

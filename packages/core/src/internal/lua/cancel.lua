@@ -1,0 +1,27 @@
+-- cancel: a queued or delayed job is cancelled at once; a running one is flagged and appends
+-- `cancelRequested`, and its worker confirms (see confirm-cancel and renew). Idempotent.
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 expiries (of the job's actor and lane)
+-- ARGV: 1 job id, 2 group, 3 events max length, 4 retention ms, 5 actor, 6 lane
+-- Returns: {1, 'cancelled'} | {1, 'cancelRequested'} | {-2} no such job | {-3, state} already over |
+--          {-5, actor, lane} the keys given are not the job's (call again with these)
+local job = load_job(KEYS[1], ARGV[1])
+if not job then return { NOT_FOUND } end
+if is_terminal(job.s) then return { TERMINAL, job.s } end
+if job.a ~= ARGV[5] or job.l ~= ARGV[6] then return { WRONG_STATE, job.a, job.l } end
+if job.s == 'active' then
+  if not job.cr then
+    job.cr = 1
+    append_event(KEYS[2], ARGV[3], job, 'cancelRequested', now_ms(), nil, nil)
+    save_job(KEYS[1], job)
+  end
+  return { OK, 'cancelRequested' }
+end
+if job.s == 'delayed' or job.s == 'retrying' then redis.call('ZREM', KEYS[4], job.id) end
+-- A queued entry may already sit in a worker's pending list; the worker's start then finds it gone.
+if job.x and redis.call('EXISTS', KEYS[3]) == 1 then
+  pcall(redis.call, 'XACK', KEYS[3], ARGV[2], job.x)
+  redis.call('XDEL', KEYS[3], job.x)
+end
+job.x = nil
+apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[2], KEYS[5], ARGV[3], tonumber(ARGV[4]), job, nil)
+return { OK, 'cancelled' }

@@ -1,0 +1,40 @@
+-- fail: a running attempt failed. Schedules the next attempt (in the delayed set, due after the
+-- given delay) while attempts remain and the error is retryable; otherwise dead-letters.
+-- Fenced; applied at most once.
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 dead, 6 expiries
+-- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 error (JSON {tag, message, data?}),
+--       6 retryable (1 or 0), 7 retry delay ms, 8 events max length, 9 retention ms,
+--       10 dead letters max length, 11 dead-letter reason when not retryable
+-- Returns: {1, 'retrying', retry at} | {1, 'deadLettered', reason} | {-1} not held |
+--          {-2} no such job | {-3, state} already over | {-4} cancel requested: cancelled instead
+local job = load_job(KEYS[1], ARGV[1])
+if not job then return { NOT_FOUND } end
+if is_terminal(job.s) then return { TERMINAL, job.s } end
+if not holds(KEYS[3], ARGV[3], ARGV[4], job, ARGV[2]) then return { LOST } end
+local retention = tonumber(ARGV[9])
+if job.cr then
+  apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[6], ARGV[8], retention, job, ARGV[4])
+  return { CANCEL_REQUESTED }
+end
+
+local now = now_ms()
+local retryable = ARGV[6] == '1'
+if retryable and job.n < job.m then
+  ack_delete(KEYS[3], ARGV[3], ARGV[2])
+  local retry_at = now + tonumber(ARGV[7])
+  append_event(KEYS[2], ARGV[8], job, 'failed', now, ARGV[4],
+    '{"error":' .. ARGV[5] .. ',"willRetry":true,"retryAt":' .. retry_at .. '}')
+  job.e = ARGV[5]
+  job.s = 'retrying'
+  job.x = nil
+  job.due = retry_at
+  job.n = job.n + 1
+  redis.call('ZADD', KEYS[4], retry_at, job.id)
+  save_job(KEYS[1], job)
+  return { OK, 'retrying', retry_at }
+end
+
+local reason = retryable and 'attemptsExhausted' or ARGV[11]
+append_event(KEYS[2], ARGV[8], job, 'failed', now, ARGV[4], '{"error":' .. ARGV[5] .. ',"willRetry":false}')
+dead_letter(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[5], KEYS[6], ARGV[8], ARGV[10], retention, job, reason, ARGV[5], ARGV[4])
+return { OK, 'deadLettered', reason }

@@ -1,0 +1,128 @@
+-- Shared helpers, prepended to every script by Scripts.ts. Nothing here reads KEYS: every key
+-- arrives as an argument from the script that declared it.
+--
+-- A job record (hash `jobs`, field = job id) is JSON with short fields:
+--   id, a actor, l lane, s state, n attempt, m max attempts, i input (JSON text),
+--   o output (JSON text), e last error (JSON text), c correlation id, k causation id,
+--   x current inbox entry id, dl dead-letter entry id, cr cancel requested, t submitted at,
+--   st started at, ft finished at, due delayed until, w worker, p progress,
+--   h event ids (comma-separated), hn their count.
+-- States: queued, delayed, active, retrying, succeeded, deadLettered, cancelled.
+
+local OK = 1
+local DUPLICATE = 2
+local LOST = -1
+local NOT_FOUND = -2
+local TERMINAL = -3
+local CANCEL_REQUESTED = -4
+local WRONG_STATE = -5
+
+-- Progress events past this many stay in the log but not in the job's own history.
+local MAX_HISTORY = 1000
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function is_terminal(state)
+  return state == 'succeeded' or state == 'deadLettered' or state == 'cancelled'
+end
+
+local function load_job(jobs, id)
+  local raw = redis.call('HGET', jobs, id)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function save_job(jobs, job)
+  redis.call('HSET', jobs, job.id, cjson.encode(job))
+end
+
+-- Appends one event to the partition's log and records its id in the job's history.
+-- `data` is a JSON object text or nil.
+local function append_event(events, maxlen, job, event_type, at, worker, data)
+  local args = { 'XADD', events, 'MAXLEN', '~', maxlen, '*', 'v', '1', 'type', event_type,
+    'job', job.id, 'actor', job.a, 'n', tostring(job.n), 'at', tostring(at) }
+  if worker and worker ~= '' then
+    args[#args + 1] = 'w'
+    args[#args + 1] = worker
+  end
+  if job.c then
+    args[#args + 1] = 'c'
+    args[#args + 1] = job.c
+  end
+  if job.k then
+    args[#args + 1] = 'k'
+    args[#args + 1] = job.k
+  end
+  if data then
+    args[#args + 1] = 'd'
+    args[#args + 1] = data
+  end
+  local id = redis.call(unpack(args))
+  local count = job.hn or 0
+  if event_type ~= 'progress' or count < MAX_HISTORY then
+    job.h = (job.h and (job.h .. ',') or '') .. id
+    job.hn = count + 1
+  end
+  return id
+end
+
+-- The consumer that holds `entry` and how often it was delivered; nil when nobody holds it.
+local function holder_of(inbox, group, entry)
+  local pending = redis.call('XPENDING', inbox, group, entry, entry, 1)
+  local first = pending[1]
+  if not first then return nil, 0 end
+  return first[2], tonumber(first[4])
+end
+
+-- Fencing: only the consumer holding the job's current entry may change a running job.
+local function holds(inbox, group, consumer, job, entry)
+  return job.x == entry and holder_of(inbox, group, entry) == consumer
+end
+
+local function ack_delete(inbox, group, entry)
+  redis.call('XACK', inbox, group, entry)
+  redis.call('XDEL', inbox, entry)
+end
+
+local function enqueue(inbox, job)
+  job.x = redis.call('XADD', inbox, '*', 'j', job.id, 'n', tostring(job.n))
+end
+
+-- Moves a job to a terminal state; its record expires `retention_ms` later.
+local function finish(expiries, job, state, at, retention_ms)
+  job.s = state
+  job.ft = at
+  job.x = nil
+  job.cr = nil
+  redis.call('ZADD', expiries, at + retention_ms, job.id)
+end
+
+-- A running job whose cancel was requested ends cancelled, whoever asks next.
+local function apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, worker)
+  if job.x then ack_delete(inbox, group, job.x) end
+  local now = now_ms()
+  finish(expiries, job, 'cancelled', now, retention_ms)
+  append_event(events, maxlen, job, 'cancelled', now, worker, nil)
+  save_job(jobs, job)
+end
+
+-- Dead-letters a job: its entry leaves the inbox, a dead letter is written, the job ends.
+local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, dead_maxlen, retention_ms, job, reason, error_json, worker)
+  if job.x then ack_delete(inbox, group, job.x) end
+  local now = now_ms()
+  local fields = { 'XADD', dead, 'MAXLEN', '~', dead_maxlen, '*', 'j', job.id, 'reason', reason, 'n', tostring(job.n), 'at', tostring(now) }
+  if error_json then
+    fields[#fields + 1] = 'error'
+    fields[#fields + 1] = error_json
+    job.e = error_json
+  end
+  job.dl = redis.call(unpack(fields))
+  finish(expiries, job, 'deadLettered', now, retention_ms)
+  local data = '{"reason":"' .. reason .. '"'
+  if error_json then data = data .. ',"error":' .. error_json end
+  append_event(events, maxlen, job, 'deadLettered', now, worker, data .. '}')
+  save_job(jobs, job)
+end

@@ -1,0 +1,25 @@
+-- promote: moves due delayed jobs and due retries of one inbox back into it, appending
+-- `requeued`. Safe to run on every worker at once: each due id is taken by exactly one call.
+-- KEYS: 1 delayed, 2 inbox, 3 jobs, 4 events
+-- ARGV: 1 most to move, 2 events max length
+-- Returns: {moved count, ms until the next due job (-1: none)}
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local moved = 0
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  local job = load_job(KEYS[3], id)
+  if job and (job.s == 'delayed' or job.s == 'retrying') then
+    local from = job.s == 'delayed' and 'delayed' or 'retry'
+    job.s = 'queued'
+    job.due = nil
+    enqueue(KEYS[2], job)
+    append_event(KEYS[4], ARGV[2], job, 'requeued', now, nil, '{"from":"' .. from .. '"}')
+    save_job(KEYS[3], job)
+    moved = moved + 1
+  end
+end
+local next_due = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = -1
+if next_due[2] then wait = math.max(0, tonumber(next_due[2]) - now) end
+return { moved, wait }

@@ -1,0 +1,12 @@
+-- purge: deletes a dead-lettered job (its record and its dead letter), appending `purged`.
+-- KEYS: 1 jobs, 2 events, 3 dead, 4 expiries
+-- ARGV: 1 job id, 2 events max length
+-- Returns: {1} purged; {-2} no such job; {-5, state} not dead-lettered
+local job = load_job(KEYS[1], ARGV[1])
+if not job then return { NOT_FOUND } end
+if job.s ~= 'deadLettered' then return { WRONG_STATE, job.s } end
+if job.dl then redis.call('XDEL', KEYS[3], job.dl) end
+append_event(KEYS[2], ARGV[2], job, 'purged', now_ms(), nil, nil)
+redis.call('HDEL', KEYS[1], job.id)
+redis.call('ZREM', KEYS[4], job.id)
+return { OK }

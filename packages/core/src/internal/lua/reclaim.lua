@@ -1,0 +1,42 @@
+-- reclaim: takes over deliveries idle longer than the lease (their worker died or hung), with
+-- XAUTOCLAIM. Each taken job appends `stalled`; one delivered more than `max deliveries` times
+-- is dead-lettered with reason `stalled` instead of run again. Entries whose job is gone or over
+-- are cleaned; ids XAUTOCLAIM reports deleted are already gone from the pending list (Redis 7).
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries
+-- ARGV: 1 group, 2 consumer, 3 min idle ms, 4 count, 5 max deliveries, 6 events max length,
+--       7 dead letters max length, 8 retention ms, 9 cursor
+-- Returns: {next cursor, {entry id, job id, ...} to run now, dead-lettered count, deleted count,
+--           cancelled count}. A job id of '' marks an entry without one (malformed).
+local claimed = redis.call('XAUTOCLAIM', KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[9], 'COUNT', ARGV[4])
+local to_run, dead_count, cancelled = {}, 0, 0
+local retention = tonumber(ARGV[8])
+for _, entry in ipairs(claimed[2]) do
+  local entry_id, fields = entry[1], entry[2]
+  local job_id = ''
+  for i = 1, #fields, 2 do
+    if fields[i] == 'j' then job_id = fields[i + 1] end
+  end
+  local job = job_id ~= '' and load_job(KEYS[1], job_id) or nil
+  if job_id == '' then
+    to_run[#to_run + 1] = entry_id
+    to_run[#to_run + 1] = ''
+  elseif not job or is_terminal(job.s) or job.x ~= entry_id then
+    ack_delete(KEYS[3], ARGV[1], entry_id)
+  elseif job.cr then
+    apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[5], ARGV[6], retention, job, ARGV[2])
+    cancelled = cancelled + 1
+  else
+    local _, deliveries = holder_of(KEYS[3], ARGV[1], entry_id)
+    append_event(KEYS[2], ARGV[6], job, 'stalled', now_ms(), ARGV[2], '{"deliveries":' .. deliveries .. '}')
+    if deliveries > tonumber(ARGV[5]) then
+      dead_letter(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[4], KEYS[5], ARGV[6], ARGV[7], retention, job, 'stalled', nil, ARGV[2])
+      dead_count = dead_count + 1
+    else
+      save_job(KEYS[1], job)
+      to_run[#to_run + 1] = entry_id
+      to_run[#to_run + 1] = job_id
+    end
+  end
+end
+local deleted = claimed[3] and #claimed[3] or 0
+return { claimed[1], to_run, dead_count, deleted, cancelled }

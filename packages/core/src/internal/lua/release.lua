@@ -1,0 +1,21 @@
+-- release: hands a running job back to its inbox at once (graceful shutdown); the attempt is
+-- not counted. Fenced.
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 expiries
+-- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 events max length, 6 retention ms
+-- Returns: {1} released; {-1} not held; {-2} no such job; {-3, state} already over;
+--          {-4} a cancel was requested: cancelled instead
+local job = load_job(KEYS[1], ARGV[1])
+if not job then return { NOT_FOUND } end
+if is_terminal(job.s) then return { TERMINAL, job.s } end
+if not holds(KEYS[3], ARGV[3], ARGV[4], job, ARGV[2]) then return { LOST } end
+if job.cr then
+  apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[4], ARGV[5], tonumber(ARGV[6]), job, ARGV[4])
+  return { CANCEL_REQUESTED }
+end
+
+ack_delete(KEYS[3], ARGV[3], ARGV[2])
+enqueue(KEYS[3], job)
+job.s = 'queued'
+append_event(KEYS[2], ARGV[5], job, 'released', now_ms(), ARGV[4], nil)
+save_job(KEYS[1], job)
+return { OK }

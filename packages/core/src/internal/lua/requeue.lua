@@ -1,0 +1,20 @@
+-- requeue: a dead-lettered job goes back to its inbox with a fresh attempt budget, appending
+-- `requeued` (from `deadLetter`). Its dead letter is removed.
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries
+-- ARGV: 1 job id, 2 events max length, 3 actor, 4 lane
+-- Returns: {1} requeued; {-2} no such job; {-5, state, actor, lane} not dead-lettered, or the
+--          keys given are not the job's
+local job = load_job(KEYS[1], ARGV[1])
+if not job then return { NOT_FOUND } end
+if job.s ~= 'deadLettered' or job.a ~= ARGV[3] or job.l ~= ARGV[4] then return { WRONG_STATE, job.s, job.a, job.l } end
+if job.dl then redis.call('XDEL', KEYS[4], job.dl) end
+redis.call('ZREM', KEYS[5], job.id)
+job.dl = nil
+job.ft = nil
+job.e = nil
+job.n = 1
+enqueue(KEYS[3], job)
+job.s = 'queued'
+append_event(KEYS[2], ARGV[2], job, 'requeued', now_ms(), nil, '{"from":"deadLetter"}')
+save_job(KEYS[1], job)
+return { OK }
