@@ -3,7 +3,7 @@
  * written only by the lifecycle scripts; this module decodes it into the public status document.
  */
 import { Option, Schema } from "effect"
-import { ErrorInfo, Lane } from "./JobEvent.js"
+import { DeadLetterReason, ErrorInfo, Lane } from "./JobEvent.js"
 
 /** Where a job is in its life. */
 export const State = Schema.Literal("queued", "delayed", "active", "retrying", "succeeded", "deadLettered", "cancelled")
@@ -35,6 +35,7 @@ const Record = Schema.Struct({
   w: Schema.optional(Schema.String),
   p: Schema.optional(Schema.Number),
   h: Schema.optional(Schema.String),
+  r: Schema.optional(DeadLetterReason),
 })
 
 /** The public status document of a job. */
@@ -50,6 +51,8 @@ export const JobStatus = Schema.Struct({
   input: Schema.Unknown,
   output: Schema.optional(Schema.Unknown),
   error: Schema.optional(ErrorInfo),
+  /** Why the job was dead-lettered, when it was. */
+  deadLetterReason: Schema.optional(DeadLetterReason),
   submittedAt: Schema.Number,
   startedAt: Schema.optional(Schema.Number),
   finishedAt: Schema.optional(Schema.Number),
@@ -83,6 +86,7 @@ export const fromRecord = (raw: string): Option.Option<JobStatus> =>
     ...(r.e === undefined
       ? {}
       : Option.match(decodeError(r.e), { onNone: () => ({}), onSome: (error) => ({ error }) })),
+    ...(r.r === undefined ? {} : { deadLetterReason: r.r }),
     submittedAt: r.t,
     ...(r.st === undefined ? {} : { startedAt: r.st }),
     ...(r.ft === undefined ? {} : { finishedAt: r.ft }),

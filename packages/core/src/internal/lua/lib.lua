@@ -6,7 +6,7 @@
 --   o output (JSON text), e last error (JSON text), c correlation id, k causation id,
 --   x current inbox entry id, dl dead-letter entry id, cr cancel requested, t submitted at,
 --   st started at, ft finished at, due delayed until, w worker, p progress,
---   h event ids (comma-separated), hn their count.
+--   h event ids (comma-separated), hn their count, r dead-letter reason.
 -- States: queued, delayed, active, retrying, succeeded, deadLettered, cancelled.
 
 local OK = 1
@@ -120,6 +120,7 @@ local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, d
     job.e = error_json
   end
   job.dl = redis.call(unpack(fields))
+  job.r = reason
   finish(expiries, job, 'deadLettered', now, retention_ms)
   local data = '{"reason":"' .. reason .. '"'
   if error_json then data = data .. ',"error":' .. error_json end

@@ -12,6 +12,7 @@ redis.call('ZREM', KEYS[5], job.id)
 job.dl = nil
 job.ft = nil
 job.e = nil
+job.r = nil
 job.n = 1
 enqueue(KEYS[3], job)
 job.s = 'queued'

@@ -1,0 +1,99 @@
+/**
+ * One shared reader of the event logs per process: a single blocking XREAD over every
+ * partition's log, routing each event to whoever waits on its job. However many callers wait
+ * for results, the process holds one tailing connection and polls nothing.
+ *
+ * Subscribing is race-free: the reader fixes its starting position before the first
+ * subscription returns, and routes by job at read time, so an event appended after a caller
+ * subscribed — even before the caller reads the job's status — always reaches it.
+ */
+import { Context, Duration, Effect, Layer, Option, Queue, Schedule, type Scope, SynchronizedRef } from "effect"
+import * as JobEvent from "./JobEvent.js"
+import { RedisClient, type RedisError } from "./RedisClient.js"
+import { Settings } from "./Settings.js"
+
+export interface EventTailerService {
+  /** Live events of one job from now on, until the scope closes. */
+  readonly subscribe: (jobId: string) => Effect.Effect<Queue.Dequeue<JobEvent.JobEvent>, RedisError, Scope.Scope>
+}
+
+export class EventTailer extends Context.Tag("@eddy/core/EventTailer")<EventTailer, EventTailerService>() {}
+
+/** How long one XREAD blocks; also how quickly the reader notices its scope closing. */
+const blockFor = Duration.seconds(2)
+/** Most entries one read returns. */
+const batch = 1_000
+
+type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: Array<string>]>]> | null
+
+/** The tailer; its reader starts on the first subscription and stops with the layer's scope. */
+export const make = Effect.gen(function* () {
+  const redis = yield* RedisClient
+  const { keyspace } = yield* Settings
+  const scope = yield* Effect.scope
+  const streams = keyspace.all.map((partition) => partition.events)
+  const waiters = new Map<string, Set<Queue.Queue<JobEvent.JobEvent>>>()
+
+  const route = (reply: XReadReply, positions: Array<string>) => {
+    for (const [stream, entries] of reply ?? []) {
+      const index = streams.indexOf(stream)
+      for (const [id, fields] of entries) {
+        positions[index] = id
+        const event = JobEvent.fromEntry(id, fields)
+        if (Option.isNone(event)) continue
+        for (const queue of waiters.get(event.value.jobId) ?? []) Queue.unsafeOffer(queue, event.value)
+      }
+    }
+  }
+
+  const readLoop = (positions: Array<string>) =>
+    redis
+      .blocking(blockFor, (connection) =>
+        connection.xread("COUNT", batch, "BLOCK", Duration.toMillis(blockFor), "STREAMS", ...streams, ...positions),
+      )
+      .pipe(
+        Effect.tap((reply) => route(reply as XReadReply, positions)),
+        // Redis trouble: the connection service already logs the outage once; keep trying.
+        Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+        Effect.forever,
+      )
+
+  // The newest id of each log when reading starts: later events are the live ones.
+  const currentPositions = Effect.forEach(streams, (stream) =>
+    redis
+      .run((connection) => connection.xrevrange(stream, "+", "-", "COUNT", 1))
+      .pipe(Effect.map((entries) => entries[0]?.[0] ?? "0-0")),
+  )
+
+  const started = yield* SynchronizedRef.make(false)
+  const ensureStarted = SynchronizedRef.updateEffect(started, (running) =>
+    running
+      ? Effect.succeed(true)
+      : currentPositions.pipe(
+          Effect.tap((positions) => Effect.forkIn(readLoop(positions), scope)),
+          Effect.as(true),
+          Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(redis.timeout))),
+        ),
+  )
+
+  const subscribe = (jobId: string) =>
+    Effect.gen(function* () {
+      yield* ensureStarted
+      const queue = yield* Effect.acquireRelease(Queue.unbounded<JobEvent.JobEvent>(), (queue) =>
+        Effect.sync(() => {
+          const set = waiters.get(jobId)
+          set?.delete(queue)
+          if (set?.size === 0) waiters.delete(jobId)
+        }).pipe(Effect.zipRight(Queue.shutdown(queue))),
+      )
+      const set = waiters.get(jobId) ?? new Set()
+      set.add(queue)
+      waiters.set(jobId, set)
+      return queue as Queue.Dequeue<JobEvent.JobEvent>
+    })
+
+  return { subscribe } satisfies EventTailerService
+})
+
+/** The process's tailer. */
+export const layer: Layer.Layer<EventTailer, never, RedisClient | Settings> = Layer.scoped(EventTailer, make)

@@ -1,0 +1,321 @@
+/**
+ * The producer SDK: submit jobs to actors, follow them, wait for their results, cancel them.
+ * Inputs are validated with the actor's Schema and checked against the payload limit before
+ * anything is written. Waiting uses the process's one shared tailer: no polling, no connection
+ * per waiter.
+ */
+import { Context, Duration, Effect, Layer, Option, ParseResult, Queue, Schema, Stream } from "effect"
+import type * as Actor from "./Actor.js"
+import * as EventTailer from "./EventTailer.js"
+import {
+  InvalidInput,
+  InvalidOptions,
+  JobCancelled,
+  JobDeadLettered,
+  JobFailed,
+  type JobNotFound,
+  OutputMismatch,
+  PayloadTooLarge,
+  ResultTimeout,
+} from "./JobErrors.js"
+import * as JobEvent from "./JobEvent.js"
+import * as JobId from "./JobId.js"
+import type * as JobStatus from "./JobStatus.js"
+import * as JobStore from "./JobStore.js"
+import type { RedisClient, RedisError } from "./RedisClient.js"
+import type { Refusal } from "./ScriptOutcome.js"
+import { Settings } from "./Settings.js"
+
+/** How to submit one job. Every field is optional. */
+export interface SubmitOptions {
+  /** Your own job id (1-128 of `A-Za-z0-9._~-`); a repeated id is a duplicate. */
+  readonly jobId?: string
+  /** Maps to a job id per actor: the same key finds the same job for the retention window. */
+  readonly idempotencyKey?: string
+  /** Run no earlier than this from now. */
+  readonly delay?: Duration.DurationInput
+  readonly lane?: Actor.Lane
+  /** Jobs with the same partition key share a partition (and so their order in the log). */
+  readonly partitionKey?: string
+  readonly correlationId?: string
+  readonly causationId?: string
+}
+
+/** What `submit` did. */
+export interface Submitted {
+  readonly jobId: string
+  /** True when the job already existed: nothing was written. */
+  readonly duplicate: boolean
+  readonly state: JobStatus.State
+}
+
+/** Why a submission was refused before anything was written. */
+export type SubmitRefusal = InvalidInput | PayloadTooLarge | InvalidOptions
+
+/** Typed failures of `result`. */
+export type ResultFailure = JobDeadLettered | JobCancelled | ResultTimeout | JobFailed
+
+const maxDelay = Duration.days(365)
+const limitedText = (name: string, max: number, value: string | undefined) =>
+  value !== undefined && (value.length === 0 || value.length > max)
+    ? Option.some(`${name} must be 1-${max} characters`)
+    : Option.none()
+
+const checkOptions = (actor: string, options: SubmitOptions) =>
+  Effect.gen(function* () {
+    const problems = [
+      limitedText("idempotencyKey", 256, options.idempotencyKey),
+      limitedText("partitionKey", 256, options.partitionKey),
+      limitedText("correlationId", 128, options.correlationId),
+      limitedText("causationId", 128, options.causationId),
+    ].flatMap(Option.toArray)
+    if (options.jobId !== undefined && Option.isNone(Schema.decodeUnknownOption(JobId.JobId)(options.jobId)))
+      problems.push("jobId must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'")
+    if (options.jobId !== undefined && options.idempotencyKey !== undefined)
+      problems.push("give jobId or idempotencyKey, not both")
+    const delay = Duration.decode(options.delay ?? 0)
+    if (Duration.greaterThan(delay, maxDelay)) problems.push("delay must be at most 365 days")
+    if (problems.length > 0) return yield* Effect.fail(new InvalidOptions({ message: problems.join("; ") }))
+    const jobId =
+      options.jobId ??
+      (options.idempotencyKey === undefined
+        ? JobId.generate()
+        : JobId.fromIdempotencyKey(actor, options.idempotencyKey))
+    return { jobId, delayMs: Duration.toMillis(delay) }
+  })
+
+const invalid = (actor: string, error: ParseResult.ParseError) => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: issue.path.map((key) => (typeof key === "number" ? key : String(key))),
+    message: issue.message,
+  }))
+  const first = issues[0]
+  const where = first === undefined || first.path.length === 0 ? "" : ` at ${first.path.join(".")}`
+  return new InvalidInput({
+    actor,
+    message: `input for ${actor} is invalid${where}: ${first?.message ?? error.message}`,
+    issues,
+  })
+}
+
+/** Turns an encoded input into a submit request, checking size and options. */
+const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
+  Effect.gen(function* () {
+    const { maxPayloadBytes } = yield* Settings
+    const input = JSON.stringify(encoded)
+    const size = Buffer.byteLength(input, "utf8")
+    if (size > maxPayloadBytes)
+      return yield* Effect.fail(
+        new PayloadTooLarge({
+          actor: actor.name,
+          size,
+          limit: maxPayloadBytes,
+          message: `input for ${actor.name} is ${size} bytes, over the limit of ${maxPayloadBytes} bytes`,
+        }),
+      )
+    const { jobId, delayMs } = yield* checkOptions(actor.name, options)
+    return {
+      jobId,
+      actor: actor.name,
+      lane: options.lane ?? "normal",
+      input,
+      maxAttempts: actor.policy.attempts,
+      delayMs,
+      correlationId: options.correlationId,
+      causationId: options.causationId,
+      partitionKey: options.partitionKey,
+    } satisfies JobStore.SubmitRequest
+  })
+
+/** Validates a typed input: encodes it with the contract's input Schema. Writes nothing. */
+export const prepare = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, input: I, options: SubmitOptions = {}) =>
+  Schema.encode(actor.input)(input).pipe(
+    Effect.mapError((error) => invalid(actor.name, error)),
+    Effect.flatMap((encoded) => request(actor, encoded, options)),
+  )
+
+/**
+ * Validates an untyped input (e.g. JSON from HTTP): it must decode with the contract's input
+ * Schema; what is stored is its canonical encoding. Writes nothing.
+ */
+export const prepareUnknown = (actor: Actor.Any, input: unknown, options: SubmitOptions = {}) =>
+  Schema.decodeUnknown(actor.input)(input).pipe(
+    Effect.flatMap((decoded) => Schema.encode(actor.input)(decoded)),
+    Effect.mapError((error) => invalid(actor.name, error)),
+    Effect.flatMap((encoded) => request(actor, encoded, options)),
+  )
+
+const isOver = (events: ReadonlyArray<JobEvent.JobEvent>) => {
+  // A requeue (from the dead letters) starts a new life after a terminal event.
+  const last = events.findLast((event) => JobEvent.isTerminal(event) || event.type === "requeued")
+  return last !== undefined && JobEvent.isTerminal(last)
+}
+
+/** The producer client's operations. */
+export interface ProducerService {
+  /** Validates and submits one job. */
+  readonly submit: <I, O, IE, OE>(
+    actor: Actor.Actor<I, O, IE, OE>,
+    input: I,
+    options?: SubmitOptions,
+  ) => Effect.Effect<Submitted, SubmitRefusal | RedisError>
+  /** Validates every item first (nothing is written if one is refused), then submits them pipelined. */
+  readonly submitMany: <I, O, IE, OE>(
+    actor: Actor.Actor<I, O, IE, OE>,
+    items: ReadonlyArray<{ readonly input: I; readonly options?: SubmitOptions }>,
+  ) => Effect.Effect<ReadonlyArray<Submitted>, SubmitRefusal | RedisError>
+  readonly status: (jobId: string) => Effect.Effect<JobStatus.JobStatus, JobNotFound | RedisError>
+  /** Cancels at once (queued, delayed) or asks the running worker to stop (`cancelRequested`). */
+  readonly cancel: (jobId: string) => Effect.Effect<"cancelled" | "cancelRequested", Refusal | RedisError>
+  /** The job's history, then its live events, ending after its terminal event. */
+  readonly events: (jobId: string) => Stream.Stream<JobEvent.JobEvent, JobNotFound | RedisError>
+  /**
+   * Waits for the job to end: its output (encoded JSON) on success; `JobDeadLettered`,
+   * `JobCancelled`, or `ResultTimeout` after `timeout`. With `failFast`, the first failed
+   * attempt fails with `JobFailed`.
+   */
+  readonly result: (
+    jobId: string,
+    options: { readonly timeout: Duration.DurationInput; readonly failFast?: boolean },
+  ) => Effect.Effect<unknown, ResultFailure | JobNotFound | RedisError>
+  /** `result`, decoded with the contract's output Schema. */
+  readonly resultOf: <I, O, IE, OE>(
+    actor: Actor.Actor<I, O, IE, OE>,
+    jobId: string,
+    options: { readonly timeout: Duration.DurationInput; readonly failFast?: boolean },
+  ) => Effect.Effect<O, ResultFailure | OutputMismatch | JobNotFound | RedisError>
+}
+
+export class Producer extends Context.Tag("@eddy/core/Producer")<Producer, ProducerService>() {}
+
+const outcomeOfStatus = (status: JobStatus.JobStatus): Option.Option<Effect.Effect<unknown, ResultFailure>> => {
+  switch (status.state) {
+    case "succeeded":
+      return Option.some(Effect.succeed(status.output))
+    case "deadLettered":
+      return Option.some(
+        Effect.fail(
+          new JobDeadLettered({
+            jobId: status.jobId,
+            reason: status.deadLetterReason ?? "attemptsExhausted",
+            ...(status.error === undefined ? {} : { error: status.error }),
+          }),
+        ),
+      )
+    case "cancelled":
+      return Option.some(Effect.fail(new JobCancelled({ jobId: status.jobId })))
+    default:
+      return Option.none()
+  }
+}
+
+const outcomeOfEvent = (
+  event: JobEvent.JobEvent,
+  failFast: boolean,
+): Option.Option<Effect.Effect<unknown, ResultFailure>> => {
+  switch (event.type) {
+    case "succeeded":
+      return Option.some(Effect.succeed(event.output))
+    case "deadLettered":
+      return Option.some(
+        Effect.fail(
+          new JobDeadLettered({
+            jobId: event.jobId,
+            reason: event.reason,
+            ...(event.error === undefined ? {} : { error: event.error }),
+          }),
+        ),
+      )
+    case "cancelled":
+      return Option.some(Effect.fail(new JobCancelled({ jobId: event.jobId })))
+    case "failed":
+      return failFast
+        ? Option.some(
+            Effect.fail(
+              new JobFailed({
+                jobId: event.jobId,
+                attempt: event.attempt,
+                error: event.error,
+                willRetry: event.willRetry,
+              }),
+            ),
+          )
+        : Option.none()
+    default:
+      return Option.none()
+  }
+}
+
+/** Builds the producer over the process's Redis, settings and tailer. */
+export const make = Effect.gen(function* () {
+  const context = yield* Effect.context<RedisClient | Settings | EventTailer.EventTailer>()
+  const tailer = yield* EventTailer.EventTailer
+  const provide = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, RedisClient | Settings>> =>
+    Effect.provide(effect, context) as Effect.Effect<A, E, Exclude<R, RedisClient | Settings>>
+
+  const result: ProducerService["result"] = (jobId, options) => {
+    const timeout = Duration.decode(options.timeout)
+    const wait = Effect.gen(function* () {
+      // Subscribe first, then read the status: an event landing in between is still delivered.
+      const queue = yield* tailer.subscribe(jobId)
+      const status = yield* JobStore.status(jobId)
+      const settled = outcomeOfStatus(status)
+      if (Option.isSome(settled)) return yield* settled.value
+      while (true) {
+        const event = yield* Queue.take(queue)
+        const outcome = outcomeOfEvent(event, options.failFast === true)
+        if (Option.isSome(outcome)) return yield* outcome.value
+      }
+    })
+    return provide(Effect.scoped(wait)).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () => new ResultTimeout({ jobId, timeoutMs: Duration.toMillis(timeout) }),
+      }),
+    )
+  }
+
+  const service: ProducerService = {
+    submit: (actor, input, options) => provide(prepare(actor, input, options).pipe(Effect.flatMap(JobStore.submit))),
+    submitMany: (actor, items) =>
+      provide(
+        Effect.forEach(items, (item) => prepare(actor, item.input, item.options)).pipe(
+          Effect.flatMap((requests) => Effect.forEach(requests, JobStore.submit, { concurrency: "unbounded" })),
+        ),
+      ),
+    status: (jobId) => provide(JobStore.status(jobId)),
+    cancel: (jobId) => provide(JobStore.cancel(jobId)),
+    events: (jobId) =>
+      Stream.unwrapScoped(
+        provide(
+          Effect.gen(function* () {
+            const queue = yield* tailer.subscribe(jobId)
+            const past = yield* JobStore.history(jobId)
+            const history = Stream.fromIterable(past)
+            if (isOver(past)) return history
+            const lastId = past[past.length - 1]?.id
+            const live = Stream.fromQueue(queue).pipe(
+              Stream.filter((event) => lastId === undefined || JobEvent.compareIds(event.id, lastId) > 0),
+              Stream.takeUntil(JobEvent.isTerminal),
+            )
+            return Stream.concat(history, live)
+          }),
+        ),
+      ),
+    result,
+    resultOf: (actor, jobId, options) =>
+      result(jobId, options).pipe(
+        Effect.flatMap((output) =>
+          Schema.decodeUnknown(actor.output)(output).pipe(
+            Effect.mapError((error) => new OutputMismatch({ jobId, message: error.message })),
+          ),
+        ),
+      ),
+  }
+  return service
+})
+
+/** The producer, with its tailer, over the process's Redis and settings. */
+export const layer: Layer.Layer<Producer, never, RedisClient | Settings> = Layer.effect(Producer, make).pipe(
+  Layer.provide(EventTailer.layer),
+)
