@@ -65,22 +65,49 @@ export const integerIn = (name: string, min: number, max: number): Config.Config
     return /^-?\d+$/.test(raw) && value >= min && value <= max ? Option.some(value) : Option.none()
   })
 
-/** A duration such as `2 seconds`, `500 millis` or a plain number of milliseconds. */
-export const duration = (name: string): Config.Config<Duration.Duration> =>
-  checked(name, 'a duration such as "2 seconds", "500 millis" or a number of milliseconds', (raw) =>
-    /^\d+$/.test(raw) ? Option.some(Duration.millis(Number(raw))) : Duration.decodeUnknown(raw),
+/**
+ * A duration such as `2 seconds`, `500 millis` or a plain number of milliseconds. Never negative
+ * (`Duration.decodeUnknown` would quietly read "-5 seconds" as zero); with `positive`, not zero.
+ */
+export const duration = (
+  name: string,
+  options: { readonly positive?: boolean } = {},
+): Config.Config<Duration.Duration> =>
+  checked(
+    name,
+    `a ${options.positive === true ? "positive " : ""}duration such as "2 seconds", "500 millis" or a number of milliseconds`,
+    (raw) => {
+      if (raw.startsWith("-")) return Option.none()
+      const parsed = /^\d+$/.test(raw) ? Option.some(Duration.millis(Number(raw))) : Duration.decodeUnknown(raw)
+      return options.positive === true ? Option.filter(parsed, (d) => Duration.greaterThan(d, Duration.zero)) : parsed
+    },
   )
 
 /** `EDDY_PARTITIONS`: how many partitions (hash tags) jobs are spread over. Default 1. */
 export const partitions: Config.Config<number> = integerIn("EDDY_PARTITIONS", 1, 1024).pipe(Config.withDefault(1))
 
-/** `EDDY_LOG_LEVEL`: trace, debug, info, warning, error, fatal or none. Default info. */
+// By name, not by `LogLevel` label: the labels are WARN and OFF, so "warning" and "none" (the
+// documented names) would not match them.
+const logLevels: Record<string, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None,
+  off: LogLevel.None,
+}
+
+/** `EDDY_LOG_LEVEL`: trace, debug, info, warning, error, fatal or none (any case). Default info. */
 export const logLevel: Config.Config<LogLevel.LogLevel> = checked(
   "EDDY_LOG_LEVEL",
   "one of trace, debug, info, warning, error, fatal, none",
   (raw) => {
-    const level = LogLevel.allLevels.find((level) => level.label.toLowerCase() === raw.toLowerCase())
-    return raw.toLowerCase() === "warn" ? Option.some(LogLevel.Warning) : Option.fromNullable(level)
+    const name = raw.toLowerCase()
+    return Object.hasOwn(logLevels, name) ? Option.fromNullable(logLevels[name]) : Option.none()
   },
 ).pipe(Config.withDefault(LogLevel.Info))
 
@@ -90,7 +117,7 @@ export const logPretty: Config.Config<boolean> = Config.boolean("EDDY_LOG_PRETTY
 )
 
 /** `EDDY_REDIS_TIMEOUT`: the bound within which a Redis call answers or fails. Default 2 s. */
-export const redisTimeout: Config.Config<Duration.Duration> = duration("EDDY_REDIS_TIMEOUT").pipe(
+export const redisTimeout: Config.Config<Duration.Duration> = duration("EDDY_REDIS_TIMEOUT", { positive: true }).pipe(
   Config.withDefault(Duration.seconds(2)),
 )
 

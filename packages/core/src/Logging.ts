@@ -3,13 +3,71 @@
  * or with `EDDY_LOG_PRETTY=1`. Log annotations (actor, jobId, attempt, …) become fields of every
  * line; values under secret-looking keys and `Redacted` values never reach the output.
  */
-import { Cause, Effect, HashMap, Inspectable, Layer, List, Logger, type LogLevel, Redacted } from "effect"
+import { Cause, Effect, HashMap, Layer, List, Logger, type LogLevel, Redacted } from "effect"
 import { type DestinationStream, type Level, pino, destination as pinoDestination, stdTimeFunctions } from "pino"
 import pretty from "pino-pretty"
 import * as EddyConfig from "./EddyConfig.js"
 
-/** Field names whose values are always censored. */
+/**
+ * Field names whose values are always censored, at any depth and in any case (`Password`,
+ * `api_key`). Names ending in one of `secretSuffixes` (`redisPassword`, `clientSecret`) too.
+ */
 export const redactedKeys = ["password", "apiKey", "apiKeys", "authorization", "token", "secret", "url"] as const
+
+const secretSuffixes = ["password", "passwd", "secret", "apikey", "apikeys", "accesstoken", "authtoken"]
+const normalize = (key: string) => key.toLowerCase().replace(/[^a-z0-9]/g, "")
+const exactSecretKeys = new Set(redactedKeys.map(normalize))
+const isSecretKey = (key: string): boolean => {
+  const normalized = normalize(key)
+  return exactSecretKeys.has(normalized) || secretSuffixes.some((suffix) => normalized.endsWith(suffix))
+}
+
+const censored = "<redacted>"
+
+const hasToJSON = (value: object): value is { toJSON: () => unknown } =>
+  typeof (value as { toJSON?: unknown }).toJSON === "function"
+
+/**
+ * A value as JSON-safe data with secrets censored: `Redacted` values, and values under secret
+ * names however deep (pino's own `redact` only reaches the paths it is given).
+ */
+const censor = (value: unknown, seen: WeakSet<object> = new WeakSet(), depth = 0): unknown => {
+  if (Redacted.isRedacted(value)) return censored
+  if (typeof value !== "object" || value === null) return value
+  if (seen.has(value)) return "[Circular]"
+  if (depth > 16) return "[…]"
+  seen.add(value)
+  try {
+    if (Array.isArray(value)) return value.map((item) => censor(item, seen, depth + 1))
+    // Effect data types, dates and the like describe themselves; censor what they say.
+    let json: unknown = value
+    try {
+      if (hasToJSON(value)) json = value.toJSON()
+    } catch {
+      return {}
+    }
+    if (json !== value) return censor(json, seen, depth + 1)
+    if (value instanceof Error) return { name: value.name, message: value.message }
+    const entries = Object.entries(value).map(([key, item]) => [
+      key,
+      isSecretKey(key) ? censored : censor(item, seen, depth + 1),
+    ])
+    return Object.fromEntries(entries)
+  } finally {
+    seen.delete(value)
+  }
+}
+
+/** Failures and defects that are not `Error`s are rendered as JSON by `Cause.pretty`: censor them. */
+const censorCause = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
+  Cause.match(cause, {
+    onEmpty: Cause.empty,
+    onFail: (error) => Cause.fail(error instanceof Error ? error : censor(error)),
+    onDie: (defect) => Cause.die(defect instanceof Error ? defect : censor(defect)),
+    onInterrupt: Cause.interrupt,
+    onSequential: Cause.sequential,
+    onParallel: Cause.parallel,
+  })
 
 const pinoLevel = (level: LogLevel.LogLevel): Level => {
   switch (level._tag) {
@@ -28,12 +86,14 @@ const pinoLevel = (level: LogLevel.LogLevel): Level => {
   }
 }
 
-/** Annotation values as JSON-safe data; `Redacted` values stay redacted. */
-const plain = (value: unknown): unknown => (Redacted.isRedacted(value) ? "<redacted>" : Inspectable.toJSON(value))
-
 const text = (message: unknown): string => {
   const parts = Array.isArray(message) ? message : [message]
-  return parts.map((part) => (typeof part === "string" ? part : Inspectable.format(plain(part)))).join(" ")
+  return parts
+    .map((part) => {
+      const value = censor(part)
+      return typeof value === "string" ? value : JSON.stringify(value)
+    })
+    .join(" ")
 }
 
 /** Options for the pino instance behind the logger. */
@@ -56,22 +116,24 @@ export const makeLogger = (options: Options): Logger.Logger<unknown, void> => {
       level: "trace",
       base: { pid: process.pid },
       timestamp: stdTimeFunctions.isoTime,
-      redact: { paths: redactedKeys.flatMap((key) => [key, `*.${key}`]), censor: "<redacted>" },
     },
     destination,
   )
   return Logger.make(({ logLevel, message, annotations, cause, spans }) => {
     const fields: Record<string, unknown> = {}
-    for (const [key, value] of HashMap.toEntries(annotations)) fields[key] = plain(value)
+    for (const [key, value] of HashMap.toEntries(annotations)) fields[key] = isSecretKey(key) ? censored : censor(value)
     if (!List.isNil(spans)) fields.spans = List.toArray(spans).map((span) => span.label)
-    if (!Cause.isEmpty(cause)) fields.err = Cause.pretty(cause, { renderErrorCause: true })
+    if (!Cause.isEmpty(cause)) fields.err = Cause.pretty(censorCause(cause), { renderErrorCause: true })
     base[pinoLevel(logLevel)](fields, text(message))
   })
 }
 
-/** Replaces Effect's default logger with pino, at the given level. */
+/**
+ * Replaces Effect's default logger with pino, at the given level. Built in sequence: with
+ * `Layer.merge`, both changes outlived an `Effect.provide` of the layer.
+ */
 export const layer = (options: Options): Layer.Layer<never> =>
-  Layer.merge(Logger.replace(Logger.defaultLogger, makeLogger(options)), Logger.minimumLogLevel(options.level))
+  Layer.provideMerge(Logger.replace(Logger.defaultLogger, makeLogger(options)), Logger.minimumLogLevel(options.level))
 
 /** The logger configured from `EDDY_LOG_LEVEL` and `EDDY_LOG_PRETTY`. */
 export const layerConfig = Layer.unwrapEffect(

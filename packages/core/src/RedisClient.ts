@@ -67,12 +67,17 @@ const reconnectDelay = (attempt: number): number => {
 
 // ioredis reports connection trouble as plain Errors; these messages mean "not reachable now".
 const unavailablePattern =
-  /Stream isn't writeable|Connection is closed|MaxRetriesPerRequest|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN/
+  /Stream isn't writeable|Connection is closed|max retries per request|Command aborted|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN/
+// What ioredis rejects in-flight commands with when their connection closes (with
+// `maxRetriesPerRequest: 0`, every close): the command may or may not have run.
+const unavailableNames = new Set(["MaxRetriesPerRequestError", "AbortError"])
 
 /** Maps an ioredis failure to the typed error callers handle. */
 export const classify = (error: unknown): RedisError => {
   const message = error instanceof Error ? error.message : String(error)
-  return unavailablePattern.test(message) ? new RedisUnavailable({ message }) : new RedisCommandFailed({ message })
+  return (error instanceof Error && unavailableNames.has(error.name)) || unavailablePattern.test(message)
+    ? new RedisUnavailable({ message })
+    : new RedisCommandFailed({ message })
 }
 
 const connectionOptions = (name: string, timeout: Duration.Duration | undefined): RedisOptions => ({
@@ -90,10 +95,19 @@ const connectionOptions = (name: string, timeout: Duration.Duration | undefined)
 /** `closing` is our own quit: the close that follows is not an outage. */
 type LinkState = "connecting" | "up" | "down" | "closing"
 
-/** Opens one ioredis connection, logging its state changes once each; closed with the scope. */
-const connect = (url: string, display: string, role: string, options: RedisOptions) =>
+/** One ioredis connection, and a wait for it to be ready (the caller bounds the wait). */
+interface Connection {
+  readonly redis: Redis
+  readonly whenReady: Effect.Effect<void>
+}
+
+/**
+ * Opens one ioredis connection, logging its state changes once each; closed with the scope. Logs go
+ * through `runtime`, the client's own: a connection opened lazily must not log with the
+ * annotations (actor, jobId, …) of whichever caller happened to open it.
+ */
+const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, role: string, options: RedisOptions) =>
   Effect.gen(function* () {
-    const runtime = yield* Effect.runtime<never>()
     const log = (effect: Effect.Effect<void>) =>
       Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: display, connection: role })))
     let state: LinkState = "connecting"
@@ -110,10 +124,14 @@ const connect = (url: string, display: string, role: string, options: RedisOptio
           Effect.ensuring(Effect.sync(() => redis.disconnect())),
         ),
     )
+    // Callers waiting for `ready`. One listener for all of them: a `once("ready")` per caller would
+    // pile up past Node's listener limit while Redis is away and many calls wait.
+    const waiting = new Set<() => void>()
     redis.on("ready", () => {
       if (state === "down") log(Effect.logInfo(`Redis connection back after ${Date.now() - lostAt} ms`))
       else if (state === "connecting") log(Effect.logDebug("Redis connection up"))
       state = "up"
+      for (const wake of [...waiting]) wake()
     })
     const lost = (reason: string) => {
       if (state === "down" || state === "closing") return
@@ -124,22 +142,22 @@ const connect = (url: string, display: string, role: string, options: RedisOptio
     redis.on("close", () => lost("closed"))
     // Without a listener ioredis prints every failed reconnect; the state change is logged once above.
     redis.on("error", (error: Error) => lost(error.message))
-    return redis
+    const whenReady = Effect.async<void>((resume) => {
+      if (redis.status === "ready") return resume(Effect.void)
+      const wake = () => {
+        waiting.delete(wake)
+        resume(Effect.void)
+      }
+      waiting.add(wake)
+      return Effect.sync(() => waiting.delete(wake))
+    })
+    return { redis, whenReady } satisfies Connection
   })
 
-/** Waits until the connection is ready; the caller bounds the wait. */
-const whenReady = (redis: Redis) =>
-  Effect.async<void>((resume) => {
-    if (redis.status === "ready") return resume(Effect.void)
-    const onReady = () => resume(Effect.void)
-    redis.once("ready", onReady)
-    return Effect.sync(() => redis.off("ready", onReady))
-  })
-
-/** Runs `command` once `redis` is ready, failing with `RedisUnavailable` past `bound`. */
-const bounded = <A>(redis: Redis, bound: Duration.Duration, command: (redis: Redis) => Promise<A>) =>
-  whenReady(redis).pipe(
-    Effect.zipRight(Effect.tryPromise({ try: () => command(redis), catch: classify })),
+/** Runs `command` once the connection is ready, failing with `RedisUnavailable` past `bound`. */
+const bounded = <A>(connection: Connection, bound: Duration.Duration, command: (redis: Redis) => Promise<A>) =>
+  connection.whenReady.pipe(
+    Effect.zipRight(Effect.tryPromise({ try: () => command(connection.redis), catch: classify })),
     Effect.timeoutFail({
       duration: bound,
       onTimeout: () => new RedisUnavailable({ message: `Redis did not answer within ${Duration.format(bound)}` }),
@@ -154,10 +172,11 @@ export const make = (options: Options) =>
     const url = Redacted.value(options.url)
     const display = EddyConfig.maskRedisUrl(url)
     const scope = yield* Effect.scope
-    const command = yield* connect(url, display, "command", connectionOptions(`${name}:cmd`, timeout))
+    const runtime = yield* Effect.runtime<never>()
+    const command = yield* connect(runtime, url, display, "command", connectionOptions(`${name}:cmd`, timeout))
     // Made on first use, so a producer-only process never opens it; it lives as long as the client.
     const blockingConnection = yield* Effect.cached(
-      Scope.extend(connect(url, display, "blocking", connectionOptions(`${name}:block`, undefined)), scope),
+      Scope.extend(connect(runtime, url, display, "blocking", connectionOptions(`${name}:block`, undefined)), scope),
     )
     const blockingLock = yield* Effect.makeSemaphore(1)
 
@@ -165,7 +184,7 @@ export const make = (options: Options) =>
       run: (f) => bounded(command, timeout, f),
       blocking: (blockFor, f) =>
         blockingConnection.pipe(
-          Effect.flatMap((redis) => bounded(redis, Duration.sum(Duration.decode(blockFor), timeout), f)),
+          Effect.flatMap((connection) => bounded(connection, Duration.sum(Duration.decode(blockFor), timeout), f)),
           blockingLock.withPermits(1),
         ),
       health: Effect.gen(function* () {
@@ -177,7 +196,7 @@ export const make = (options: Options) =>
         )
         return Duration.millis(Date.now() - started)
       }),
-      isUp: Effect.sync(() => command.status === "ready"),
+      isUp: Effect.sync(() => command.redis.status === "ready"),
       timeout,
       display,
     }
