@@ -42,6 +42,7 @@ export const purge = load("purge", 4)
 export const progress = load("progress", 3)
 export const deadLetterEntry = load("dead-letter-entry", 3)
 export const expire = load("expire", 2)
+export const rateAcquire = load("rate-acquire", 1)
 
 /** Every script, for tests and preloading. */
 export const all: ReadonlyArray<Script> = [
@@ -60,6 +61,7 @@ export const all: ReadonlyArray<Script> = [
   progress,
   deadLetterEntry,
   expire,
+  rateAcquire,
 ]
 
 /** A script's reply: nested arrays of strings and integers. */

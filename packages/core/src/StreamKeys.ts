@@ -10,6 +10,10 @@
  * - `eddy:{p0}:inbox:<actor>:<lane>`  stream: queued deliveries, consumer group `workers`
  * - `eddy:{p0}:delayed:<actor>:<lane>` sorted set: delayed and retrying job ids → due time
  * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
+ *
+ * Keys of the deployment rather than of a partition (each used alone, so Cluster-safe):
+ * - `eddy:{rate:<actor>}`             sorted set: the actor's rolling rate-limit window
+ * - `eddy:workers`                    hash: worker id → presence (JSON, with its expiry)
  */
 import type { Lane } from "./Actor.js"
 
@@ -39,6 +43,10 @@ export interface Keyspace {
   /** The partition a job belongs to: a stable hash of `partitionKey ?? jobId`. */
   readonly partitionOf: (jobId: string, partitionKey?: string) => PartitionKeys
   readonly all: ReadonlyArray<PartitionKeys>
+  /** The rolling window of an actor's rate limit. */
+  readonly rate: (actor: string) => string
+  /** Live worker processes. */
+  readonly workers: string
 }
 
 /** FNV-1a, 32 bit: stable across processes, languages and versions. */
@@ -80,5 +88,7 @@ export const make = (prefix: string, partitions: number): Keyspace => {
     partition,
     partitionOf: (jobId, partitionKey) => partition(stableHash(partitionKey ?? jobId) % partitions),
     all,
+    rate: (actor) => `${prefix}:{rate:${actor}}`,
+    workers: `${prefix}:workers`,
   }
 }
