@@ -48,8 +48,11 @@ export const make = Effect.gen(function* () {
 
   const readLoop = (positions: Array<string>) =>
     redis
-      .blocking(blockFor, (connection) =>
-        connection.xread("COUNT", batch, "BLOCK", Duration.toMillis(blockFor), "STREAMS", ...streams, ...positions),
+      .blocking(
+        blockFor,
+        (connection) =>
+          connection.xread("COUNT", batch, "BLOCK", Duration.toMillis(blockFor), "STREAMS", ...streams, ...positions),
+        "tail",
       )
       .pipe(
         Effect.tap((reply) => route(reply as XReadReply, positions)),

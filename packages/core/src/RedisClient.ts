@@ -1,7 +1,8 @@
 /**
  * The process's Redis connections: one command connection (auto-pipelined) shared by every
- * component, and one blocking connection made on first use for blocking reads. However many
- * actors a process hosts, it holds these two.
+ * component, plus, made on first use, one blocking connection for inbox reads and one for
+ * tailing the event log. A worker process holds two (command + reads) however many actors it
+ * hosts; a producer waiting for results holds two (command + tail).
  *
  * While Redis is unreachable, calls fail with `RedisUnavailable` within a bound (default 2 s)
  * instead of queueing forever; reconnects back off exponentially with jitter and a cap, and the
@@ -25,17 +26,22 @@ export class RedisCommandFailed extends Schema.TaggedError<RedisCommandFailed>()
 
 export type RedisError = RedisUnavailable | RedisCommandFailed
 
+/** The blocking connections a process may hold: one for inbox reads, one for tailing the log. */
+export type BlockingChannel = "read" | "tail"
+
 /** What a component may do with Redis. */
 export interface RedisClientService {
   /** Runs commands on the shared command connection, failing within the bound. */
   readonly run: <A>(command: (redis: Redis) => Promise<A>) => Effect.Effect<A, RedisError>
   /**
-   * Runs one blocking read (BLOCK `blockFor`) on the blocking connection. Calls are serialized:
-   * one blocking connection serves the whole process.
+   * Runs one blocking read (BLOCK `blockFor`) on a blocking connection. `read` (the default) is
+   * the workers' inbox reads and the projector's; `tail` is the event tailer's, so that waiting
+   * for results never stalls a worker. Calls on one channel are serialized.
    */
   readonly blocking: <A>(
     blockFor: Duration.DurationInput,
     command: (redis: Redis) => Promise<A>,
+    channel?: BlockingChannel,
   ) => Effect.Effect<A, RedisError>
   /** PING within the bound; succeeds with the round trip. */
   readonly health: Effect.Effect<Duration.Duration, RedisUnavailable>
@@ -118,7 +124,8 @@ const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, 
         Effect.sync(() => {
           state = "closing"
         }).pipe(
-          Effect.zipRight(Effect.tryPromise(() => redis.quit())),
+          // A blocking connection may sit in a BLOCK call that QUIT would wait out: just drop it.
+          Effect.zipRight(role === "command" ? Effect.tryPromise(() => redis.quit()) : Effect.void),
           Effect.timeout("1 second"),
           Effect.ignore,
           Effect.ensuring(Effect.sync(() => redis.disconnect())),
@@ -174,18 +181,27 @@ export const make = (options: Options) =>
     const scope = yield* Effect.scope
     const runtime = yield* Effect.runtime<never>()
     const command = yield* connect(runtime, url, display, "command", connectionOptions(`${name}:cmd`, timeout))
-    // Made on first use, so a producer-only process never opens it; it lives as long as the client.
-    const blockingConnection = yield* Effect.cached(
-      Scope.extend(connect(runtime, url, display, "blocking", connectionOptions(`${name}:block`, undefined)), scope),
-    )
-    const blockingLock = yield* Effect.makeSemaphore(1)
+    // Each channel's connection is made on first use, so a producer-only process opens none; it
+    // lives as long as the client. One call at a time per channel.
+    const channel = (suffix: string, role: string) =>
+      Effect.gen(function* () {
+        const connection = yield* Effect.cached(
+          Scope.extend(connect(runtime, url, display, role, connectionOptions(`${name}:${suffix}`, undefined)), scope),
+        )
+        const lock = yield* Effect.makeSemaphore(1)
+        return { connection, lock }
+      })
+    const channels: Record<BlockingChannel, Effect.Effect.Success<ReturnType<typeof channel>>> = {
+      read: yield* channel("block", "blocking"),
+      tail: yield* channel("tail", "tailing"),
+    }
 
     const service: RedisClientService = {
       run: (f) => bounded(command, timeout, f),
-      blocking: (blockFor, f) =>
-        blockingConnection.pipe(
+      blocking: (blockFor, f, on = "read") =>
+        channels[on].connection.pipe(
           Effect.flatMap((connection) => bounded(connection, Duration.sum(Duration.decode(blockFor), timeout), f)),
-          blockingLock.withPermits(1),
+          channels[on].lock.withPermits(1),
         ),
       health: Effect.gen(function* () {
         const started = Date.now()
