@@ -1,0 +1,178 @@
+/**
+ * The worker runtime: hosts handlers for any number of actors in one process over two Redis
+ * connections. It reads with one blocking XREADGROUP, runs each job under its contract's timeout
+ * with a heartbeat renewing its lease, reclaims stalled work, promotes due retries, enforces rate
+ * limits in Redis, and shuts down gracefully: stop reading, let running jobs finish within the
+ * grace, then interrupt and release the rest straight back to their inboxes.
+ *
+ * ```ts
+ * const echo = Worker.handle(Echo, (input) => Effect.succeed(input))
+ * Worker.runMain({ handlers: [echo] })
+ * ```
+ */
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
+import { Deliveries, Logging, RedisClient, Settings, WorkerPresence } from "@eddy/core"
+import { NodeRuntime } from "@effect/platform-node"
+import {
+  Config,
+  type ConfigError,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FiberId,
+  FiberSet,
+  Layer,
+  Queue,
+  type Scope,
+} from "effect"
+import type * as Handler from "./Handler.js"
+import * as Maintenance from "./internal/Maintenance.js"
+import * as Reader from "./internal/Reader.js"
+import * as WorkerState from "./internal/WorkerState.js"
+
+export { handle, handleAsync, NonRetryable } from "./Handler.js"
+
+/** How a worker runs. Only `handlers` is required. */
+export interface Options {
+  readonly handlers: ReadonlyArray<Handler.Any>
+  /** Most jobs this process runs at once, all actors together. Default 50. */
+  readonly concurrency?: number
+  /** How long running jobs may take to finish at shutdown before they are released. Default 30 s. */
+  readonly shutdownGrace?: Duration.DurationInput
+  /** How long one read blocks; also how fast a stop is noticed. Default 1 s. */
+  readonly blockFor?: Duration.DurationInput
+  /** Least time between two progress events of a job. Default 250 ms. */
+  readonly progressThrottle?: Duration.DurationInput
+  /** The consumer name; unique per process. Default `<host>-<pid>-<random>`. */
+  readonly consumer?: string
+  /** When this completes during shutdown, running jobs are released at once (a second signal). */
+  readonly releaseNow?: Deferred.Deferred<void>
+}
+
+/** A running worker, for tests and status displays. */
+export interface WorkerService {
+  readonly id: string
+  readonly actors: ReadonlyArray<string>
+  /** Jobs running or held right now. */
+  readonly held: Effect.Effect<number>
+}
+
+export class Worker extends Context.Tag("@eddy/workers/Worker")<Worker, WorkerService>() {}
+
+/** Starts a worker in the current scope; closing the scope shuts it down gracefully. */
+export const make = (
+  options: Options,
+): Effect.Effect<WorkerService, RedisClient.RedisError, RedisClient.RedisClient | Settings.Settings | Scope.Scope> =>
+  Effect.gen(function* () {
+    if (options.handlers.length === 0) return yield* Effect.dieMessage("a worker needs at least one handler")
+    const names = options.handlers.map((handler) => handler.contract.name)
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i)
+    if (duplicate !== undefined) return yield* Effect.dieMessage(`two handlers for actor ${duplicate}`)
+
+    const { keyspace } = yield* Settings.Settings
+    const redis = yield* RedisClient.RedisClient
+    const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+    const blockFor = Duration.decode(options.blockFor ?? "1 second")
+    const grace = Duration.decode(options.shutdownGrace ?? "30 seconds")
+    const deps = { blockFor, progressThrottle: Duration.decode(options.progressThrottle ?? "250 millis") }
+    const jobs = yield* FiberSet.make<void, never>()
+    const state = yield* WorkerState.make({
+      consumer,
+      concurrency: options.concurrency ?? 50,
+      handlers: options.handlers,
+      keyspace,
+      jobs,
+    })
+    yield* Reader.ensureGroups(state)
+    const startedAt = Date.now()
+
+    const reader = yield* Effect.forkScoped(Reader.loop(state, deps))
+    yield* Effect.forkScoped(Maintenance.heartbeat(state, startedAt))
+    yield* Effect.forkScoped(Maintenance.reclaimer(state, deps))
+    yield* Effect.forkScoped(Maintenance.promoter(state))
+    yield* Effect.forkScoped(Maintenance.expirer)
+    yield* Effect.logInfo(
+      `worker ${consumer} serving ${names.join(", ")} (concurrency ${state.concurrency}, ${keyspace.partitions} partition(s))`,
+    )
+
+    // Added after the fibers above, so it runs before they are interrupted: the heartbeat keeps
+    // renewing leases while running jobs finish.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        state.stopping = true
+        yield* Queue.offer(state.wake, undefined)
+        yield* Fiber.await(reader).pipe(
+          Effect.timeout(Duration.sum(Duration.sum(blockFor, redis.timeout), "1 second")),
+          Effect.ignore,
+        )
+        const unstarted = state.buffer
+        state.buffer = []
+        yield* Effect.forEach(unstarted, (delivery) => Deliveries.release(delivery, consumer).pipe(Effect.ignore), {
+          concurrency: "unbounded",
+          discard: true,
+        })
+        if (state.inFlight.size > 0) {
+          yield* Effect.logInfo(
+            `stopping: waiting up to ${Duration.format(grace)} for ${state.inFlight.size} running job(s)`,
+          )
+          yield* Effect.raceAll([
+            FiberSet.awaitEmpty(jobs),
+            Effect.sleep(grace),
+            options.releaseNow ? Deferred.await(options.releaseNow) : Effect.never,
+          ])
+        }
+        if (state.inFlight.size > 0) {
+          yield* Effect.logInfo(`stopping: releasing ${state.inFlight.size} running job(s) back to their inboxes`)
+          for (const job of state.inFlight.values()) yield* Deferred.succeed(job.stop, "shutdown")
+          yield* FiberSet.awaitEmpty(jobs).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+        }
+        yield* WorkerPresence.remove(consumer).pipe(Effect.ignore)
+        yield* Effect.logInfo(`worker ${consumer} stopped`)
+      }),
+    )
+
+    return {
+      id: consumer,
+      actors: names,
+      held: Effect.sync(() => state.inFlight.size + state.buffer.length),
+    } satisfies WorkerService
+  }).pipe(Effect.annotateLogs({ component: "worker" }))
+
+/** The worker as a layer over the process's Redis and settings. */
+export const layer = (
+  options: Options,
+): Layer.Layer<Worker, RedisClient.RedisError, RedisClient.RedisClient | Settings.Settings> =>
+  Layer.scoped(Worker, make(options))
+
+/** Options from `EDDY_WORKER_CONCURRENCY` and `EDDY_SHUTDOWN_GRACE`, unless given. */
+export const optionsFromConfig = (options: Options): Effect.Effect<Options, ConfigError.ConfigError> =>
+  Effect.gen(function* () {
+    const concurrency = yield* Config.integer("EDDY_WORKER_CONCURRENCY").pipe(Config.withDefault(50))
+    const shutdownGrace = yield* Config.duration("EDDY_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(30)))
+    return { concurrency, shutdownGrace, ...options }
+  })
+
+/**
+ * Runs a worker process until SIGTERM or SIGINT: the first signal shuts down gracefully (exit
+ * 0), a second releases running jobs at once. Redis and settings come from `EDDY_*` variables.
+ */
+export const runMain = (options: Options): void => {
+  const releaseNow = Deferred.unsafeMake<void>(FiberId.none)
+  let signals = 0
+  const onSignal = () => {
+    signals += 1
+    if (signals === 2) Deferred.unsafeDone(releaseNow, Exit.void)
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  optionsFromConfig({ releaseNow, ...options }).pipe(
+    Effect.flatMap((configured) => Layer.launch(layer(configured))),
+    Effect.provide(Layer.merge(RedisClient.layerConfig, Settings.layerConfig)),
+    Effect.provide(Logging.layerConfig),
+    NodeRuntime.runMain({ disablePrettyLogger: true }),
+  )
+}

@@ -1,0 +1,133 @@
+/**
+ * The worker's background duties, each on its own `Schedule`:
+ * - heartbeat (every lease/3): renew every held lease in one fenced call per inbox; a lost
+ *   lease or a requested cancel stops that job; refresh the presence record;
+ * - reclaimer (every lease/2): take over stalled deliveries, no more than there is room for;
+ * - promoter: move due delayed jobs and retries back into their inboxes;
+ * - expirer: delete records of jobs past their retention.
+ */
+import { hostname } from "node:os"
+import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence } from "@eddy/core"
+import { Deferred, Duration, Effect, Schedule } from "effect"
+import * as Reader from "./Reader.js"
+import * as WorkerState from "./WorkerState.js"
+
+/** What every duty needs from the process. */
+type Needs = RedisClient.RedisClient | Settings.Settings
+
+/** The shortest lease among the hosted actors: it sets the heartbeat and reclaim cadence. */
+export const shortestLease = (state: WorkerState.WorkerState) =>
+  [...state.handlers.values()].map((handler) => handler.contract.policy.lease).reduce(Duration.min)
+
+const presence = (state: WorkerState.WorkerState, startedAt: number) => ({
+  id: state.consumer,
+  host: hostname(),
+  pid: process.pid,
+  actors: [...state.handlers.keys()],
+  concurrency: state.concurrency,
+  inFlight: state.inFlight.size,
+  startedAt,
+})
+
+/** Renews every held lease (running and buffered); stops jobs whose lease is gone or cancelled. */
+export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, RedisClient.RedisError, Needs> =>
+  Effect.gen(function* () {
+    const held = [...[...state.inFlight.values()].map((job) => job.delivery), ...state.buffer]
+    const byInbox = new Map<string, Array<Deliveries.Delivery>>()
+    for (const delivery of held) {
+      const key = `${delivery.partition}:${delivery.actor}:${delivery.lane}`
+      byInbox.set(key, [...(byInbox.get(key) ?? []), delivery])
+    }
+    yield* Effect.forEach(
+      byInbox.values(),
+      (deliveries) =>
+        Deliveries.renew(deliveries, state.consumer).pipe(
+          Effect.flatMap((outcomes) =>
+            Effect.forEach(deliveries, (delivery, i) => {
+              const outcome = outcomes[i]
+              const job = state.inFlight.get(delivery.entryId)
+              if (outcome === "lost") {
+                state.buffer = state.buffer.filter((held) => held.entryId !== delivery.entryId)
+                return job ? Deferred.succeed(job.stop, "leaseLost") : Effect.void
+              }
+              return outcome === "cancelRequested" && job ? Deferred.succeed(job.stop, "cancel") : Effect.void
+            }),
+          ),
+        ),
+      { concurrency: "unbounded", discard: true },
+    )
+  })
+
+/** Heartbeat: renew leases and refresh presence, every lease/3. */
+export const heartbeat = (state: WorkerState.WorkerState, startedAt: number): Effect.Effect<void, never, Needs> => {
+  const every = Duration.divide(shortestLease(state), 3).pipe((d) =>
+    d._tag === "Some" ? d.value : Duration.seconds(1),
+  )
+  const ttl = Duration.max(Duration.times(every, 3), Duration.seconds(5))
+  return Effect.all([renewAll(state), WorkerPresence.publish(presence(state, startedAt), ttl)], {
+    concurrency: "unbounded",
+    discard: true,
+  }).pipe(
+    Effect.catchAll((error) => Effect.logDebug(`heartbeat skipped: ${error._tag}`)),
+    Effect.repeat(Schedule.spaced(every)),
+    Effect.asVoid,
+  )
+}
+
+/** Reclaimer: take over deliveries idle past their actor's lease, every lease/2. */
+export const reclaimer = (
+  state: WorkerState.WorkerState,
+  deps: { readonly progressThrottle: Duration.Duration },
+): Effect.Effect<void, never, Needs> => {
+  const every = Duration.divide(shortestLease(state), 2).pipe((d) =>
+    d._tag === "Some" ? d.value : Duration.seconds(1),
+  )
+  const cursors = new Map<string, string>()
+  const pass = Effect.forEach(
+    state.inboxes,
+    (inbox) =>
+      Effect.gen(function* () {
+        const handler = state.handlers.get(inbox.actor)
+        const free = WorkerState.roomFor(state, inbox.actor)
+        if (handler === undefined || free <= 0 || state.stopping) return
+        const reclaimed = yield* Deliveries.reclaim(inbox, state.consumer, {
+          minIdle: handler.contract.policy.lease,
+          count: free,
+          maxDeliveries: handler.contract.policy.maxDeliveries,
+          cursor: cursors.get(inbox.key) ?? "0-0",
+        })
+        cursors.set(inbox.key, reclaimed.cursor)
+        if (reclaimed.deliveries.length > 0 || reclaimed.deadLettered > 0)
+          yield* Effect.logInfo(
+            `reclaimed ${reclaimed.deliveries.length} stalled deliveries of ${inbox.actor}` +
+              (reclaimed.deadLettered > 0 ? `; dead-lettered ${reclaimed.deadLettered} past maxDeliveries` : ""),
+          )
+        yield* Reader.accept(state, reclaimed.deliveries, deps)
+      }),
+    { discard: true },
+  )
+  return pass.pipe(
+    Effect.catchAll((error) => Effect.logDebug(`reclaim skipped: ${error._tag}`)),
+    Effect.repeat(Schedule.spaced(every)),
+    Effect.asVoid,
+  )
+}
+
+/** Promoter: due delayed jobs and retries back to their inboxes; sleeps until the next is due. */
+export const promoter = (state: WorkerState.WorkerState): Effect.Effect<never, never, Needs> => {
+  const pass = Effect.forEach(state.inboxes, (inbox) => Deliveries.promote(inbox), { concurrency: "unbounded" }).pipe(
+    Effect.map((results) => {
+      const next = results.flatMap((result) => (result.nextDueInMs === undefined ? [] : [result.nextDueInMs]))
+      return Duration.millis(Math.min(1_000, Math.max(10, ...(next.length > 0 ? [Math.min(...next)] : [1_000]))))
+    }),
+    Effect.catchAll((error) => Effect.logDebug(`promote skipped: ${error._tag}`).pipe(Effect.as(Duration.seconds(1)))),
+  )
+  return pass.pipe(Effect.flatMap(Effect.sleep), Effect.forever)
+}
+
+/** Expirer: drop records past retention, once a minute. */
+export const expirer: Effect.Effect<void, never, Needs> = JobStore.expire().pipe(
+  Effect.catchAll((error) => Effect.logDebug(`expire skipped: ${error._tag}`)),
+  Effect.repeat(Schedule.spaced("1 minute")),
+  Effect.asVoid,
+)

@@ -1,0 +1,82 @@
+/**
+ * What one worker process holds: its handlers, the inboxes it reads, the deliveries it has
+ * read but not started (the buffer) and those it is running (in flight). Every part of the
+ * runtime — reader, heartbeat, reclaimer, shutdown — works on this one state.
+ */
+import { type Actor, type Deliveries, StreamKeys } from "@eddy/core"
+import { Effect, type FiberSet, Queue } from "effect"
+import type * as Handler from "../Handler.js"
+import type { InFlight } from "./JobRunner.js"
+
+/** One inbox this worker reads. */
+export interface Inbox {
+  readonly partition: number
+  readonly actor: string
+  readonly lane: Actor.Lane
+  readonly key: string
+}
+
+export interface WorkerState {
+  readonly consumer: string
+  readonly concurrency: number
+  readonly handlers: ReadonlyMap<string, Handler.Any>
+  /** High lanes first: the order in which inboxes are read and served. */
+  readonly inboxes: ReadonlyArray<Inbox>
+  readonly inboxByKey: ReadonlyMap<string, Inbox>
+  readonly inFlight: Map<string, InFlight>
+  buffer: Array<Deliveries.Delivery>
+  /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
+  readonly wake: Queue.Queue<void>
+  readonly jobs: FiberSet.FiberSet<void, never>
+  stopping: boolean
+}
+
+const laneRank: Record<Actor.Lane, number> = { high: 0, normal: 1, low: 2 }
+
+/** Builds the state for a set of handlers over a key space. */
+export const make = (options: {
+  readonly consumer: string
+  readonly concurrency: number
+  readonly handlers: ReadonlyArray<Handler.Any>
+  readonly keyspace: StreamKeys.Keyspace
+  readonly jobs: FiberSet.FiberSet<void, never>
+}): Effect.Effect<WorkerState> =>
+  Effect.map(Queue.sliding<void>(1), (wake) => {
+    const inboxes: Array<Inbox> = []
+    for (const lane of StreamKeys.lanes)
+      for (const partition of options.keyspace.all)
+        for (const handler of options.handlers) {
+          const actor = handler.contract.name
+          inboxes.push({ partition: partition.index, actor, lane, key: partition.inbox(actor, lane) })
+        }
+    return {
+      consumer: options.consumer,
+      concurrency: options.concurrency,
+      handlers: new Map(options.handlers.map((handler) => [handler.contract.name, handler])),
+      inboxes,
+      inboxByKey: new Map(inboxes.map((inbox) => [inbox.key, inbox])),
+      inFlight: new Map(),
+      buffer: [],
+      wake,
+      jobs: options.jobs,
+      stopping: false,
+    }
+  })
+
+/** Jobs of an actor this worker runs or holds. */
+export const heldOf = (state: WorkerState, actor: string): number => {
+  let held = 0
+  for (const job of state.inFlight.values()) if (job.delivery.actor === actor) held++
+  for (const delivery of state.buffer) if (delivery.actor === actor) held++
+  return held
+}
+
+/** Room for more deliveries in the whole process. */
+export const room = (state: WorkerState): number => state.concurrency - state.inFlight.size - state.buffer.length
+
+/** Room for more deliveries of one actor. */
+export const roomFor = (state: WorkerState, actor: string): number =>
+  Math.min(room(state), (state.handlers.get(actor)?.concurrency ?? 0) - heldOf(state, actor))
+
+/** Orders deliveries high lane first; within a lane, in the order they came. */
+export const byLane = (a: Deliveries.Delivery, b: Deliveries.Delivery): number => laneRank[a.lane] - laneRank[b.lane]
