@@ -18,14 +18,20 @@ export interface Script {
   readonly sha: string
 }
 
-const read = (file: string) => readFileSync(new URL(`./internal/lua/${file}`, import.meta.url), "utf8")
-const prelude = read("lib.lua")
+const prelude = readFileSync(new URL("./internal/lua/lib.lua", import.meta.url), "utf8")
 
-const load = (name: string, keys: number): Script => {
-  const body = read(`${name}.lua`)
+/**
+ * A script from a `.lua` file (its header documents KEYS, ARGV and the reply), sent with the
+ * shared prelude. Other packages define their scripts with this too.
+ */
+export const define = (name: string, keys: number, file: URL): Script => {
+  const body = readFileSync(file, "utf8")
   const source = `${prelude}\n${body}`
   return { name, keys, body, source, sha: createHash("sha1").update(source).digest("hex") }
 }
+
+const load = (name: string, keys: number): Script =>
+  define(name, keys, new URL(`./internal/lua/${name}.lua`, import.meta.url))
 
 export const submit = load("submit", 4)
 export const start = load("start", 3)

@@ -10,6 +10,11 @@
  * - `eddy:{p0}:inbox:<actor>:<lane>`  stream: queued deliveries, consumer group `workers`
  * - `eddy:{p0}:delayed:<actor>:<lane>` sorted set: delayed and retrying job ids → due time
  * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
+ * - `eddy:{p0}:view:jobs`             hash: the status projection, job id → view (JSON)
+ * - `eddy:{p0}:view:counts`           hash: `<actor>|<state>` → jobs in that state
+ * - `eddy:{p0}:view:expiries`         sorted set: finished job id → when its view expires
+ * - `eddy:{p0}:view:rates:<minute>`   hash: `<actor>|<outcome>` → count in that minute
+ * - `eddy:{p0}:projector`             string: which projector process folds this partition
  *
  * Keys of the deployment rather than of a partition (each used alone, so Cluster-safe):
  * - `eddy:{rate:<actor>}`             sorted set: the actor's rolling rate-limit window
@@ -19,6 +24,9 @@ import type { Lane } from "./Actor.js"
 
 /** The consumer group every inbox is read through. */
 export const workerGroup = "workers"
+
+/** The consumer group the projector reads each event log through. */
+export const projectorGroup = "projector"
 
 /** Lanes in the order workers serve them. */
 export const lanes: ReadonlyArray<Lane> = ["high", "normal", "low"]
@@ -33,6 +41,12 @@ export interface PartitionKeys {
   readonly inbox: (actor: string, lane: Lane) => string
   readonly delayed: (actor: string, lane: Lane) => string
   readonly dead: (actor: string) => string
+  readonly viewJobs: string
+  readonly viewCounts: string
+  readonly viewExpiries: string
+  /** Outcomes per actor in one minute (minutes since the epoch). */
+  readonly viewRates: (minute: number) => string
+  readonly projectorLock: string
 }
 
 /** The key space of one deployment: a prefix and a number of partitions. */
@@ -71,6 +85,11 @@ const partitionKeys = (prefix: string, index: number): PartitionKeys => {
     inbox: (actor, lane) => `${base}:inbox:${actor}:${lane}`,
     delayed: (actor, lane) => `${base}:delayed:${actor}:${lane}`,
     dead: (actor) => `${base}:dead:${actor}`,
+    viewJobs: `${base}:view:jobs`,
+    viewCounts: `${base}:view:counts`,
+    viewExpiries: `${base}:view:expiries`,
+    viewRates: (minute) => `${base}:view:rates:${minute}`,
+    projectorLock: `${base}:projector`,
   }
 }
 
