@@ -161,6 +161,8 @@ export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
         Duration.toMillis(settings.deadLetterRetention),
         settings.deadLettersMaxLen,
         failure.reason ?? "nonRetryable",
+        // A cancel requested meanwhile ends the job cancelled, kept as long as any finished job.
+        Duration.toMillis(settings.retention),
       ],
     )
     if (codeOf(reply) !== Code.ok) return yield* Effect.fail(refusal(delivery.jobId, reply))
@@ -251,6 +253,7 @@ export const reclaim = (
         settings.deadLettersMaxLen,
         Duration.toMillis(settings.deadLetterRetention),
         options.cursor ?? "0-0",
+        Duration.toMillis(settings.retention),
       ],
     )
     const pairs = (reply[1] ?? []) as ReadonlyArray<string>

@@ -3,8 +3,9 @@
 -- Fenced; applied at most once.
 -- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 dead, 6 expiries
 -- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 error (JSON {tag, message, data?}),
---       6 retryable (1 or 0), 7 retry delay ms, 8 events max length, 9 retention ms,
---       10 dead letters max length, 11 dead-letter reason when not retryable
+--       6 retryable (1 or 0), 7 retry delay ms, 8 events max length, 9 dead-letter retention ms,
+--       10 dead letters max length, 11 dead-letter reason when not retryable,
+--       12 retention ms (of a job that ends cancelled)
 -- Returns: {1, 'retrying', retry at} | {1, 'deadLettered', reason} | {-1} not held |
 --          {-2} no such job | {-3, state} already over | {-4} cancel requested: cancelled instead
 local job = load_job(KEYS[1], ARGV[1])
@@ -13,7 +14,7 @@ if is_terminal(job.s) then return { TERMINAL, job.s } end
 if not holds(KEYS[3], ARGV[3], ARGV[4], job, ARGV[2]) then return { LOST } end
 local retention = tonumber(ARGV[9])
 if job.cr then
-  apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[6], ARGV[8], retention, job, ARGV[4])
+  apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[6], ARGV[8], tonumber(ARGV[12]), job, ARGV[4])
   return { CANCEL_REQUESTED }
 end
 

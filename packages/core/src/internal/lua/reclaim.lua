@@ -4,7 +4,8 @@
 -- are cleaned; ids XAUTOCLAIM reports deleted are already gone from the pending list (Redis 7).
 -- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries
 -- ARGV: 1 group, 2 consumer, 3 min idle ms, 4 count, 5 max deliveries, 6 events max length,
---       7 dead letters max length, 8 retention ms, 9 cursor
+--       7 dead letters max length, 8 dead-letter retention ms, 9 cursor,
+--       10 retention ms (of a job that ends cancelled)
 -- Returns: {next cursor, {entry id, job id, ...} to run now, dead-lettered count, deleted count,
 --           cancelled count}. A job id of '' marks an entry without one (malformed).
 local claimed = redis.call('XAUTOCLAIM', KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[9], 'COUNT', ARGV[4])
@@ -23,7 +24,7 @@ for _, entry in ipairs(claimed[2]) do
   elseif not job or is_terminal(job.s) or job.x ~= entry_id then
     ack_delete(KEYS[3], ARGV[1], entry_id)
   elseif job.cr then
-    apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[5], ARGV[6], retention, job, ARGV[2])
+    apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[5], ARGV[6], tonumber(ARGV[10]), job, ARGV[2])
     cancelled = cancelled + 1
   else
     local _, deliveries = holder_of(KEYS[3], ARGV[1], entry_id)

@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { describe, expect, it } from "@effect/vitest"
+import * as Scripts from "../src/Scripts.js"
+
+const luaDir = new URL("../src/internal/lua/", import.meta.url)
+const prelude = readFileSync(new URL("lib.lua", luaDir), "utf8")
+
+/** Lua code without `--` comments, so a header that names KEYS is not counted as a read. */
+const code = (lua: string) =>
+  lua
+    .split("\n")
+    .map((line) => line.replace(/--.*$/, ""))
+    .join("\n")
+
+const keyReads = (lua: string) => [...code(lua).matchAll(/KEYS\s*\[\s*(\d+)\s*\]/g)].map((m) => Number(m[1]))
+
+/** The keys a script's header lists (`-- KEYS: 1 jobs, 2 events, …`). */
+const headerKeys = (lua: string) => {
+  const line = lua.split("\n").find((l) => l.startsWith("-- KEYS:"))
+  return line === undefined ? [] : [...line.matchAll(/(\d+) [a-z]/g)].map((m) => Number(m[1]))
+}
+
+describe("Scripts", () => {
+  it.each(Scripts.all.map((script) => [script.name, script] as const))(
+    "%s reads exactly its declared KEYS",
+    (_, script) => {
+      const reads = keyReads(script.body)
+      expect(Math.max(...reads)).toBe(script.keys)
+      // Every declared key is used, so the count is not padded either.
+      expect(new Set(reads)).toEqual(new Set(Array.from({ length: script.keys }, (_, i) => i + 1)))
+    },
+  )
+
+  it.each(Scripts.all.map((script) => [script.name, script] as const))(
+    "%s header lists its declared keys",
+    (_, script) => {
+      expect(headerKeys(script.body)).toEqual(Array.from({ length: script.keys }, (_, i) => i + 1))
+      expect(script.body).toMatch(/^-- ARGV:/m)
+      expect(script.body).toMatch(/^-- Returns:/m)
+    },
+  )
+
+  it("the prelude reads no KEYS", () => {
+    expect(keyReads(prelude)).toEqual([])
+    expect(code(prelude)).not.toMatch(/KEYS/)
+  })
+
+  it("no script builds a key", () => {
+    // Keys come only from KEYS: no script names a partition tag or the key layout itself.
+    for (const script of Scripts.all) expect(code(script.source)).not.toMatch(/\{p|:inbox|:jobs|:events|:dead/)
+  })
+
+  it("sends prelude and body and names them by sha", () => {
+    for (const script of Scripts.all) {
+      expect(script.source).toBe(`${prelude}\n${script.body}`)
+      expect(script.sha).toMatch(/^[0-9a-f]{40}$/)
+    }
+    expect(new Set(Scripts.all.map((s) => s.sha)).size).toBe(Scripts.all.length)
+  })
+
+  it("every Lua file but the prelude has a descriptor", () => {
+    const files = readdirSync(luaDir)
+      .filter((f) => f.endsWith(".lua") && f !== "lib.lua")
+      .map((f) => f.replace(/\.lua$/, ""))
+    expect(Scripts.all.map((s) => s.name).sort()).toEqual(files.sort())
+  })
+})
