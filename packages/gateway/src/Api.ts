@@ -1,0 +1,216 @@
+/**
+ * The gateway's HTTP API, declared with Effect `HttpApi`: every path, parameter, body and
+ * answer has a Schema, which also gives `/openapi.json` and the `/docs` page. Errors are the
+ * shared `{"error": {...}}` shape (ApiErrors); endpoints name the API-key scope they need.
+ */
+
+import { JobEvent, JobStatus, WorkerPresence } from "@eddy/core"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import * as ApiErrors from "./ApiErrors.js"
+
+const AuthFailure = Schema.Union(
+  ApiErrors.wireSchemas.unauthorized,
+  ApiErrors.wireSchemas.forbidden,
+  ApiErrors.wireSchemas.tooManyRequests,
+)
+
+/** Requires a key with the `submit` scope (or `admin`). */
+export class RequireSubmit extends HttpApiMiddleware.Tag<RequireSubmit>()("RequireSubmit", { failure: AuthFailure }) {}
+/** Requires a key with the `read` scope (or `admin`). */
+export class RequireRead extends HttpApiMiddleware.Tag<RequireRead>()("RequireRead", { failure: AuthFailure }) {}
+/** Requires a key with the `admin` scope. */
+export class RequireAdmin extends HttpApiMiddleware.Tag<RequireAdmin>()("RequireAdmin", { failure: AuthFailure }) {}
+
+const Text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max))
+
+/** One job to submit. */
+export const SubmitRequest = Schema.Struct({
+  input: Schema.Unknown,
+  idempotencyKey: Schema.optional(Text(256)),
+  delayMs: Schema.optional(Schema.Int.pipe(Schema.between(0, 365 * 24 * 3600 * 1000))),
+  lane: Schema.optional(Schema.Literal("high", "normal", "low")),
+  partitionKey: Schema.optional(Text(256)),
+}).annotations({ identifier: "SubmitRequest" })
+
+/** 202: the job was written. */
+export class Accepted extends Schema.Class<Accepted>("Accepted")(
+  { jobId: Schema.String, status: JobStatus.State },
+  HttpApiSchema.annotations({ status: 202 }),
+) {}
+
+/** 200: a job with this idempotency key already exists; nothing was written. */
+export class Duplicate extends Schema.Class<Duplicate>("Duplicate")({
+  jobId: Schema.String,
+  status: JobStatus.State,
+  duplicate: Schema.Literal(true),
+}) {}
+
+/** One item of a batch answer: the job, or why this item was refused. */
+export const BatchItem = Schema.Union(
+  Schema.Struct({ jobId: Schema.String, status: JobStatus.State, duplicate: Schema.Boolean }),
+  ApiErrors.ErrorResponse,
+)
+
+export const BatchResponse = Schema.Struct({ results: Schema.Array(BatchItem) }).annotations(
+  HttpApiSchema.annotations({ status: 202 }),
+)
+
+export const CancelResponse = Schema.Struct({
+  jobId: Schema.String,
+  status: Schema.Literal("cancelled", "cancelRequested"),
+}).annotations(HttpApiSchema.annotations({ status: 202 }))
+
+const Counts = Schema.Record({ key: Schema.String, value: Schema.Number })
+
+/** An actor the gateway serves: its contract and live numbers. */
+export const ActorInfo = Schema.Struct({
+  name: Schema.String,
+  input: Schema.Unknown,
+  output: Schema.Unknown,
+  policy: Schema.Unknown,
+  counts: Counts,
+  /** Outcomes over the last five minutes. */
+  rates: Counts,
+  /** Entries waiting in the inboxes. */
+  depth: Schema.Number,
+  delayed: Schema.Number,
+  workers: Schema.Number,
+})
+
+export const DeadLetter = Schema.Struct({
+  jobId: Schema.String,
+  actor: Schema.String,
+  reason: Schema.String,
+  attempt: Schema.Number,
+  at: Schema.Number,
+  error: Schema.optional(Schema.Unknown),
+  cursor: Schema.String,
+})
+
+export const DeadLetterPage = Schema.Struct({
+  items: Schema.Array(DeadLetter),
+  nextCursor: Schema.optional(Schema.String),
+})
+
+const JobPath = Schema.Struct({ jobId: Schema.String.pipe(Schema.maxLength(200)) })
+const ActorPath = Schema.Struct({ actor: Schema.String.pipe(Schema.maxLength(200)) })
+const IntParam = (min: number, max: number) => Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
+
+export class JobsGroup extends HttpApiGroup.make("jobs")
+  .add(
+    HttpApiEndpoint.post("submit", "/v1/actors/:actor/jobs")
+      .setPath(ActorPath)
+      .setPayload(SubmitRequest)
+      .addSuccess(Accepted)
+      .addSuccess(Duplicate)
+      .middleware(RequireSubmit)
+      .annotate(OpenApi.Summary, "Submit a job to an actor"),
+  )
+  .add(
+    HttpApiEndpoint.post("submitBatch", "/v1/actors/:actor/jobs/batch")
+      .setPath(ActorPath)
+      .setPayload(Schema.Struct({ jobs: Schema.Array(SubmitRequest).pipe(Schema.maxItems(1000)) }))
+      .addSuccess(BatchResponse)
+      .middleware(RequireSubmit)
+      .annotate(OpenApi.Summary, "Submit up to 1000 jobs; one result per item, in order"),
+  )
+  .add(
+    HttpApiEndpoint.get("status", "/v1/jobs/:jobId")
+      .setPath(JobPath)
+      .setUrlParams(Schema.Struct({ waitMs: Schema.optional(IntParam(0, 60_000)) }))
+      .addSuccess(JobStatus.JobStatus)
+      .middleware(RequireRead)
+      .annotate(OpenApi.Summary, "A job's status; waitMs holds the answer until the job ends or the time is up"),
+  )
+  .add(
+    HttpApiEndpoint.get("events", "/v1/jobs/:jobId/events")
+      .setPath(JobPath)
+      .addSuccess(Schema.Array(JobEvent.JobEvent))
+      .middleware(RequireRead)
+      .annotate(
+        OpenApi.Summary,
+        "A job's history as JSON; with Accept: text/event-stream, Server-Sent Events: history, then live until the end",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.post("cancel", "/v1/jobs/:jobId/cancel")
+      .setPath(JobPath)
+      .addSuccess(CancelResponse)
+      .middleware(RequireSubmit)
+      .annotate(OpenApi.Summary, "Cancel a job; 409 when it has already ended"),
+  ) {}
+
+export class ActorsGroup extends HttpApiGroup.make("actors")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/actors")
+      .addSuccess(Schema.Array(ActorInfo))
+      .middleware(RequireRead)
+      .annotate(OpenApi.Summary, "Every actor: contract (JSON Schema, policy) and live counts"),
+  )
+  .add(
+    HttpApiEndpoint.get("workers", "/v1/workers")
+      .addSuccess(Schema.Array(WorkerPresence.Presence))
+      .middleware(RequireRead)
+      .annotate(OpenApi.Summary, "Live worker processes"),
+  ) {}
+
+export class DeadLettersGroup extends HttpApiGroup.make("deadLetters")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/dead-letters")
+      .setUrlParams(
+        Schema.Struct({
+          actor: Schema.optional(Schema.String),
+          limit: Schema.optional(IntParam(1, 1000)),
+          cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^\d+-\d+$/))),
+        }),
+      )
+      .addSuccess(DeadLetterPage)
+      .middleware(RequireRead)
+      .annotate(OpenApi.Summary, "Dead letters, newest first; pass nextCursor to page"),
+  )
+  .add(
+    HttpApiEndpoint.post("retry", "/v1/dead-letters/:jobId/retry")
+      .setPath(JobPath)
+      .addSuccess(Accepted)
+      .middleware(RequireAdmin)
+      .annotate(OpenApi.Summary, "Send a dead-lettered job back to its inbox with a fresh attempt budget"),
+  )
+  .add(
+    HttpApiEndpoint.del("purge", "/v1/dead-letters/:jobId")
+      .setPath(JobPath)
+      .addSuccess(Schema.Struct({ jobId: Schema.String, purged: Schema.Literal(true) }))
+      .middleware(RequireAdmin)
+      .annotate(OpenApi.Summary, "Delete a dead-lettered job"),
+  ) {}
+
+export class SystemGroup extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("health", "/healthz").addSuccess(Schema.Struct({ status: Schema.Literal("ok") })))
+  .add(
+    HttpApiEndpoint.get("ready", "/readyz").addSuccess(
+      Schema.Struct({ status: Schema.Literal("ready"), redisMs: Schema.Number, projectorLag: Schema.Number }),
+    ),
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(
+      HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }),
+    ),
+  ) {}
+
+/** The whole API. */
+export class Api extends HttpApi.make("eddy")
+  .add(JobsGroup)
+  .add(ActorsGroup)
+  .add(DeadLettersGroup)
+  .add(SystemGroup)
+  .addError(ApiErrors.wireSchemas.badRequest)
+  .addError(ApiErrors.wireSchemas.unauthorized)
+  .addError(ApiErrors.wireSchemas.forbidden)
+  .addError(ApiErrors.wireSchemas.notFound)
+  .addError(ApiErrors.wireSchemas.conflict)
+  .addError(ApiErrors.wireSchemas.payloadTooLarge)
+  .addError(ApiErrors.wireSchemas.tooManyRequests)
+  .addError(ApiErrors.wireSchemas.internal)
+  .addError(ApiErrors.wireSchemas.unavailable)
+  .annotate(OpenApi.Title, "eddy gateway")
+  .annotate(OpenApi.Description, "Submit jobs to eddy actors over HTTP and follow them.") {}
