@@ -86,7 +86,7 @@ const handOver = (args) => {
 
 const commands = {
   // The whole system on an embedded Redis (unless EDDY_REDIS_URL points elsewhere).
-  start: () => handOver(["--conditions=@eddy/source", "--import", "tsx", "packages/gateway/src/main.ts"]),
+  start: () => handOver(["--conditions=@eddy/source", "--import", "tsx", "examples/src/main.ts"]),
   // Every test of every package and of test/, with coverage, against a throwaway redis-server.
   test: () => handOver(["node_modules/vitest/vitest.mjs", "run", "--coverage", ...process.argv.slice(3)]),
   // Type-check, lint and circular-import check: what CI runs besides the tests.
