@@ -18,6 +18,7 @@ export default defineConfig({
       project("core", "packages/core/test/**/*.test.ts"),
       project("workers", "packages/workers/test/**/*.test.ts"),
       project("gateway", "packages/gateway/test/**/*.test.ts"),
+      project("cli", "packages/cli/test/**/*.test.ts"),
       project("system", "test/**/*.test.ts"),
     ],
     coverage: {

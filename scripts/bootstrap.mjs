@@ -35,7 +35,7 @@ const ensureWorkspace = () => {
   const marker = join(root, "node_modules", ".modules.yaml")
   const manifests = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.yaml"]
     .concat(
-      ["core", "workers", "gateway"].map((p) => `packages/${p}/package.json`),
+      ["core", "workers", "gateway", "cli"].map((p) => `packages/${p}/package.json`),
       ["test/package.json"],
     )
     .map((f) => join(root, f))
@@ -87,6 +87,9 @@ const handOver = (args) => {
 const commands = {
   // The whole system on an embedded Redis (unless EDDY_REDIS_URL points elsewhere).
   start: () => handOver(["--conditions=@eddy/source", "--import", "tsx", "examples/src/main.ts"]),
+  // eddy against BullMQ on one embedded redis-server (see docs/benchmarks.md); extra arguments pass on.
+  bench: () =>
+    handOver(["--conditions=@eddy/source", "--import", "tsx", "bench/src/main.ts", ...process.argv.slice(3)]),
   // Every test of every package and of test/, with coverage, against a throwaway redis-server.
   test: () => handOver(["node_modules/vitest/vitest.mjs", "run", "--coverage", ...process.argv.slice(3)]),
   // Type-check, lint and circular-import check: what CI runs besides the tests.

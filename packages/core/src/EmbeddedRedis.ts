@@ -7,7 +7,7 @@
  * see `internal/redis-supervisor.sh`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createConnection, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -225,3 +225,25 @@ export const start = (options: Options = {}): Effect.Effect<EmbeddedRedis, Embed
     const attempt = startOnce(options, dir)
     return yield* options.port === undefined ? attempt.pipe(Effect.retry({ times: 2 })) : attempt
   })
+
+/** Where a running embedded server advertises its URL, beside its data. */
+export const urlFile = (dir: string): string => join(resolve(dir), "url")
+
+/**
+ * Advertises the server's URL in its data directory for as long as the scope lives, so other
+ * processes on this machine (the CLI, extra workers) can find a running `npm start`.
+ */
+export const advertise = (server: EmbeddedRedis): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => writeFileSync(urlFile(server.dir), `${server.url}\n`)),
+    () => Effect.sync(() => rmSync(urlFile(server.dir), { force: true })),
+  )
+
+/** The URL a running embedded server advertises in `dir`, if any. */
+export const advertised = (dir: string): string | undefined => {
+  try {
+    return readFileSync(urlFile(dir), "utf8").trim() || undefined
+  } catch {
+    return undefined
+  }
+}

@@ -240,6 +240,7 @@ export const layerConfig: Layer.Layer<RedisClient, EmbeddedRedis.EmbeddedRedisEr
             const appendfsync = yield* EddyConfig.appendfsync
             const server = yield* EmbeddedRedis.start({ dir, appendfsync })
             yield* Effect.logInfo(`embedded redis-server ready at ${server.url} (data in ${server.dir})`)
+            yield* EmbeddedRedis.advertise(server)
             return Redacted.make(server.url)
           }),
       })

@@ -1,0 +1,55 @@
+/**
+ * Printing and failing, the same way for every command: `--json` prints machine-readable
+ * JSON on stdout; a failure prints one line `eddy: …` on stderr and exits 1; a usage error
+ * exits 2.
+ */
+import { type CliApp, type Command, Options } from "@effect/cli"
+import { Console, Data, Effect } from "effect"
+
+/** A failure the CLI explains in one line. */
+export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly message: string }> {}
+
+/** A usage problem the parser cannot see (e.g. a missing `--yes`): exit 2. */
+export class UsageFailure extends Data.TaggedError("UsageFailure")<{ readonly message: string }> {}
+
+/** The `--json` flag of read commands. */
+export const json = Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
+
+/** Prints a value as JSON or as text. */
+export const show = (value: unknown, asJson: boolean, text: () => string) =>
+  Console.log(asJson ? JSON.stringify(value, null, 2) : text())
+
+/** Milliseconds as a short human duration. */
+export const duration = (ms: number): string =>
+  ms < 1_000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1_000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`
+
+/** A timestamp as local ISO time. */
+export const time = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace("Z", "")
+
+/** The one line a failure prints. */
+export const describeFailure = (error: unknown): string => {
+  const tagged = error as { _tag?: string; message?: string; jobId?: string; state?: string }
+  switch (tagged._tag) {
+    case "CliFailure":
+    case "UsageFailure":
+      return tagged.message ?? "failed"
+    case "RedisUnavailable":
+      return `Redis is unreachable (${tagged.message}); is it running, and is EDDY_REDIS_URL right?`
+    case "JobNotFound":
+      return `no job ${tagged.jobId}`
+    case "JobAlreadyFinished":
+      return `job ${tagged.jobId} is already ${tagged.state}`
+    default:
+      return `${tagged._tag ?? "Error"}: ${tagged.message ?? String(error)}`
+  }
+}
+
+/** Fails with a one-line explanation. */
+export const fail = (message: string) => Effect.fail(new CliFailure({ message }))
+
+/**
+ * The type every command is exported as: it needs only the CLI's platform services, and its
+ * failures are all reported the same way by `main`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a command's parsed arguments differ per command
+export type Cli<Name extends string> = Command.Command<Name, CliApp.CliApp.Environment, unknown, any>

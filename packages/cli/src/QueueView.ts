@@ -1,0 +1,77 @@
+/** Per-actor numbers for `eddy queues` and `eddy monitor`, and how they are drawn. */
+import { WorkerPresence } from "@eddy/core"
+import { Projection, QueueStats } from "@eddy/gateway"
+import { Effect } from "effect"
+import * as Actors from "./Actors.js"
+
+export interface Row {
+  readonly actor: string
+  readonly depth: number
+  readonly delayed: number
+  readonly active: number
+  readonly deadLettered: number
+  readonly workers: number
+  /** Jobs finished per minute, over the last five minutes. */
+  readonly ratePerMinute: number
+}
+
+/** The numbers of every actor. */
+export const rows = Effect.gen(function* () {
+  const actors = yield* Actors.discover
+  const [stats, counts, rates, workers] = yield* Effect.all(
+    [QueueStats.forActors(actors), Projection.counts, Projection.rates(5), WorkerPresence.list],
+    { concurrency: "unbounded" },
+  )
+  return actors.map(
+    (actor): Row => ({
+      actor,
+      depth: stats.get(actor)?.depth ?? 0,
+      delayed: stats.get(actor)?.delayed ?? 0,
+      active: counts.get(actor)?.active ?? 0,
+      deadLettered: counts.get(actor)?.deadLettered ?? 0,
+      workers: workers.filter((w) => w.actors.includes(actor)).length,
+      ratePerMinute: ((rates.get(actor)?.succeeded ?? 0) + (rates.get(actor)?.deadLettered ?? 0)) / 5,
+    }),
+  )
+})
+
+/** A plain table. */
+export const table = (rows: ReadonlyArray<Row>): string => {
+  if (rows.length === 0) return "no actors yet"
+  const header = ["actor", "depth", "delayed", "active", "dead", "workers", "rate/min"]
+  const cells = rows.map((r) => [
+    r.actor,
+    String(r.depth),
+    String(r.delayed),
+    String(r.active),
+    String(r.deadLettered),
+    String(r.workers),
+    r.ratePerMinute.toFixed(1),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? "").length)))
+  const format = (row: ReadonlyArray<string>) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ")
+  return [format(header), ...cells.map(format)].join("\n")
+}
+
+const bar = (value: number, max: number, width = 24) => {
+  const filled = max <= 0 ? 0 : Math.min(width, Math.round((value / max) * width))
+  return `${"█".repeat(filled)}${"·".repeat(width - filled)}`
+}
+
+/** The monitor's screen: depth and rate bars per actor. */
+export const screen = (rows: ReadonlyArray<Row>, now: Date): string => {
+  const maxDepth = Math.max(1, ...rows.map((r) => r.depth))
+  const maxRate = Math.max(1, ...rows.map((r) => r.ratePerMinute))
+  const width = Math.max(5, ...rows.map((r) => r.actor.length))
+  return [
+    `eddy monitor — ${now.toISOString().replace("T", " ").slice(0, 19)} — Ctrl-C quits`,
+    "",
+    `${"actor".padEnd(width)}  ${"depth".padEnd(31)}  ${"rate/min".padEnd(32)}  active  workers  dead`,
+    ...rows.map(
+      (r) =>
+        `${r.actor.padEnd(width)}  ${bar(r.depth, maxDepth)} ${String(r.depth).padStart(6)}  ${bar(r.ratePerMinute, maxRate)} ${r.ratePerMinute.toFixed(1).padStart(7)}  ${String(r.active).padStart(6)}  ${String(r.workers).padStart(7)}  ${String(r.deadLettered).padStart(4)}`,
+    ),
+    ...(rows.length === 0 ? ["no actors yet"] : []),
+  ].join("\n")
+}

@@ -1,0 +1,88 @@
+/** `eddy clear <actor> --yes` and `eddy projection rebuild`. */
+
+import { JobStore, RedisClient, Settings, StreamKeys } from "@eddy/core"
+import { Projector } from "@eddy/gateway"
+import { Args, Command, Options } from "@effect/cli"
+import { Effect, Layer } from "effect"
+import * as Connection from "../Connection.js"
+import { type Cli, json, show, UsageFailure } from "../Output.js"
+
+/**
+ * Clears an actor's queue through the lifecycle scripts, so every job still ends with an event:
+ * queued and delayed jobs are cancelled, running ones get a cancel request, dead letters are
+ * purged.
+ */
+const clearActor = (actor: string) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings.Settings
+    const redis = yield* RedisClient.RedisClient
+    const waiting = new Set<string>()
+    const dead = new Set<string>()
+    for (const partition of keyspace.all) {
+      for (const lane of StreamKeys.lanes) {
+        const entries = yield* redis.run((c) => c.xrange(partition.inbox(actor, lane), "-", "+"))
+        for (const [, fields] of entries) {
+          const at = fields.indexOf("j")
+          if (at >= 0 && fields[at + 1] !== undefined) waiting.add(fields[at + 1] as string)
+        }
+        for (const id of yield* redis.run((c) => c.zrange(partition.delayed(actor, lane), 0, -1))) waiting.add(id)
+      }
+      for (const [, fields] of yield* redis.run((c) => c.xrange(partition.dead(actor), "-", "+"))) {
+        const at = fields.indexOf("j")
+        if (at >= 0 && fields[at + 1] !== undefined) dead.add(fields[at + 1] as string)
+      }
+    }
+    const outcomes = yield* Effect.forEach(
+      waiting,
+      (id) => JobStore.cancel(id).pipe(Effect.orElseSucceed(() => "gone" as const)),
+      {
+        concurrency: 16,
+      },
+    )
+    yield* Effect.forEach(dead, (id) => JobStore.purge(id).pipe(Effect.ignore), { concurrency: 16, discard: true })
+    return {
+      actor,
+      cancelled: outcomes.filter((o) => o === "cancelled").length,
+      cancelRequested: outcomes.filter((o) => o === "cancelRequested").length,
+      purged: dead.size,
+    }
+  })
+
+export const clear: Cli<"clear"> = Command.make(
+  "clear",
+  {
+    actor: Args.text({ name: "actor" }),
+    yes: Options.boolean("yes").pipe(Options.withDescription("confirm: this cancels every waiting job of the actor")),
+    json,
+  },
+  ({ actor, yes, json: asJson }) =>
+    Effect.gen(function* () {
+      if (!yes)
+        return yield* new UsageFailure({ message: `clear cancels every waiting job of ${actor}: add --yes to confirm` })
+      const result = yield* clearActor(actor)
+      return yield* show(
+        result,
+        asJson,
+        () =>
+          `${actor}: cancelled ${result.cancelled}, cancel requested for ${result.cancelRequested} running, purged ${result.purged} dead letter(s)`,
+      )
+    }).pipe(Effect.provide(Connection.layer)),
+).pipe(Command.withDescription("Cancel every waiting job of an actor and purge its dead letters"))
+
+const rebuild = Command.make("rebuild", { json }, ({ json: asJson }) =>
+  Effect.gen(function* () {
+    const started = Date.now()
+    // Run a projector here too: if no other process folds the log, this one does.
+    yield* Projector.rebuild.pipe(Effect.provide(Layer.fresh(Projector.layer)))
+    return yield* show(
+      { rebuilt: true, ms: Date.now() - started },
+      asJson,
+      () => `projection rebuilt in ${Date.now() - started} ms`,
+    )
+  }).pipe(Effect.provide(Connection.layer)),
+).pipe(Command.withDescription("Drop the status projection and fold the retained event log again"))
+
+export const projection: Cli<"projection"> = Command.make("projection").pipe(
+  Command.withDescription("Manage the status projection"),
+  Command.withSubcommands([rebuild]),
+)

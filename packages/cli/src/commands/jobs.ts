@@ -1,0 +1,119 @@
+/** `eddy submit`, `eddy status`, `eddy cancel`. */
+import { readFileSync } from "node:fs"
+import { type JobStatus, JobStore, Producer } from "@eddy/core"
+import { Args, Command, Options } from "@effect/cli"
+import { Duration, Effect, Option } from "effect"
+import * as Connection from "../Connection.js"
+import * as Modules from "../Modules.js"
+import { type Cli, CliFailure, duration, json, show, time } from "../Output.js"
+
+const readInput = (text: string) =>
+  Effect.try({
+    try: () => JSON.parse(text.startsWith("@") ? readFileSync(text.slice(1), "utf8") : text) as unknown,
+    catch: (error) =>
+      new CliFailure({
+        message: `the input is not valid JSON${text.startsWith("@") ? ` (${text.slice(1)})` : ""}: ${error instanceof Error ? error.message : String(error)}`,
+      }),
+  })
+
+const contractsOption = Options.file("contracts").pipe(
+  Options.withDescription("module exporting the contracts (default: EDDY_CONTRACTS, else the example actors)"),
+  Options.optional,
+)
+
+const loadContracts = (path: Option.Option<string>) =>
+  Option.orElse(path, () => Option.fromNullable(process.env.EDDY_CONTRACTS)).pipe(
+    Option.match({
+      onSome: Modules.contracts,
+      onNone: () => Effect.promise(() => import("@eddy/examples/contracts").then((m) => m.all)),
+    }),
+  )
+
+/** The status document as a few readable lines. */
+export const describeStatus = (s: JobStatus.JobStatus): string =>
+  [
+    `job ${s.jobId}`,
+    `  actor     ${s.actor} (lane ${s.lane})`,
+    `  state     ${s.state}${s.cancelRequested ? " (cancel requested)" : ""}`,
+    `  attempt   ${s.attempt} of ${s.maxAttempts}`,
+    `  progress  ${Math.round(s.progress * 100)}%`,
+    `  submitted ${time(s.submittedAt)}`,
+    ...(s.startedAt === undefined ? [] : [`  started   ${time(s.startedAt)}${s.worker ? ` on ${s.worker}` : ""}`]),
+    ...(s.finishedAt === undefined
+      ? []
+      : [`  finished  ${time(s.finishedAt)} (${duration(s.finishedAt - s.submittedAt)} after submission)`]),
+    ...(s.dueAt === undefined ? [] : [`  due       ${time(s.dueAt)}`]),
+    ...(s.error === undefined ? [] : [`  error     ${s.error.tag}: ${s.error.message}`]),
+    ...(s.output === undefined ? [] : [`  output    ${JSON.stringify(s.output)}`]),
+  ].join("\n")
+
+export const submit: Cli<"submit"> = Command.make(
+  "submit",
+  {
+    actor: Args.text({ name: "actor" }),
+    input: Args.text({ name: "json | @file" }).pipe(Args.withDescription("the input as JSON, or @path to a JSON file")),
+    wait: Options.boolean("wait").pipe(Options.withDescription("wait for the result and print it")),
+    timeout: Options.integer("timeout").pipe(
+      Options.withDescription("seconds to wait with --wait"),
+      Options.withDefault(60),
+    ),
+    lane: Options.choice("lane", ["high", "normal", "low"]).pipe(Options.optional),
+    idempotencyKey: Options.text("idempotency-key").pipe(Options.optional),
+    contracts: contractsOption,
+    json,
+  },
+  (args) =>
+    Effect.gen(function* () {
+      const contracts = yield* loadContracts(args.contracts)
+      const contract = contracts.find((c) => c.name === args.actor)
+      if (contract === undefined)
+        return yield* new CliFailure({
+          message: `unknown actor ${args.actor}; known: ${contracts.map((c) => c.name).join(", ") || "none"}`,
+        })
+      const input = yield* readInput(args.input)
+      const request = yield* Producer.prepareUnknown(contract, input, {
+        ...Option.match(args.lane, { onNone: () => ({}), onSome: (lane) => ({ lane }) }),
+        ...Option.match(args.idempotencyKey, { onNone: () => ({}), onSome: (idempotencyKey) => ({ idempotencyKey }) }),
+      })
+      const submitted = yield* JobStore.submit(request)
+      if (!args.wait)
+        return yield* show(
+          submitted,
+          args.json,
+          () => `${submitted.jobId} ${submitted.duplicate ? `already exists (${submitted.state})` : submitted.state}`,
+        )
+      const producer = yield* Producer.Producer
+      const output = yield* producer.result(submitted.jobId, { timeout: Duration.seconds(args.timeout) })
+      return yield* show(
+        { jobId: submitted.jobId, output },
+        args.json,
+        () => `${submitted.jobId} succeeded: ${JSON.stringify(output)}`,
+      )
+    }).pipe(Effect.provide(Connection.producerLayer)),
+).pipe(Command.withDescription("Submit a job (validated with the actor's contract); --wait prints its result"))
+
+export const status: Cli<"status"> = Command.make(
+  "status",
+  { jobId: Args.text({ name: "jobId" }), json },
+  ({ jobId, json: asJson }) =>
+    JobStore.status(jobId).pipe(
+      Effect.flatMap((s) => show(s, asJson, () => describeStatus(s))),
+      Effect.provide(Connection.layer),
+    ),
+).pipe(Command.withDescription("Show a job's status"))
+
+export const cancel: Cli<"cancel"> = Command.make(
+  "cancel",
+  { jobId: Args.text({ name: "jobId" }), json },
+  ({ jobId, json: asJson }) =>
+    JobStore.cancel(jobId).pipe(
+      Effect.flatMap((outcome) =>
+        show({ jobId, status: outcome }, asJson, () =>
+          outcome === "cancelled"
+            ? `${jobId} cancelled`
+            : `${jobId} is running: cancel requested, its worker will stop it`,
+        ),
+      ),
+      Effect.provide(Connection.layer),
+    ),
+).pipe(Command.withDescription("Cancel a job (queued or delayed at once; running: its worker stops it)"))

@@ -1,0 +1,83 @@
+/**
+ * `eddy start`, `eddy worker`, `eddy gateway`, `eddy projector`: run the system's processes.
+ * Any number of workers and gateways can run against one Redis at once.
+ */
+
+import { Auth, Gateway, Projector } from "@eddy/gateway"
+import { Worker } from "@eddy/workers"
+import { Args, Command, Options } from "@effect/cli"
+import { Deferred, Effect, Exit, FiberId, Layer, Option } from "effect"
+import * as Connection from "../Connection.js"
+import * as Modules from "../Modules.js"
+import type { Cli } from "../Output.js"
+
+export const start: Cli<"start"> = Command.make("start", {}, () =>
+  Effect.flatMap(
+    Effect.promise(() => import("@eddy/examples/system")),
+    (system) => system.program,
+  ),
+).pipe(
+  Command.withDescription("Run the whole system in one process (as `npm start`): gateway, projector, example worker"),
+)
+
+/** A second SIGINT/SIGTERM during shutdown releases running jobs at once. */
+const secondSignal = Effect.sync(() => {
+  const releaseNow = Deferred.unsafeMake<void>(FiberId.none)
+  let signals = 0
+  const onSignal = () => {
+    signals += 1
+    if (signals === 2) Deferred.unsafeDone(releaseNow, Exit.void)
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  return releaseNow
+})
+
+export const worker: Cli<"worker"> = Command.make(
+  "worker",
+  {
+    module: Args.file({ name: "module", exists: "yes" }).pipe(
+      Args.withDescription("a module whose default export is the array of handlers to host"),
+    ),
+    concurrency: Options.integer("concurrency").pipe(
+      Options.withDescription("most jobs this process runs at once (default EDDY_WORKER_CONCURRENCY or 50)"),
+      Options.optional,
+    ),
+  },
+  ({ module, concurrency }) =>
+    Effect.gen(function* () {
+      const handlers = yield* Modules.handlers(module)
+      const releaseNow = yield* secondSignal
+      const options = yield* Worker.optionsFromConfig({
+        handlers,
+        releaseNow,
+        ...Option.match(concurrency, { onNone: () => ({}), onSome: (n) => ({ concurrency: n }) }),
+      })
+      return yield* Layer.launch(Worker.layer(options)).pipe(Effect.provide(Connection.layer))
+    }),
+).pipe(Command.withDescription("Run a worker hosting the handlers of a module"))
+
+export const gateway: Cli<"gateway"> = Command.make(
+  "gateway",
+  {
+    module: Args.file({ name: "module", exists: "yes" }).pipe(
+      Args.withDescription("a module whose default export is the array of contracts to serve"),
+      Args.optional,
+    ),
+  },
+  ({ module }) =>
+    Effect.gen(function* () {
+      const contracts = Option.isSome(module) ? yield* Modules.contracts(module.value) : []
+      const options = yield* Gateway.serverOptions
+      return yield* Layer.launch(
+        Gateway.layer(contracts, options).pipe(
+          Layer.provide(Auth.layerConfig),
+          Layer.provide(Connection.producerLayer),
+        ),
+      )
+    }),
+).pipe(Command.withDescription("Run the HTTP gateway for the contracts of a module (EDDY_HTTP_HOST, EDDY_HTTP_PORT)"))
+
+export const projector: Cli<"projector"> = Command.make("projector", {}, () =>
+  Layer.launch(Projector.layer.pipe(Layer.provide(Connection.layer))),
+).pipe(Command.withDescription("Run the projector that folds the event log into the status projection"))

@@ -1,0 +1,69 @@
+/** `eddy tail`: follow the event log live, one readable line per event. */
+
+import { JobEvent, RedisClient, Settings } from "@eddy/core"
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import * as Connection from "../Connection.js"
+import * as EventFormat from "../EventFormat.js"
+import { type Cli, CliFailure, json } from "../Output.js"
+
+type XReadReply = Array<[string, Array<[string, Array<string>]>]> | null
+
+/** A start position: a stream id, milliseconds since the epoch, or a date/time. */
+export const parseSince = (text: string): Option.Option<string> => {
+  if (/^\d+-\d+$/.test(text)) return Option.some(text)
+  if (/^\d+$/.test(text)) return Option.some(`${text}-0`)
+  const ms = Date.parse(text)
+  return Number.isNaN(ms) ? Option.none() : Option.some(`${ms}-0`)
+}
+
+export const tail: Cli<"tail"> = Command.make(
+  "tail",
+  {
+    actor: Options.text("actor").pipe(Options.withDescription("only this actor's events"), Options.optional),
+    job: Options.text("job").pipe(Options.withDescription("only this job's events"), Options.optional),
+    since: Options.text("since").pipe(
+      Options.withDescription("start at a time (ISO 8601 or ms since the epoch) or an event id; default: now"),
+      Options.optional,
+    ),
+    json,
+  },
+  (options) =>
+    Effect.gen(function* () {
+      const { keyspace } = yield* Settings.Settings
+      const redis = yield* RedisClient.RedisClient
+      const streams = keyspace.all.map((p) => p.events)
+      const start = Option.isSome(options.since) ? parseSince(options.since.value) : Option.some("$")
+      if (Option.isNone(start))
+        return yield* new CliFailure({
+          message: `--since ${Option.getOrElse(options.since, () => "")}: not a time or event id`,
+        })
+      // "$" is resolved to each log's newest id once, so nothing is missed between reads.
+      const positions = yield* Effect.forEach(streams, (stream) =>
+        start.value === "$"
+          ? redis
+              .run((c) => c.xrevrange(stream, "+", "-", "COUNT", 1))
+              .pipe(Effect.map((entries) => entries[0]?.[0] ?? "0-0"))
+          : Effect.succeed(start.value),
+      )
+      const keep = (event: JobEvent.JobEvent) =>
+        Option.match(options.actor, { onNone: () => true, onSome: (a) => event.actor === a }) &&
+        Option.match(options.job, { onNone: () => true, onSome: (j) => event.jobId === j })
+      return yield* redis
+        .blocking("2 seconds", (c) => c.xread("COUNT", 500, "BLOCK", 2000, "STREAMS", ...streams, ...positions), "tail")
+        .pipe(
+          Effect.flatMap((reply) =>
+            Effect.forEach((reply as XReadReply) ?? [], ([stream, entries]) =>
+              Effect.forEach(entries, ([id, fields]) => {
+                positions[streams.indexOf(stream)] = id
+                const event = JobEvent.fromEntry(id, fields)
+                return Option.isSome(event) && keep(event.value)
+                  ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
+                  : Effect.void
+              }),
+            ),
+          ),
+          Effect.forever,
+        )
+    }).pipe(Effect.provide(Connection.layer)),
+).pipe(Command.withDescription("Follow the event log live, one line per event (Ctrl-C stops)"))
