@@ -239,6 +239,15 @@ export const reclaim = (
   },
 ) =>
   Effect.gen(function* () {
+    // XAUTOCLAIM refuses COUNT 0: with no room there is nothing to take.
+    if (options.count <= 0)
+      return {
+        cursor: options.cursor ?? "0-0",
+        deliveries: [],
+        deadLettered: 0,
+        deleted: 0,
+        cancelled: 0,
+      } satisfies Reclaimed
     const { settings, p, inbox: key } = yield* keysOf(inbox)
     const reply = yield* runScript(
       Scripts.reclaim,

@@ -16,7 +16,11 @@ export const Code = {
   wrongState: -5,
 } as const
 
-/** A script's refusal: nothing was changed. */
+/**
+ * A script's refusal. All but one changed nothing: `CancelRequested` from complete, fail or
+ * release means the job was cancelled instead (the cancel wins), and from progress that the
+ * progress was recorded and the worker should stop.
+ */
 export type Refusal = LeaseLost | JobNotFound | JobAlreadyFinished | CancelRequested | JobNotInState
 
 /** The code of a reply. */

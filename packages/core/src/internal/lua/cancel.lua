@@ -3,11 +3,12 @@
 -- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 expiries (of the job's actor and lane)
 -- ARGV: 1 job id, 2 group, 3 events max length, 4 retention ms, 5 actor, 6 lane
 -- Returns: {1, 'cancelled'} | {1, 'cancelRequested'} | {-2} no such job | {-3, state} already over |
---          {-5, actor, lane} the keys given are not the job's (call again with these)
+--          {-5, state} the keys given are not the job's
 local job = load_job(KEYS[1], ARGV[1])
 if not job then return { NOT_FOUND } end
 if is_terminal(job.s) then return { TERMINAL, job.s } end
-if job.a ~= ARGV[5] or job.l ~= ARGV[6] then return { WRONG_STATE, job.a, job.l } end
+-- A job's actor and lane never change: other keys here are a caller's bug, refused unchanged.
+if job.a ~= ARGV[5] or job.l ~= ARGV[6] then return { WRONG_STATE, job.s } end
 if job.s == 'active' then
   if not job.cr then
     job.cr = 1

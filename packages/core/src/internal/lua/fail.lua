@@ -30,6 +30,10 @@ if retryable and job.n < job.m then
   job.x = nil
   job.due = retry_at
   job.n = job.n + 1
+  -- The next attempt starts from nothing: no progress, no worker yet.
+  job.p = 0
+  job.w = nil
+  job.st = nil
   redis.call('ZADD', KEYS[4], retry_at, job.id)
   save_job(KEYS[1], job)
   return { OK, 'retrying', retry_at }

@@ -16,6 +16,9 @@ end
 ack_delete(KEYS[3], ARGV[3], ARGV[2])
 enqueue(KEYS[3], job)
 job.s = 'queued'
+job.p = 0
+job.w = nil
+job.st = nil
 append_event(KEYS[2], ARGV[5], job, 'released', now_ms(), ARGV[4], nil)
 save_job(KEYS[1], job)
 return { OK }

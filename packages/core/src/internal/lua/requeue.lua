@@ -16,6 +16,9 @@ job.r = nil
 job.n = 1
 enqueue(KEYS[3], job)
 job.s = 'queued'
+job.p = 0
+job.w = nil
+job.st = nil
 append_event(KEYS[2], ARGV[2], job, 'requeued', now_ms(), nil, '{"from":"deadLetter"}')
 save_job(KEYS[1], job)
 return { OK }
