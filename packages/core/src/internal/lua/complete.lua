@@ -4,10 +4,8 @@
 --       7 retention ms
 -- Returns: {1} succeeded; {-1} not held by this consumer (nothing changed); {-2} no such job;
 --          {-3, state} already over (nothing changed); {-4} a cancel was requested: cancelled instead
-local job = load_job(KEYS[1], ARGV[1])
-if not job then return { NOT_FOUND } end
-if is_terminal(job.s) then return { TERMINAL, job.s } end
-if not holds(KEYS[3], ARGV[3], ARGV[4], job, ARGV[2]) then return { LOST } end
+local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if refusal then return refusal end
 if job.cr then
   apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[4], ARGV[6], tonumber(ARGV[7]), job, ARGV[4])
   return { CANCEL_REQUESTED }

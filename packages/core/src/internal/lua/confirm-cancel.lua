@@ -4,10 +4,8 @@
 -- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 events max length, 6 retention ms
 -- Returns: {1} cancelled; {-1} not held; {-2} no such job; {-3, state} already over;
 --          {-5, state} no cancel was requested
-local job = load_job(KEYS[1], ARGV[1])
-if not job then return { NOT_FOUND } end
-if is_terminal(job.s) then return { TERMINAL, job.s } end
-if not holds(KEYS[3], ARGV[3], ARGV[4], job, ARGV[2]) then return { LOST } end
+local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if refusal then return refusal end
 if not job.cr then return { WRONG_STATE, job.s } end
 apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[4], ARGV[5], tonumber(ARGV[6]), job, ARGV[4])
 return { OK }

@@ -8,10 +8,8 @@
 --       12 retention ms (of a job that ends cancelled)
 -- Returns: {1, 'retrying', retry at} | {1, 'deadLettered', reason} | {-1} not held |
 --          {-2} no such job | {-3, state} already over | {-4} cancel requested: cancelled instead
-local job = load_job(KEYS[1], ARGV[1])
-if not job then return { NOT_FOUND } end
-if is_terminal(job.s) then return { TERMINAL, job.s } end
-if not holds(KEYS[3], ARGV[3], ARGV[4], job, ARGV[2]) then return { LOST } end
+local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if refusal then return refusal end
 local retention = tonumber(ARGV[9])
 if job.cr then
   apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[6], ARGV[8], tonumber(ARGV[12]), job, ARGV[4])

@@ -82,6 +82,16 @@ local function holds(inbox, group, consumer, job, entry)
   return job.x == entry and holder_of(inbox, group, entry) == consumer
 end
 
+-- The job a fenced call may change, or the refusal to answer with: it must exist, still run,
+-- and its current entry must be held by `consumer`.
+local function held_job(jobs, inbox, id, entry, group, consumer)
+  local job = load_job(jobs, id)
+  if not job then return nil, { NOT_FOUND } end
+  if is_terminal(job.s) then return nil, { TERMINAL, job.s } end
+  if not holds(inbox, group, consumer, job, entry) then return nil, { LOST } end
+  return job, nil
+end
+
 local function ack_delete(inbox, group, entry)
   redis.call('XACK', inbox, group, entry)
   redis.call('XDEL', inbox, entry)
