@@ -31,7 +31,12 @@ export const SubmitRequest = Schema.Struct({
   delayMs: Schema.optional(Schema.Int.pipe(Schema.between(0, 365 * 24 * 3600 * 1000))),
   lane: Schema.optional(Schema.Literal("high", "normal", "low")),
   partitionKey: Schema.optional(Text(256)),
-}).annotations({ identifier: "SubmitRequest" })
+}).annotations({
+  identifier: "SubmitRequest",
+  // `input` is required even for an actor whose input Schema takes anything: without `exact`,
+  // a missing key decodes as `undefined`, which is no JSON value and cannot be stored.
+  parseOptions: { exact: true },
+})
 
 /** 202: the job was written. */
 export class Accepted extends Schema.Class<Accepted>("Accepted")(

@@ -1,9 +1,16 @@
 /**
  * The HTTP gateway: the `Api` served on Node's HTTP server, with `/openapi.json` and a `/docs`
- * page. Two middlewares keep every answer in shape: one maps HttpApi's own failures (a body or
- * parameter that does not decode, an unknown route) onto the `{"error": {...}}` errors; the
- * outer one refuses bodies over `EDDY_MAX_REQUEST_BYTES` before reading them, turns anything
- * unexpected into a 500 without a stack trace, and adds `Retry-After` to 429 and 503 answers.
+ * page. Every answer keeps the `{"error": {...}}` shape:
+ * - the API-level middleware (inside HttpApi, so its failures are still encoded as API errors)
+ *   serves the body through checks of size, JSON depth and content type (`internal/RequestBody`),
+ *   maps HttpApi's own failures (a body or parameter that does not decode, an unknown route, a
+ *   body that failed those checks) onto the error classes, and turns anything unexpected into a
+ *   logged 500 without a stack;
+ * - the server middleware refuses a body whose `Content-Length` is over `EDDY_MAX_REQUEST_BYTES`
+ *   before reading it (Node discards the unread body, so the connection stays usable), and adds
+ *   `Retry-After` to 429 and 503 answers. It does so in a pre-response handler: by the time the
+ *   served app returns, its answer has already been written, so editing it afterwards would
+ *   change nothing.
  */
 import { createServer } from "node:http"
 import { type Actor, EddyConfig, type Producer, type RedisClient, type Settings } from "@eddy/core"
@@ -11,6 +18,7 @@ import {
   type HttpApi,
   HttpApiBuilder,
   HttpApiScalar,
+  HttpApp,
   HttpIncomingMessage,
   HttpMiddleware,
   HttpServer,
@@ -22,52 +30,82 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Config, Effect, Layer, Option } from "effect"
 import { ActorsLive } from "./ActorsHandlers.js"
 import { Api } from "./Api.js"
-import { type ApiError, BadRequest, NotFound, PayloadTooLarge, retryAfterSeconds } from "./ApiErrors.js"
+import { type ApiError, BadRequest, InternalError, NotFound, PayloadTooLarge, retryAfterSeconds } from "./ApiErrors.js"
 import * as Auth from "./Auth.js"
 import * as Contracts from "./Contracts.js"
 import { DeadLettersLive } from "./DeadLettersHandlers.js"
+import * as RequestBody from "./internal/RequestBody.js"
+import { isApiError } from "./internal/toApiError.js"
 import { JobsLive } from "./JobsHandlers.js"
 import { SystemLive } from "./SystemHandlers.js"
 
 const tagOf = (error: unknown) =>
   typeof error === "object" && error !== null && "_tag" in error ? String((error as { _tag: unknown })._tag) : ""
 
-/** HttpApi's own failures, in the gateway's error shape. */
-const shapeApiFailures = HttpApiBuilder.middleware(Api, (app) =>
-  Effect.catchAllCause(app, (cause): Effect.Effect<never, ApiError> => {
-    const error = Cause.squash(cause)
-    switch (tagOf(error)) {
-      case "HttpApiDecodeError": {
-        const decode = error as { message: string; issues: ReadonlyArray<unknown> }
-        return Effect.fail(new BadRequest({ code: "invalid_request", message: decode.message, details: decode.issues }))
-      }
-      case "RouteNotFound":
-        return Effect.fail(new NotFound({ code: "not_found", message: "no such route" }))
-      case "RequestError": {
-        const reason = (error as { reason?: string; cause?: unknown }).reason
-        const tooLarge = String((error as { cause?: unknown }).cause).includes("maximum body size")
-        return Effect.fail(
-          tooLarge
-            ? new PayloadTooLarge({ code: "payload_too_large", message: "the request body is too large" })
-            : new BadRequest({
-                code: "invalid_request",
-                message:
-                  reason === "Decode"
-                    ? "the request body is not valid JSON"
-                    : `the request body could not be read (${reason})`,
-              }),
-        )
-      }
-      default:
-        return Effect.failCause(cause)
+/** HttpApi's own failures, and anything unexpected, as the gateway's errors. */
+const toGatewayError = (cause: Cause.Cause<unknown>): Effect.Effect<never, ApiError> => {
+  const error = Cause.squash(cause)
+  if (isApiError(error)) return Effect.fail(error)
+  switch (tagOf(error)) {
+    case "HttpApiDecodeError": {
+      const decode = error as { message: string; issues: ReadonlyArray<unknown> }
+      return Effect.fail(new BadRequest({ code: "invalid_request", message: decode.message, details: decode.issues }))
     }
-  }),
+    case "RouteNotFound":
+      return Effect.fail(new NotFound({ code: "not_found", message: "no such route" }))
+    case "RequestError": {
+      const reason = (error as { reason?: string }).reason
+      const text = String((error as { cause?: unknown }).cause)
+      const tooLarge = text.includes("maxBytes exceeded") || text.includes("maximum body size")
+      return Effect.fail(
+        tooLarge
+          ? new PayloadTooLarge({ code: "payload_too_large", message: "the request body is too large" })
+          : new BadRequest({
+              code: "invalid_request",
+              message:
+                reason === "Decode"
+                  ? "the request body is not valid JSON"
+                  : `the request body could not be read (${reason})`,
+            }),
+      )
+    }
+    default:
+      return Effect.logError("unhandled request failure", cause).pipe(
+        Effect.zipRight(Effect.fail(new InternalError({ code: "internal", message: "internal error" }))),
+      )
+  }
+}
+
+/** Serves the body through its checks, and maps every failure onto the gateway's errors. */
+const shapeApiFailures = HttpApiBuilder.middleware(Api, (app) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    // Set by the server middleware from EDDY_MAX_REQUEST_BYTES.
+    const maxBytes = yield* HttpIncomingMessage.MaxBodySize
+    const limit = Option.match(maxBytes, { onNone: () => Number.POSITIVE_INFINITY, onSome: Number })
+    return yield* Effect.provideService(app, HttpServerRequest.HttpServerRequest, RequestBody.served(request, limit))
+  }).pipe(
+    Effect.catchAllCause(
+      (cause): Effect.Effect<never, ApiError> =>
+        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : toGatewayError(cause),
+    ),
+  ),
 )
 
 const errorResponse = (status: number, code: string, message: string) =>
   HttpServerResponse.unsafeJson({ error: { code, message } }, { status })
 
-/** Body limit, last-resort 500, and Retry-After. */
+/** `Retry-After` on 429 and 503 answers. */
+const retryAfter: HttpApp.PreResponseHandler = (_request, response) =>
+  Effect.succeed(
+    response.status === 429
+      ? HttpServerResponse.setHeader(response, "retry-after", String(retryAfterSeconds.rateLimited))
+      : response.status === 503
+        ? HttpServerResponse.setHeader(response, "retry-after", String(retryAfterSeconds.unavailable))
+        : response,
+  )
+
+/** The body limit by `Content-Length`, Retry-After, and a log line for what escaped everything. */
 const outerMiddleware = (maxRequestBytes: number) =>
   HttpMiddleware.make((app) =>
     Effect.gen(function* () {
@@ -75,21 +113,14 @@ const outerMiddleware = (maxRequestBytes: number) =>
       const length = Number(request.headers["content-length"] ?? "0")
       if (Number.isFinite(length) && length > maxRequestBytes)
         return errorResponse(413, "payload_too_large", `the request body is over ${maxRequestBytes} bytes`)
-      const response = yield* app.pipe(
+      yield* HttpApp.appendPreResponseHandler(retryAfter)
+      return yield* app.pipe(
         HttpIncomingMessage.withMaxBodySize(Option.some(maxRequestBytes)),
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.logError("unhandled request failure", cause).pipe(
-                Effect.as(errorResponse(500, "internal", "internal error")),
-              ),
+        // Already answered (an empty 500) by the server; only the log is left to do.
+        Effect.tapErrorCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("unhandled request failure", cause),
         ),
       )
-      if (response.status === 429)
-        return HttpServerResponse.setHeader(response, "retry-after", String(retryAfterSeconds.rateLimited))
-      if (response.status === 503)
-        return HttpServerResponse.setHeader(response, "retry-after", String(retryAfterSeconds.unavailable))
-      return response
     }),
   )
 

@@ -13,13 +13,26 @@ export interface Sample {
   readonly value: number
 }
 
-const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
+// HELP text escapes backslash and newline; label values also escape the double quote.
+const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
+const escapeLabel = (value: string) => escapeHelp(value).replace(/"/g, '\\"')
+// Names from the registry come from any library: keep them within the format's alphabet.
+const metricName = (name: string) => name.replace(/[^a-zA-Z0-9_:]/g, "_").replace(/^(?=[0-9])/, "_")
+const labelName = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^(?=[0-9])/, "_")
 const labelText = (labels: Readonly<Record<string, string>>) => {
   const pairs = Object.entries(labels)
-  return pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}`
+  return pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${labelName(k)}="${escapeLabel(v)}"`).join(",")}}`
 }
 const number = (value: number | bigint) =>
-  typeof value === "bigint" ? value.toString() : Number.isFinite(value) ? String(value) : value > 0 ? "+Inf" : "-Inf"
+  typeof value === "bigint"
+    ? value.toString()
+    : Number.isFinite(value)
+      ? String(value)
+      : Number.isNaN(value)
+        ? "NaN"
+        : value > 0
+          ? "+Inf"
+          : "-Inf"
 
 /** The registry and the samples as exposition text; one HELP/TYPE block per metric name. */
 export const render = (samples: ReadonlyArray<Sample>) =>
@@ -33,7 +46,7 @@ export const render = (samples: ReadonlyArray<Sample>) =>
       return created.lines
     }
     for (const pair of pairs) {
-      const name = pair.metricKey.name
+      const name = metricName(pair.metricKey.name)
       const help = Option.getOrElse(pair.metricKey.description, () => name)
       const labels: Record<string, string> = {}
       for (const tag of pair.metricKey.tags) labels[tag.key] = tag.value
@@ -44,8 +57,10 @@ export const render = (samples: ReadonlyArray<Sample>) =>
         block(name, help, "gauge").push(`${name}${labelText(labels)} ${number(state.value)}`)
       else if (MetricState.isHistogramState(state)) {
         const lines = block(name, help, "histogram")
+        // Effect's boundaries end with +Inf already; that bucket is the one written below.
         for (const [bound, count] of state.buckets)
-          lines.push(`${name}_bucket${labelText({ ...labels, le: number(bound) })} ${count}`)
+          if (Number.isFinite(bound))
+            lines.push(`${name}_bucket${labelText({ ...labels, le: number(bound) })} ${count}`)
         lines.push(`${name}_bucket${labelText({ ...labels, le: "+Inf" })} ${state.count}`)
         lines.push(`${name}_sum${labelText(labels)} ${number(state.sum)}`)
         lines.push(`${name}_count${labelText(labels)} ${state.count}`)
@@ -58,7 +73,7 @@ export const render = (samples: ReadonlyArray<Sample>) =>
     return [...blocks.entries()]
       .map(
         ([name, { help, type, lines }]) =>
-          `# HELP ${name} ${escape(help)}\n# TYPE ${name} ${type}\n${lines.join("\n")}`,
+          `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines.join("\n")}`,
       )
       .join("\n")
       .concat("\n")

@@ -48,7 +48,9 @@ const apiErrorClasses = [
   ApiErrors.ServiceUnavailable,
 ]
 
-const isApiError = (error: unknown): error is ApiErrors.ApiError => apiErrorClasses.some((cls) => error instanceof cls)
+/** Whether a failure is already one of the gateway's errors. */
+export const isApiError = (error: unknown): error is ApiErrors.ApiError =>
+  apiErrorClasses.some((cls) => error instanceof cls)
 
 /** Maps every failure of an effect through `toApiError`, logging the unexpected ones. */
 export const answering = <A, E extends { readonly _tag: string; readonly message: string }, R>(
