@@ -102,7 +102,16 @@ const invalid = (actor: string, error: ParseResult.ParseError) => {
 const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
   Effect.gen(function* () {
     const { maxPayloadBytes } = yield* Settings
-    const input = JSON.stringify(encoded)
+    const input = yield* Effect.try({
+      try: () => JSON.stringify(encoded) as string | undefined,
+      // A value nested deeper than the stack allows cannot be stored (nor read back).
+      catch: () =>
+        new InvalidInput({ actor: actor.name, message: `input for ${actor.name} is nested too deeply`, issues: [] }),
+    })
+    if (input === undefined)
+      return yield* Effect.fail(
+        new InvalidInput({ actor: actor.name, message: `input for ${actor.name} must be a JSON value`, issues: [] }),
+      )
     const size = Buffer.byteLength(input, "utf8")
     if (size > maxPayloadBytes)
       return yield* Effect.fail(
@@ -127,9 +136,12 @@ const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
     } satisfies JobStore.SubmitRequest
   })
 
+/** Report every problem of an input, not only the first. */
+const allIssues = { errors: "all" } as const
+
 /** Validates a typed input: encodes it with the contract's input Schema. Writes nothing. */
 export const prepare = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, input: I, options: SubmitOptions = {}) =>
-  Schema.encode(actor.input)(input).pipe(
+  Schema.encode(actor.input)(input, allIssues).pipe(
     Effect.mapError((error) => invalid(actor.name, error)),
     Effect.flatMap((encoded) => request(actor, encoded, options)),
   )
@@ -139,8 +151,8 @@ export const prepare = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, input: I
  * Schema; what is stored is its canonical encoding. Writes nothing.
  */
 export const prepareUnknown = (actor: Actor.Any, input: unknown, options: SubmitOptions = {}) =>
-  Schema.decodeUnknown(actor.input)(input).pipe(
-    Effect.flatMap((decoded) => Schema.encode(actor.input)(decoded)),
+  Schema.decodeUnknown(actor.input)(input, allIssues).pipe(
+    Effect.flatMap((decoded) => Schema.encode(actor.input)(decoded, allIssues)),
     Effect.mapError((error) => invalid(actor.name, error)),
     Effect.flatMap((encoded) => request(actor, encoded, options)),
   )

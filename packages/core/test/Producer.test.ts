@@ -226,3 +226,28 @@ describe("Producer", () => {
     }).pipe(Effect.provide(producerLayer(name)))
   })
 })
+
+describe("Producer input edge cases", () => {
+  const Anything = Actor.define("anything", { input: Schema.Unknown, output: Schema.Unknown })
+  const Order = Actor.define("order", {
+    input: Schema.Struct({ id: Schema.String, qty: Schema.Number.pipe(Schema.positive()) }),
+    output: Schema.Unknown,
+  })
+
+  it.live("lists every issue of an input, not only the first", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Producer.prepareUnknown(Order, { id: 1, qty: -2 }))
+      expect(error._tag).toBe("InvalidInput")
+      if (error._tag === "InvalidInput") expect(error.issues.map((i) => i.path)).toEqual([["id"], ["qty"]])
+    }).pipe(Effect.provide(producerLayer())),
+  )
+
+  it.live("refuses an input nested too deeply, or not JSON at all, with InvalidInput", () =>
+    Effect.gen(function* () {
+      let deep: unknown = 1
+      for (let i = 0; i < 100_000; i++) deep = [deep]
+      expect((yield* Effect.flip(Producer.prepareUnknown(Anything, deep)))._tag).toBe("InvalidInput")
+      expect((yield* Effect.flip(Producer.prepareUnknown(Anything, undefined)))._tag).toBe("InvalidInput")
+    }).pipe(Effect.provide(producerLayer())),
+  )
+})
