@@ -13,7 +13,9 @@
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { Deliveries, Logging, RedisClient, Settings, WorkerPresence } from "@eddy/core"
-import { NodeRuntime } from "@effect/platform-node"
+// The subpath, not the package index: the index loads every platform module (HTTP, cluster, …)
+// and would add a second or more to every worker start.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import {
   Config,
   type ConfigError,
@@ -91,7 +93,7 @@ export const make = (
     const startedAt = Date.now()
 
     const reader = yield* Effect.forkScoped(Reader.loop(state, deps))
-    yield* Effect.forkScoped(Maintenance.heartbeat(state, startedAt))
+    const heartbeat = yield* Effect.forkScoped(Maintenance.heartbeat(state, startedAt))
     yield* Effect.forkScoped(Maintenance.reclaimer(state, deps))
     yield* Effect.forkScoped(Maintenance.promoter(state))
     yield* Effect.forkScoped(Maintenance.expirer)
@@ -115,6 +117,8 @@ export const make = (
           concurrency: "unbounded",
           discard: true,
         })
+        // Jobs not started yet (waiting for a rate-limit permit) go back at once, not after the grace.
+        for (const job of state.inFlight.values()) if (!job.started) yield* Deferred.succeed(job.stop, "shutdown")
         if (state.inFlight.size > 0) {
           yield* Effect.logInfo(
             `stopping: waiting up to ${Duration.format(grace)} for ${state.inFlight.size} running job(s)`,
@@ -130,6 +134,8 @@ export const make = (
           for (const job of state.inFlight.values()) yield* Deferred.succeed(job.stop, "shutdown")
           yield* FiberSet.awaitEmpty(jobs).pipe(Effect.timeout("10 seconds"), Effect.ignore)
         }
+        // The heartbeat would publish the presence again after its removal.
+        yield* Fiber.interrupt(heartbeat)
         yield* WorkerPresence.remove(consumer).pipe(Effect.ignore)
         yield* Effect.logInfo(`worker ${consumer} stopped`)
       }),

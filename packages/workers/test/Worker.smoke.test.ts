@@ -27,7 +27,10 @@ describe("worker smoke", () => {
     )
     return Effect.gen(function* () {
       const producer = yield* Producer.Producer
-      const jobs = yield* producer.submitMany(Double, [1, 2, 3, 4].map((n) => ({ input: { n } })))
+      const jobs = yield* producer.submitMany(
+        Double,
+        [1, 2, 3, 4].map((n) => ({ input: { n } })),
+      )
       const outputs = yield* Effect.scoped(
         Effect.gen(function* () {
           yield* Worker.make({ handlers: [handler], concurrency: 4 })

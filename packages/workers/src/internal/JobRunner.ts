@@ -16,6 +16,8 @@ export type StopReason = "cancel" | "leaseLost" | "shutdown"
 export interface InFlight {
   readonly delivery: Deliveries.Delivery
   readonly stop: Deferred.Deferred<StopReason>
+  /** Set once `start` succeeded: until then (e.g. waiting for a rate-limit permit) a shutdown releases it at once. */
+  started: boolean
 }
 
 class HandlerTimeout extends Schema.TaggedError<HandlerTimeout>()("Timeout", { message: Schema.String }) {}
@@ -44,6 +46,8 @@ const refused = (actor: string, what: string) => (error: { readonly _tag: string
 interface RunnerDeps {
   readonly consumer: string
   readonly progressThrottle: Duration.Duration
+  /** Run when a failed attempt was scheduled for a retry (wakes the promoter). */
+  readonly retryScheduled: Effect.Effect<void>
 }
 
 /** Runs one delivery with its handler. Never fails: every outcome is recorded or logged. */
@@ -76,12 +80,15 @@ const runWith = (
       return yield* Effect.logWarning(`dead-lettered malformed entry ${delivery.entryId} of ${actor}`)
     }
     if (contract.policy.rateLimit !== undefined) {
-      const acquired = yield* Effect.raceFirst(
-        RateLimiter.acquire(actor, contract.policy.rateLimit).pipe(persistently(lease), Effect.as(true)),
-        Deferred.await(job.stop).pipe(Effect.as(false)),
+      const stoppedWaiting = yield* Effect.raceFirst(
+        RateLimiter.acquire(actor, contract.policy.rateLimit).pipe(persistently(lease), Effect.as(Option.none())),
+        Deferred.await(job.stop).pipe(Effect.map(Option.some)),
       )
-      if (!acquired) return
+      if (Option.isSome(stoppedWaiting)) return yield* stoppedBeforeStart(stoppedWaiting.value)
     }
+    // Stopped between dispatch and here (a shutdown): do not start at all.
+    const early = yield* Deferred.poll(job.stop)
+    if (Option.isSome(early)) return yield* Effect.flatMap(early.value, stoppedBeforeStart)
     const startedResult = yield* Deliveries.start(delivery, consumer).pipe(persistently(lease), Effect.either)
     if (startedResult._tag === "Left") {
       const error = startedResult.left
@@ -92,6 +99,7 @@ const runWith = (
       return yield* Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`)
     }
     const started = startedResult.right
+    job.started = true
     yield* count(WorkerMetrics.started)
     return yield* execute(started).pipe(
       Effect.annotateLogs({ attempt: started.attempt }),
@@ -108,6 +116,7 @@ const runWith = (
         Effect.all([
           count(WorkerMetrics.failed),
           count(outcome._tag === "retrying" ? WorkerMetrics.retried : WorkerMetrics.deadLettered),
+          outcome._tag === "retrying" ? deps.retryScheduled : Effect.void,
           outcome._tag === "retrying"
             ? Effect.logInfo(
                 `attempt ${attempt} failed (${failure.error.tag}: ${failure.error.message}); retry at ${new Date(outcome.retryAt).toISOString()}`,
@@ -159,6 +168,17 @@ const runWith = (
       if (outcome._tag === "stopped") return yield* stopped(outcome.reason)
       return yield* finished(outcome.exit, started)
     })
+
+  /** A job stopped before it started: at shutdown it goes back to its inbox for another worker. */
+  const stoppedBeforeStart = (reason: StopReason) =>
+    reason === "shutdown"
+      ? Deliveries.release(delivery, consumer).pipe(
+          persistently(lease),
+          Effect.zipRight(count(WorkerMetrics.released)),
+          Effect.zipRight(Effect.logDebug("released before it started, at shutdown")),
+          Effect.catchAll(refused(actor, "release")),
+        )
+      : Effect.void
 
   const stopped = (reason: StopReason) => {
     switch (reason) {

@@ -8,7 +8,7 @@
  */
 import { hostname } from "node:os"
 import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence } from "@eddy/core"
-import { Deferred, Duration, Effect, Schedule } from "effect"
+import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
 import * as Reader from "./Reader.js"
 import * as WorkerState from "./WorkerState.js"
 
@@ -45,9 +45,10 @@ export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, Re
           Effect.flatMap((outcomes) =>
             Effect.forEach(deliveries, (delivery, i) => {
               const outcome = outcomes[i]
-              const job = state.inFlight.get(delivery.entryId)
+              const key = WorkerState.keyOf(delivery)
+              const job = state.inFlight.get(key)
               if (outcome === "lost") {
-                state.buffer = state.buffer.filter((held) => held.entryId !== delivery.entryId)
+                state.buffer = state.buffer.filter((held) => WorkerState.keyOf(held) !== key)
                 return job ? Deferred.succeed(job.stop, "leaseLost") : Effect.void
               }
               return outcome === "cancelRequested" && job ? Deferred.succeed(job.stop, "cancel") : Effect.void
@@ -113,7 +114,10 @@ export const reclaimer = (
   )
 }
 
-/** Promoter: due delayed jobs and retries back to their inboxes; sleeps until the next is due. */
+/**
+ * Promoter: due delayed jobs and retries back to their inboxes. It sleeps until the next is due
+ * (at most a second, to see those scheduled elsewhere), or until this worker schedules a retry.
+ */
 export const promoter = (state: WorkerState.WorkerState): Effect.Effect<never, never, Needs> => {
   const pass = Effect.forEach(state.inboxes, (inbox) => Deliveries.promote(inbox), { concurrency: "unbounded" }).pipe(
     Effect.map((results) => {
@@ -122,7 +126,10 @@ export const promoter = (state: WorkerState.WorkerState): Effect.Effect<never, n
     }),
     Effect.catchAll((error) => Effect.logDebug(`promote skipped: ${error._tag}`).pipe(Effect.as(Duration.seconds(1)))),
   )
-  return pass.pipe(Effect.flatMap(Effect.sleep), Effect.forever)
+  return pass.pipe(
+    Effect.flatMap((wait) => Effect.raceFirst(Effect.sleep(wait), Queue.take(state.promoteSoon))),
+    Effect.forever,
+  )
 }
 
 /** Expirer: drop records past retention, once a minute. */

@@ -1,55 +1,85 @@
 /**
  * Reads deliveries: one blocking XREADGROUP over every inbox the process hosts (one blocking
- * connection in all), high lanes first, never more than there is room for. Read deliveries wait
- * in the buffer, held in this consumer's pending list and renewed by the heartbeat, until a slot
- * of their actor frees up; the buffer is served high lane first.
+ * connection in all), high lanes first, no more than there is room for (see `countPerStream`).
+ * Read deliveries wait in the buffer, held in this consumer's pending list and renewed by the
+ * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Deferred, Duration, Effect, FiberSet, Queue, Schedule } from "effect"
+import { Deferred, Duration, Effect, FiberId, FiberSet, Queue, Schedule } from "effect"
+import type * as Handler from "../Handler.js"
 import * as JobRunner from "./JobRunner.js"
 import * as WorkerState from "./WorkerState.js"
 
 type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
 
-/** Starts what the buffer allows, high lane first. */
-export const dispatch = (state: WorkerState.WorkerState, deps: { readonly progressThrottle: Duration.Duration }) =>
-  Effect.gen(function* () {
-    if (state.stopping) return
+/** What starting a job needs besides the state. */
+export interface DispatchDeps {
+  readonly progressThrottle: Duration.Duration
+}
+
+/**
+ * Starts what the buffer allows, high lane first. The buffer and the in-flight map change in one
+ * synchronous step, so that two callers (the reader and the reclaimer) can neither start one
+ * delivery twice nor drop one that the other added meanwhile.
+ */
+export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
+  Effect.suspend(() => {
+    if (state.stopping) return Effect.void
     state.buffer.sort(WorkerState.byLane)
+    const running = new Map<string, number>()
+    for (const job of state.inFlight.values())
+      running.set(job.delivery.actor, (running.get(job.delivery.actor) ?? 0) + 1)
     const waiting: Array<Deliveries.Delivery> = []
+    const starting: Array<[Handler.Any, JobRunner.InFlight]> = []
     for (const delivery of state.buffer) {
       const handler = state.handlers.get(delivery.actor)
-      const running = [...state.inFlight.values()].filter((job) => job.delivery.actor === delivery.actor).length
-      if (handler === undefined || state.inFlight.size >= state.concurrency || running >= handler.concurrency) {
+      const ofActor = running.get(delivery.actor) ?? 0
+      if (handler === undefined || state.inFlight.size >= state.concurrency || ofActor >= handler.concurrency) {
         waiting.push(delivery)
         continue
       }
-      const job: JobRunner.InFlight = { delivery, stop: yield* Deferred.make<JobRunner.StopReason>() }
-      state.inFlight.set(delivery.entryId, job)
-      yield* FiberSet.run(
-        state.jobs,
-        JobRunner.run(handler, job, { consumer: state.consumer, progressThrottle: deps.progressThrottle }).pipe(
-          Effect.ensuring(
-            Effect.suspend(() => {
-              state.inFlight.delete(delivery.entryId)
-              return Queue.offer(state.wake, undefined)
-            }),
-          ),
-        ),
-      )
+      const job: JobRunner.InFlight = { delivery, stop: Deferred.unsafeMake(FiberId.none), started: false }
+      state.inFlight.set(WorkerState.keyOf(delivery), job)
+      running.set(delivery.actor, ofActor + 1)
+      starting.push([handler, job])
     }
     state.buffer = waiting
+    const runnerDeps = {
+      consumer: state.consumer,
+      progressThrottle: deps.progressThrottle,
+      retryScheduled: Queue.offer(state.promoteSoon, undefined),
+    }
+    return Effect.forEach(
+      starting,
+      ([handler, job]) =>
+        FiberSet.run(
+          state.jobs,
+          JobRunner.run(handler, job, runnerDeps).pipe(
+            Effect.ensuring(
+              Effect.suspend(() => {
+                state.inFlight.delete(WorkerState.keyOf(job.delivery))
+                return Queue.offer(state.wake, undefined)
+              }),
+            ),
+          ),
+        ),
+      { discard: true },
+    )
   })
 
 /** Adds deliveries to the buffer (skipping any already held) and dispatches. */
 export const accept = (
   state: WorkerState.WorkerState,
   deliveries: ReadonlyArray<Deliveries.Delivery>,
-  deps: { readonly progressThrottle: Duration.Duration },
+  deps: DispatchDeps,
 ) =>
   Effect.suspend(() => {
-    const held = new Set([...state.inFlight.keys(), ...state.buffer.map((delivery) => delivery.entryId)])
-    for (const delivery of deliveries) if (!held.has(delivery.entryId)) state.buffer.push(delivery)
+    const held = new Set([...state.inFlight.keys(), ...state.buffer.map(WorkerState.keyOf)])
+    for (const delivery of deliveries)
+      if (!held.has(WorkerState.keyOf(delivery))) {
+        held.add(WorkerState.keyOf(delivery))
+        state.buffer.push(delivery)
+      }
     return dispatch(state, deps)
   })
 
@@ -71,19 +101,40 @@ export const ensureGroups = (state: WorkerState.WorkerState) =>
     discard: true,
   })
 
-/** One read: waits for room, then blocks up to `blockFor` for new deliveries. */
+/**
+ * How many entries to ask of each stream. XREADGROUP's COUNT holds per stream, so the room is
+ * split over the streams read (and each actor's room over its lanes): one read then never brings
+ * more than there is room for, unless the room is smaller than the number of streams, when it
+ * may bring one entry per stream (they wait, held, in the buffer).
+ */
+export const countPerStream = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>): number => {
+  const streamsOf = new Map<string, number>()
+  for (const inbox of inboxes) streamsOf.set(inbox.actor, (streamsOf.get(inbox.actor) ?? 0) + 1)
+  let count = Math.floor(WorkerState.room(state) / inboxes.length)
+  for (const [actor, streams] of streamsOf)
+    count = Math.min(count, Math.floor(WorkerState.roomFor(state, actor) / streams))
+  return Math.max(1, count)
+}
+
+/**
+ * One round: starts what the buffer allows, then, if there is room, blocks up to `blockFor` for
+ * new deliveries; if there is none, waits until a job ends (or `blockFor` passes, to notice a stop).
+ */
 const readOnce = (
   state: WorkerState.WorkerState,
   deps: { readonly blockFor: Duration.Duration; readonly progressThrottle: Duration.Duration },
 ) =>
   Effect.gen(function* () {
+    // Deliveries wait in the buffer while their actor is at its concurrency; a slot freeing up
+    // (the wake below) must start them even when there is no room to read more.
+    yield* dispatch(state, deps)
     const room = WorkerState.room(state)
-    const keys = state.inboxes.filter((inbox) => WorkerState.roomFor(state, inbox.actor) > 0).map((inbox) => inbox.key)
-    if (room <= 0 || keys.length === 0) {
-      // Full: sleep until a job ends (or a moment passes, to notice a stop).
+    const inboxes = state.inboxes.filter((inbox) => WorkerState.roomFor(state, inbox.actor) > 0)
+    if (room <= 0 || inboxes.length === 0) {
       yield* Queue.take(state.wake).pipe(Effect.timeout(deps.blockFor), Effect.ignore)
       return
     }
+    const keys = inboxes.map((inbox) => inbox.key)
     const redis = yield* RedisClient.RedisClient
     const reply = yield* redis.blocking(deps.blockFor, (connection) =>
       connection.xreadgroup(
@@ -91,7 +142,7 @@ const readOnce = (
         StreamKeys.workerGroup,
         state.consumer,
         "COUNT",
-        room,
+        countPerStream(state, inboxes),
         "BLOCK",
         Duration.toMillis(deps.blockFor),
         "STREAMS",

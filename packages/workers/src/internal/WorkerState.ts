@@ -23,10 +23,13 @@ export interface WorkerState {
   /** High lanes first: the order in which inboxes are read and served. */
   readonly inboxes: ReadonlyArray<Inbox>
   readonly inboxByKey: ReadonlyMap<string, Inbox>
+  /** By `keyOf`: an entry id is unique only within its stream. */
   readonly inFlight: Map<string, InFlight>
   buffer: Array<Deliveries.Delivery>
   /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
   readonly wake: Queue.Queue<void>
+  /** Offered when this worker schedules a retry, so the promoter looks again at once. */
+  readonly promoteSoon: Queue.Queue<void>
   readonly jobs: FiberSet.FiberSet<void, never>
   stopping: boolean
 }
@@ -41,7 +44,7 @@ export const make = (options: {
   readonly keyspace: StreamKeys.Keyspace
   readonly jobs: FiberSet.FiberSet<void, never>
 }): Effect.Effect<WorkerState> =>
-  Effect.map(Queue.sliding<void>(1), (wake) => {
+  Effect.map(Effect.all([Queue.sliding<void>(1), Queue.sliding<void>(1)]), ([wake, promoteSoon]) => {
     const inboxes: Array<Inbox> = []
     for (const lane of StreamKeys.lanes)
       for (const partition of options.keyspace.all)
@@ -58,10 +61,18 @@ export const make = (options: {
       inFlight: new Map(),
       buffer: [],
       wake,
+      promoteSoon,
       jobs: options.jobs,
       stopping: false,
     }
   })
+
+/**
+ * A delivery's identity in this process. Entry ids are unique per stream only: two inboxes
+ * (actors, lanes, partitions) routinely hand out the same id in the same millisecond.
+ */
+export const keyOf = (delivery: Deliveries.Delivery): string =>
+  `${delivery.partition}/${delivery.actor}/${delivery.lane}/${delivery.entryId}`
 
 /** Jobs of an actor this worker runs or holds. */
 export const heldOf = (state: WorkerState, actor: string): number => {
