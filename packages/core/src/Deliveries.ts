@@ -290,3 +290,21 @@ export const promote = (inbox: Pick<Delivery, "partition" | "actor" | "lane">, l
     const wait = Number(reply[1])
     return { moved: Number(reply[0]), nextDueInMs: wait < 0 ? undefined : wait }
   })
+
+/**
+ * Removes consumers of an inbox that hold nothing and have been idle at least `minIdle`; with
+ * `only`, just that consumer (a worker retiring its own name at a clean stop).
+ */
+export const pruneConsumers = (
+  inbox: Pick<Delivery, "partition" | "actor" | "lane">,
+  options: { readonly minIdle: Duration.Duration; readonly only?: string },
+) =>
+  Effect.gen(function* () {
+    const { inbox: key } = yield* keysOf(inbox)
+    const removed = yield* runScript(
+      Scripts.pruneConsumers,
+      [key],
+      [workerGroup, Math.round(Duration.toMillis(options.minIdle)), options.only ?? ""],
+    )
+    return Number(removed)
+  })

@@ -49,6 +49,7 @@ export const progress = load("progress", 3)
 export const deadLetterEntry = load("dead-letter-entry", 3)
 export const expire = load("expire", 2)
 export const rateAcquire = load("rate-acquire", 1)
+export const pruneConsumers = load("prune-consumers", 1)
 
 /** Every script, for tests and preloading. */
 export const all: ReadonlyArray<Script> = [
@@ -68,6 +69,7 @@ export const all: ReadonlyArray<Script> = [
   deadLetterEntry,
   expire,
   rateAcquire,
+  pruneConsumers,
 ]
 
 /** A script's reply: nested arrays of strings and integers. */

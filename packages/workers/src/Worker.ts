@@ -96,7 +96,7 @@ export const make = (
     const heartbeat = yield* Effect.forkScoped(Maintenance.heartbeat(state, startedAt))
     yield* Effect.forkScoped(Maintenance.reclaimer(state, deps))
     yield* Effect.forkScoped(Maintenance.promoter(state))
-    yield* Effect.forkScoped(Maintenance.expirer)
+    yield* Effect.forkScoped(Maintenance.expirer(state))
     yield* Effect.logInfo(
       `worker ${consumer} serving ${names.join(", ")} (concurrency ${state.concurrency}, ${keyspace.partitions} partition(s))`,
     )
@@ -136,6 +136,7 @@ export const make = (
         }
         // The heartbeat would publish the presence again after its removal.
         yield* Fiber.interrupt(heartbeat)
+        yield* Maintenance.retire(state)
         yield* WorkerPresence.remove(consumer).pipe(Effect.ignore)
         yield* Effect.logInfo(`worker ${consumer} stopped`)
       }),

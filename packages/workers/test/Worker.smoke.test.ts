@@ -31,13 +31,25 @@ describe("worker smoke", () => {
         Double,
         [1, 2, 3, 4].map((n) => ({ input: { n } })),
       )
-      const outputs = yield* Effect.scoped(
+      const { keyspace } = yield* Settings.Settings
+      const redis = yield* RedisClient.RedisClient
+      const inbox = keyspace.partition(0).inbox("double", "normal")
+      const consumers = redis.run(
+        (c) => c.xinfo("CONSUMERS", inbox, "workers") as Promise<Array<Array<string | number>>>,
+      )
+      const { outputs, id, during } = yield* Effect.scoped(
         Effect.gen(function* () {
-          yield* Worker.make({ handlers: [handler], concurrency: 4 })
-          return yield* Effect.forEach(jobs, (job) => producer.resultOf(Double, job.jobId, { timeout: "10 seconds" }))
+          const worker = yield* Worker.make({ handlers: [handler], concurrency: 4 })
+          const outputs = yield* Effect.forEach(jobs, (job) =>
+            producer.resultOf(Double, job.jobId, { timeout: "10 seconds" }),
+          )
+          return { outputs, id: worker.id, during: (yield* consumers).map((fields) => String(fields[1])) }
         }),
       )
       expect(outputs).toEqual([{ n: 2 }, { n: 4 }, { n: 6 }, { n: 8 }])
+      // A clean stop retires the consumer name, so stopped workers leave nothing behind.
+      expect(during).toContain(id)
+      expect((yield* consumers).map((fields) => String(fields[1]))).not.toContain(id)
       const status = yield* producer.status(jobs[2]!.jobId)
       expect(status.attempt).toBeGreaterThan(1)
     }).pipe(Effect.provide(Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base())))

@@ -4,7 +4,7 @@
  *   lease or a requested cancel stops that job; refresh the presence record;
  * - reclaimer (every lease/2): take over stalled deliveries, no more than there is room for;
  * - promoter: move due delayed jobs and retries back into their inboxes;
- * - expirer: delete records of jobs past their retention.
+ * - expirer: delete records of jobs past their retention, prune dead workers' consumers.
  */
 import { hostname } from "node:os"
 import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence } from "@eddy/core"
@@ -132,9 +132,28 @@ export const promoter = (state: WorkerState.WorkerState): Effect.Effect<never, n
   )
 }
 
-/** Expirer: drop records past retention, once a minute. */
-export const expirer: Effect.Effect<void, never, Needs> = JobStore.expire().pipe(
-  Effect.catchAll((error) => Effect.logDebug(`expire skipped: ${error._tag}`)),
-  Effect.repeat(Schedule.spaced("1 minute")),
-  Effect.asVoid,
-)
+/** Expirer: drop records past retention and prune dead workers' consumers, once a minute. */
+export const expirer = (state: WorkerState.WorkerState): Effect.Effect<void, never, Needs> =>
+  Effect.all(
+    [
+      JobStore.expire(),
+      // Consumers of dead workers (SIGKILLed, never retired) once they hold nothing for an hour.
+      Effect.forEach(state.inboxes, (inbox) => Deliveries.pruneConsumers(inbox, { minIdle: deadConsumerIdle })),
+    ],
+    { concurrency: "unbounded", discard: true },
+  ).pipe(
+    Effect.catchAll((error) => Effect.logDebug(`expire skipped: ${error._tag}`)),
+    Effect.repeat(Schedule.spaced("1 minute")),
+    Effect.asVoid,
+  )
+
+/** How long a consumer that holds nothing may stay idle before it counts as a dead worker's. */
+const deadConsumerIdle = Duration.hours(1)
+
+/** A worker's clean stop: its consumer name leaves every group (it holds nothing by now). */
+export const retire = (state: WorkerState.WorkerState): Effect.Effect<void, never, Needs> =>
+  Effect.forEach(
+    state.inboxes,
+    (inbox) => Deliveries.pruneConsumers(inbox, { minIdle: Duration.zero, only: state.consumer }),
+    { concurrency: "unbounded", discard: true },
+  ).pipe(Effect.ignore)
