@@ -4,7 +4,7 @@
  * Commands that only talk to Redis never start a server of their own.
  */
 import { EddyConfig, EmbeddedRedis, EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, FiberRef, Layer, LogLevel, Option, Redacted } from "effect"
 import { CliFailure } from "./Output.js"
 
 /** The Redis URL to use, or a one-line failure saying how to get one. */
@@ -18,14 +18,36 @@ export const redisUrl = Effect.gen(function* () {
   })
 })
 
-/** Redis and settings for a command. */
-export const layer = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const url = yield* redisUrl
-    const timeout = yield* EddyConfig.redisTimeout
-    return Layer.merge(RedisClient.layer({ url, timeout }), Settings.layerConfig)
-  }),
-)
+/**
+ * Redis and settings. `quiet`: the client does not log its connection's state changes. A command
+ * that cannot reach Redis fails with one line anyway, so the "connection lost; reconnecting"
+ * warning would only be a second, log-formatted line saying the same; a long-running process
+ * (worker, gateway, projector) keeps it, as it rides outages out.
+ */
+const connection = (quiet: boolean) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const url = yield* redisUrl
+      const timeout = yield* EddyConfig.redisTimeout
+      const client = RedisClient.layer({ url, timeout })
+      return Layer.merge(
+        // The client logs through the runtime it is built in, so the level set here is the one it keeps.
+        quiet ? Layer.locally(client, FiberRef.currentMinimumLogLevel, LogLevel.Error) : client,
+        Settings.layerConfig,
+      )
+    }),
+  )
 
-/** Redis, settings and the producer (with its tailer). */
+/** Redis and settings for a command. */
+export const layer = connection(true)
+
+/** Redis, settings and the producer (with its tailer), for a command. */
 export const producerLayer = Layer.merge(Producer.layer, EventTailer.layer).pipe(Layer.provideMerge(layer))
+
+/** Redis and settings for a long-running process, which logs the connection's outages. */
+export const serviceLayer = connection(false)
+
+/** `serviceLayer` with the producer (with its tailer). */
+export const serviceProducerLayer = Layer.merge(Producer.layer, EventTailer.layer).pipe(
+  Layer.provideMerge(serviceLayer),
+)

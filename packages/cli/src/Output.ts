@@ -4,7 +4,7 @@
  * exits 2.
  */
 import { type CliApp, type Command, Options } from "@effect/cli"
-import { Console, Data, Effect } from "effect"
+import { ConfigError, Console, Data, Duration, Effect } from "effect"
 
 /** A failure the CLI explains in one line. */
 export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly message: string }> {}
@@ -23,12 +23,22 @@ export const show = (value: unknown, asJson: boolean, text: () => string) =>
 export const duration = (ms: number): string =>
   ms < 1_000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1_000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`
 
-/** A timestamp as local ISO time. */
+/** A timestamp as ISO time in UTC, without the `T` and `Z` (what `--since` reads back as UTC). */
 export const time = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace("Z", "")
 
 /** The one line a failure prints. */
 export const describeFailure = (error: unknown): string => {
-  const tagged = error as { _tag?: string; message?: string; jobId?: string; state?: string }
+  // Its message alone would not say which variable is wrong: the path holds that.
+  if (ConfigError.isConfigError(error)) return `invalid setting ${String(error)}`
+  const tagged = error as {
+    _tag?: string
+    message?: string
+    jobId?: string
+    state?: string
+    reason?: string
+    error?: { tag?: string; message?: string }
+    timeoutMs?: number
+  }
   switch (tagged._tag) {
     case "CliFailure":
     case "UsageFailure":
@@ -39,6 +49,12 @@ export const describeFailure = (error: unknown): string => {
       return `no job ${tagged.jobId}`
     case "JobAlreadyFinished":
       return `job ${tagged.jobId} is already ${tagged.state}`
+    case "JobDeadLettered":
+      return `job ${tagged.jobId} was dead-lettered (${tagged.reason})${tagged.error === undefined ? "" : `: ${tagged.error.tag}: ${tagged.error.message}`}`
+    case "JobCancelled":
+      return `job ${tagged.jobId} was cancelled`
+    case "ResultTimeout":
+      return `job ${tagged.jobId} did not finish within ${Duration.format(Duration.millis(tagged.timeoutMs ?? 0))}; it goes on (eddy status ${tagged.jobId})`
     default:
       return `${tagged._tag ?? "Error"}: ${tagged.message ?? String(error)}`
   }

@@ -1,25 +1,44 @@
 /** Per-actor numbers for `eddy queues` and `eddy monitor`, and how they are drawn. */
-import { WorkerPresence } from "@eddy/core"
-import { Projection, QueueStats } from "@eddy/gateway"
+import { RedisClient, Settings, WorkerPresence } from "@eddy/core"
 import { Effect } from "effect"
 import * as Actors from "./Actors.js"
+import * as Lazy from "./Lazy.js"
 
 export interface Row {
   readonly actor: string
   readonly depth: number
   readonly delayed: number
+  /** Running now, from the status projection (kept by a projector). */
   readonly active: number
+  /** Waiting in the dead letters, counted there (exact with or without a projector). */
   readonly deadLettered: number
   readonly workers: number
   /** Jobs finished per minute, over the last five minutes. */
   readonly ratePerMinute: number
 }
 
+/** Entries of each actor's dead-letter streams, over every partition. */
+const deadLetters = (actors: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings.Settings
+    const redis = yield* RedisClient.RedisClient
+    const counts = yield* Effect.forEach(
+      actors,
+      (actor) =>
+        Effect.forEach(keyspace.all, (p) => redis.run((c) => c.xlen(p.dead(actor))), { concurrency: "unbounded" }).pipe(
+          Effect.map((lengths): [string, number] => [actor, lengths.reduce((sum, n) => sum + n, 0)]),
+        ),
+      { concurrency: "unbounded" },
+    )
+    return new Map(counts)
+  })
+
 /** The numbers of every actor. */
 export const rows = Effect.gen(function* () {
+  const { Projection, QueueStats } = yield* Lazy.gateway
   const actors = yield* Actors.discover
-  const [stats, counts, rates, workers] = yield* Effect.all(
-    [QueueStats.forActors(actors), Projection.counts, Projection.rates(5), WorkerPresence.list],
+  const [stats, dead, counts, rates, workers] = yield* Effect.all(
+    [QueueStats.forActors(actors), deadLetters(actors), Projection.counts, Projection.rates(5), WorkerPresence.list],
     { concurrency: "unbounded" },
   )
   return actors.map(
@@ -28,7 +47,9 @@ export const rows = Effect.gen(function* () {
       depth: stats.get(actor)?.depth ?? 0,
       delayed: stats.get(actor)?.delayed ?? 0,
       active: counts.get(actor)?.active ?? 0,
-      deadLettered: counts.get(actor)?.deadLettered ?? 0,
+      // Not the projection's count: that is only as fresh as a projector keeps it, and zero where none
+      // runs (workers only); the dead-letter streams are the truth.
+      deadLettered: dead.get(actor) ?? 0,
       workers: workers.filter((w) => w.actors.includes(actor)).length,
       ratePerMinute: ((rates.get(actor)?.succeeded ?? 0) + (rates.get(actor)?.deadLettered ?? 0)) / 5,
     }),

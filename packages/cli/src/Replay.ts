@@ -1,13 +1,13 @@
 /**
  * Re-running recorded inputs through new handler code, locally: the inputs and outcomes come
  * from the event log; the handler runs in this process with a context that writes nothing
- * (progress is dropped, `send` is refused-but-recorded as a dry run); each job is reported as
+ * (progress is dropped, `send` is recorded but submits nothing); each job is reported as
  * matching its recorded output, differing (with a diff), now failing, now succeeding, or still
  * failing.
  */
 import { type Actor, JobEvent, RedisClient, Settings } from "@eddy/core"
-import type { Handler } from "@eddy/workers"
-import { type Duration, Effect, Exit, Option, Schema } from "effect"
+import * as Handler from "@eddy/workers/Handler"
+import { Cause, Duration, Effect, Exit, Option, Schema } from "effect"
 
 /** A recorded job of the actor: its input and how it ended (if it did). */
 export interface Recorded {
@@ -28,6 +28,10 @@ export interface Result {
   readonly diff?: ReadonlyArray<string>
   readonly error?: string
   readonly output?: unknown
+  /** Tries the re-run took (retryable failures are tried again, up to the contract's attempts). */
+  readonly attempts: number
+  /** Follow-up jobs the handler would have submitted. */
+  readonly sent?: ReadonlyArray<Sent>
 }
 
 /** Reads the submissions of `actor` in [since, until] and their outcomes from every partition's log. */
@@ -75,55 +79,94 @@ export const diff = (recordedValue: unknown, now: unknown, path = "$"): Array<st
   return [`${path}: ${JSON.stringify(recordedValue)} → ${JSON.stringify(now)}`]
 }
 
-/** Runs one recorded input through the handler, writing nothing anywhere. */
-export const rerun = (handler: Handler.Any, job: Recorded, timeout: Duration.Duration) =>
+/** A follow-up job the handler asked for during a re-run: recorded, never submitted. */
+export interface Sent {
+  readonly actor: string
+  readonly input: unknown
+}
+
+const describe = (error: unknown): string => {
+  const info = Handler.errorInfo(error)
+  return `${info.tag}: ${info.message}`.split("\n")[0] ?? info.tag
+}
+
+/**
+ * Runs one recorded input through the handler, writing nothing anywhere. Like a worker, it tries
+ * again (at once: no backoff) while a failure is retryable, up to the contract's attempts, so a
+ * job that needed a retry when it ran live is not reported as newly failing.
+ */
+export const rerun = (handler: Handler.Any, job: Recorded, timeout: Duration.Duration): Effect.Effect<Result> =>
   Effect.gen(function* () {
     const contract: Actor.Any = handler.contract
-    const controller = new AbortController()
-    const context: Handler.JobContext = {
-      jobId: job.jobId,
-      actor: contract.name,
-      attempt: 1,
-      maxAttempts: contract.policy.attempts,
-      correlationId: job.jobId,
-      signal: controller.signal,
-      progress: () => Effect.void,
-      send: () => Effect.succeed({ jobId: "dry-run", duplicate: false, state: "queued" as const }),
-    }
-    const exit = yield* Schema.decodeUnknown(contract.input)(job.input).pipe(
-      Effect.flatMap((input) => handler.run(input, context)),
-      Effect.timeout(timeout),
-      Effect.flatMap((output) => Schema.encode(contract.output)(output)),
-      Effect.ensuring(Effect.sync(() => controller.abort())),
-      Effect.exit,
-    )
-    const ran: { ok: true; output: unknown } | { ok: false; error: string } = Exit.isSuccess(exit)
-      ? { ok: true, output: canonical(exit.value) }
-      : {
-          ok: false,
-          error:
-            String(
-              Exit.causeOption(exit).pipe(
-                Option.map((c) => c.toString()),
-                Option.getOrElse(() => "failed"),
-              ),
-            ).split("\n")[0] ?? "failed",
+    const sent: Array<Sent> = []
+    const attemptOnce = (attempt: number) =>
+      Effect.gen(function* () {
+        const controller = new AbortController()
+        const context: Handler.JobContext = {
+          jobId: job.jobId,
+          actor: contract.name,
+          attempt,
+          maxAttempts: contract.policy.attempts,
+          correlationId: job.jobId,
+          signal: controller.signal,
+          progress: () => Effect.void,
+          send: (actor, input) =>
+            Effect.sync(() => {
+              sent.push({ actor: actor.name, input })
+              return { jobId: "dry-run", duplicate: false, state: "queued" as const }
+            }),
         }
+        return yield* Schema.decodeUnknown(contract.input)(job.input).pipe(
+          // A recorded input that no longer decodes, or an output that does not encode, cannot get better.
+          Effect.mapError((error) => ({ _tag: "InvalidInput", message: error.message, retryable: false })),
+          Effect.flatMap((input) =>
+            handler.run(input, context).pipe(
+              Effect.timeoutFail({
+                duration: timeout,
+                onTimeout: () => ({ _tag: "Timeout", message: `timed out after ${Duration.format(timeout)}` }),
+              }),
+            ),
+          ),
+          Effect.flatMap((output) =>
+            Schema.encode(contract.output)(output).pipe(
+              Effect.mapError((error) => ({ _tag: "InvalidOutput", message: error.message, retryable: false })),
+            ),
+          ),
+          Effect.ensuring(Effect.sync(() => controller.abort())),
+          Effect.exit,
+        )
+      })
+    let attempts = 0
+    let ran: { ok: true; output: unknown } | { ok: false; error: string } = { ok: false, error: "not run" }
+    while (attempts < contract.policy.attempts) {
+      attempts += 1
+      const exit = yield* attemptOnce(attempts)
+      if (Exit.isSuccess(exit)) {
+        ran = { ok: true, output: canonical(exit.value) }
+        break
+      }
+      const failure = Cause.failureOption(exit.cause)
+      const error = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+      ran = { ok: false, error: describe(error) }
+      if (!Handler.isRetryable(error)) break
+    }
+    const extra = { attempts, ...(sent.length === 0 ? {} : { sent }) }
     const outcome = job.outcome
     if (outcome.kind === "pending")
       return {
         jobId: job.jobId,
         verdict: "no recorded outcome",
         ...(ran.ok ? { output: ran.output } : { error: ran.error }),
+        ...extra,
       } satisfies Result
     if (outcome.kind === "succeeded") {
-      if (!ran.ok) return { jobId: job.jobId, verdict: "now fails", error: ran.error } satisfies Result
+      if (!ran.ok) return { jobId: job.jobId, verdict: "now fails", error: ran.error, ...extra } satisfies Result
       const changes = diff(canonical(outcome.output), ran.output)
       return changes.length === 0
-        ? ({ jobId: job.jobId, verdict: "matches" } satisfies Result)
-        : ({ jobId: job.jobId, verdict: "differs", diff: changes, output: ran.output } satisfies Result)
+        ? ({ jobId: job.jobId, verdict: "matches", ...extra } satisfies Result)
+        : ({ jobId: job.jobId, verdict: "differs", diff: changes, output: ran.output, ...extra } satisfies Result)
     }
     return ran.ok
-      ? ({ jobId: job.jobId, verdict: "now succeeds", output: ran.output } satisfies Result)
-      : ({ jobId: job.jobId, verdict: "still fails", error: ran.error } satisfies Result)
+      ? ({ jobId: job.jobId, verdict: "now succeeds", output: ran.output, ...extra } satisfies Result)
+      : ({ jobId: job.jobId, verdict: "still fails", error: ran.error, ...extra } satisfies Result)
   })

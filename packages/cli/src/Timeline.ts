@@ -11,7 +11,8 @@ export const lines = (events: ReadonlyArray<JobEvent.JobEvent>): Array<string> =
   const first = events[0]
   if (first === undefined) return ["no events (the log may have been trimmed)"]
   const last = events[events.length - 1] as JobEvent.JobEvent
-  const attempts = new Set(events.map((e) => e.attempt)).size
+  // Every start is one try, however the attempt numbers run (a retry from the dead letters starts again at 1).
+  const attempts = events.filter((e) => e.type === "started").length
   const out = [
     `job ${first.jobId} (${first.actor}): ${attempts} attempt(s), ${events.length} events, ` +
       `${last.type} after ${duration(last.at - first.at)}`,

@@ -5,7 +5,9 @@
 
 import { Logging } from "@eddy/core"
 import { Command, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+// The modules, not the package's index: that would load its HTTP, socket and cluster support too.
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, LogLevel } from "effect"
 import { clear, projection } from "./commands/admin.js"
 import { dlq } from "./commands/dlq.js"

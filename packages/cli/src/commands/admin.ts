@@ -1,10 +1,10 @@
 /** `eddy clear <actor> --yes` and `eddy projection rebuild`. */
 
 import { JobStore, RedisClient, Settings, StreamKeys } from "@eddy/core"
-import { Projector } from "@eddy/gateway"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Layer } from "effect"
 import * as Connection from "../Connection.js"
+import * as Lazy from "../Lazy.js"
 import { type Cli, json, show, UsageFailure } from "../Output.js"
 
 /**
@@ -51,28 +51,34 @@ const clearActor = (actor: string) =>
 export const clear: Cli<"clear"> = Command.make(
   "clear",
   {
-    actor: Args.text({ name: "actor" }),
+    actor: Args.text({ name: "actor" }).pipe(Args.withDescription("the actor whose queue to clear")),
     yes: Options.boolean("yes").pipe(Options.withDescription("confirm: this cancels every waiting job of the actor")),
     json,
   },
   ({ actor, yes, json: asJson }) =>
     Effect.gen(function* () {
+      // A usage error is told before (and without) connecting.
       if (!yes)
         return yield* new UsageFailure({ message: `clear cancels every waiting job of ${actor}: add --yes to confirm` })
-      const result = yield* clearActor(actor)
-      return yield* show(
-        result,
-        asJson,
-        () =>
-          `${actor}: cancelled ${result.cancelled}, cancel requested for ${result.cancelRequested} running, purged ${result.purged} dead letter(s)`,
+      return yield* clearActor(actor).pipe(
+        Effect.flatMap((result) =>
+          show(
+            result,
+            asJson,
+            () =>
+              `${actor}: cancelled ${result.cancelled}, cancel requested for ${result.cancelRequested} running, purged ${result.purged} dead letter(s)`,
+          ),
+        ),
+        Effect.provide(Connection.layer),
       )
-    }).pipe(Effect.provide(Connection.layer)),
+    }),
 ).pipe(Command.withDescription("Cancel every waiting job of an actor and purge its dead letters"))
 
 const rebuild = Command.make("rebuild", { json }, ({ json: asJson }) =>
   Effect.gen(function* () {
     const started = Date.now()
     // Run a projector here too: if no other process folds the log, this one does.
+    const { Projector } = yield* Lazy.gateway
     yield* Projector.rebuild.pipe(Effect.provide(Layer.fresh(Projector.layer)))
     return yield* show(
       { rebuilt: true, ms: Date.now() - started },

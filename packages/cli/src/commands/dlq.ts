@@ -1,11 +1,12 @@
 /** `eddy dlq list|show|retry|purge`: inspect and steer dead letters. */
 
 import { JobStore, type RedisClient, type Settings } from "@eddy/core"
-import * as DeadLetters from "@eddy/gateway/DeadLettersHandlers"
+import type * as DeadLetters from "@eddy/gateway/DeadLettersHandlers"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as Actors from "../Actors.js"
 import * as Connection from "../Connection.js"
+import * as Lazy from "../Lazy.js"
 import { type Cli, json, show, time, UsageFailure } from "../Output.js"
 import { describeStatus } from "./jobs.js"
 
@@ -22,10 +23,11 @@ type DeadLetterItem = Effect.Effect.Success<ReturnType<typeof DeadLetters.list>>
 /** Every dead letter of the actors, newest first. */
 const everything = (actors: ReadonlyArray<string>) =>
   Effect.gen(function* () {
+    const deadLetters = yield* Lazy.deadLetters
     const items: Array<DeadLetterItem> = []
     let cursor: string | undefined
     while (true) {
-      const page = yield* DeadLetters.list(actors, 1000, cursor)
+      const page = yield* deadLetters.list(actors, 1000, cursor)
       items.push(...page.items)
       if (page.nextCursor === undefined) return items
       cursor = page.nextCursor
@@ -34,11 +36,19 @@ const everything = (actors: ReadonlyArray<string>) =>
 
 const list = Command.make(
   "list",
-  { actor: actorOption, limit: Options.integer("limit").pipe(Options.withDefault(50)), json },
+  {
+    actor: actorOption,
+    limit: Options.integer("limit").pipe(
+      Options.withDescription("most dead letters to list (default 50)"),
+      Options.withDefault(50),
+    ),
+    json,
+  },
   (options) =>
     Effect.gen(function* () {
+      const deadLetters = yield* Lazy.deadLetters
       const actors = yield* actorsOf(options.actor)
-      const page = yield* DeadLetters.list(actors, options.limit)
+      const page = yield* deadLetters.list(actors, options.limit)
       return yield* show(page, options.json, () =>
         page.items.length === 0
           ? "no dead letters"
@@ -52,13 +62,16 @@ const list = Command.make(
     }).pipe(Effect.provide(Connection.layer)),
 ).pipe(Command.withDescription("List dead letters, newest first"))
 
-const showOne = Command.make("show", { jobId: Args.text({ name: "jobId" }), json }, ({ jobId, json: asJson }) =>
-  JobStore.status(jobId).pipe(
-    Effect.flatMap((status) =>
-      show(status, asJson, () => `${describeStatus(status)}\n  input     ${JSON.stringify(status.input)}`),
+const showOne = Command.make(
+  "show",
+  { jobId: Args.text({ name: "jobId" }).pipe(Args.withDescription("the dead-lettered job to show")), json },
+  ({ jobId, json: asJson }) =>
+    JobStore.status(jobId).pipe(
+      Effect.flatMap((status) =>
+        show(status, asJson, () => `${describeStatus(status)}\n  input     ${JSON.stringify(status.input)}`),
+      ),
+      Effect.provide(Connection.layer),
     ),
-    Effect.provide(Connection.layer),
-  ),
 ).pipe(Command.withDescription("Show a dead-lettered job: its error, input and attempts"))
 
 /** `retry` and `purge` share their shape: one job, or --all (of an actor). */
@@ -70,21 +83,25 @@ const steer = (
   Command.make(
     name,
     {
-      jobId: Args.text({ name: "jobId" }).pipe(Args.optional),
+      jobId: Args.text({ name: "jobId" }).pipe(Args.withDescription(`the dead-lettered job to ${name}`), Args.optional),
       all: Options.boolean("all").pipe(Options.withDescription("every dead letter (of --actor, if given)")),
       actor: actorOption,
       json,
     },
     (options) =>
       Effect.gen(function* () {
+        // A usage error is told before (and without) connecting.
         if (Option.isNone(options.jobId) && !options.all)
           return yield* new UsageFailure({ message: `dlq ${name} needs a jobId or --all` })
-        const jobIds = Option.isSome(options.jobId)
-          ? [options.jobId.value]
-          : (yield* everything(yield* actorsOf(options.actor))).map((item) => item.jobId)
-        yield* Effect.forEach(jobIds, act, { concurrency: 16, discard: true })
-        return yield* show({ [done]: jobIds }, options.json, () => `${done} ${jobIds.length} job(s)`)
-      }).pipe(Effect.provide(Connection.layer)),
+        const jobId = options.jobId
+        return yield* Effect.gen(function* () {
+          const jobIds = Option.isSome(jobId)
+            ? [jobId.value]
+            : (yield* everything(yield* actorsOf(options.actor))).map((item) => item.jobId)
+          yield* Effect.forEach(jobIds, act, { concurrency: 16, discard: true })
+          return yield* show({ [done]: jobIds }, options.json, () => `${done} ${jobIds.length} job(s)`)
+        }).pipe(Effect.provide(Connection.layer))
+      }),
   )
 
 export const dlq: Cli<"dlq"> = Command.make("dlq").pipe(

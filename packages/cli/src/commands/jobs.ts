@@ -7,14 +7,26 @@ import * as Connection from "../Connection.js"
 import * as Modules from "../Modules.js"
 import { type Cli, CliFailure, duration, json, show, time } from "../Output.js"
 
-const readInput = (text: string) =>
-  Effect.try({
-    try: () => JSON.parse(text.startsWith("@") ? readFileSync(text.slice(1), "utf8") : text) as unknown,
-    catch: (error) =>
-      new CliFailure({
-        message: `the input is not valid JSON${text.startsWith("@") ? ` (${text.slice(1)})` : ""}: ${error instanceof Error ? error.message : String(error)}`,
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+/** The input: JSON text, or `@path` to a file holding it. An unreadable file is not "invalid JSON". */
+const readInput = (text: string) => {
+  const path = text.startsWith("@") ? text.slice(1) : undefined
+  return Effect.try({
+    try: () => (path === undefined ? text : readFileSync(path, "utf8")),
+    catch: (error) => new CliFailure({ message: `cannot read the input file ${path}: ${reason(error)}` }),
+  }).pipe(
+    Effect.flatMap((json) =>
+      Effect.try({
+        try: () => JSON.parse(json) as unknown,
+        catch: (error) =>
+          new CliFailure({
+            message: `the input is not valid JSON${path === undefined ? "" : ` (${path})`}: ${reason(error)}`,
+          }),
       }),
-  })
+    ),
+  )
+}
 
 const contractsOption = Options.file("contracts").pipe(
   Options.withDescription("module exporting the contracts (default: EDDY_CONTRACTS, else the example actors)"),
@@ -43,6 +55,8 @@ export const describeStatus = (s: JobStatus.JobStatus): string =>
       ? []
       : [`  finished  ${time(s.finishedAt)} (${duration(s.finishedAt - s.submittedAt)} after submission)`]),
     ...(s.dueAt === undefined ? [] : [`  due       ${time(s.dueAt)}`]),
+    ...(s.correlationId === undefined ? [] : [`  corr. id  ${s.correlationId}`]),
+    ...(s.causationId === undefined ? [] : [`  caused by ${s.causationId}`]),
     ...(s.error === undefined ? [] : [`  error     ${s.error.tag}: ${s.error.message}`]),
     ...(s.output === undefined ? [] : [`  output    ${JSON.stringify(s.output)}`]),
   ].join("\n")
@@ -50,15 +64,21 @@ export const describeStatus = (s: JobStatus.JobStatus): string =>
 export const submit: Cli<"submit"> = Command.make(
   "submit",
   {
-    actor: Args.text({ name: "actor" }),
+    actor: Args.text({ name: "actor" }).pipe(Args.withDescription("the actor's name (see --contracts)")),
     input: Args.text({ name: "json | @file" }).pipe(Args.withDescription("the input as JSON, or @path to a JSON file")),
     wait: Options.boolean("wait").pipe(Options.withDescription("wait for the result and print it")),
     timeout: Options.integer("timeout").pipe(
-      Options.withDescription("seconds to wait with --wait"),
+      Options.withDescription("seconds to wait with --wait (default 60)"),
       Options.withDefault(60),
     ),
-    lane: Options.choice("lane", ["high", "normal", "low"]).pipe(Options.optional),
-    idempotencyKey: Options.text("idempotency-key").pipe(Options.optional),
+    lane: Options.choice("lane", ["high", "normal", "low"]).pipe(
+      Options.withDescription("the lane to queue in (default normal)"),
+      Options.optional,
+    ),
+    idempotencyKey: Options.text("idempotency-key").pipe(
+      Options.withDescription("a key that makes resubmitting the same job a no-op (reports the existing job)"),
+      Options.optional,
+    ),
     contracts: contractsOption,
     json,
   },
@@ -94,7 +114,7 @@ export const submit: Cli<"submit"> = Command.make(
 
 export const status: Cli<"status"> = Command.make(
   "status",
-  { jobId: Args.text({ name: "jobId" }), json },
+  { jobId: Args.text({ name: "jobId" }).pipe(Args.withDescription("the job to show")), json },
   ({ jobId, json: asJson }) =>
     JobStore.status(jobId).pipe(
       Effect.flatMap((s) => show(s, asJson, () => describeStatus(s))),
@@ -104,7 +124,7 @@ export const status: Cli<"status"> = Command.make(
 
 export const cancel: Cli<"cancel"> = Command.make(
   "cancel",
-  { jobId: Args.text({ name: "jobId" }), json },
+  { jobId: Args.text({ name: "jobId" }).pipe(Args.withDescription("the job to cancel")), json },
   ({ jobId, json: asJson }) =>
     JobStore.cancel(jobId).pipe(
       Effect.flatMap((outcome) =>

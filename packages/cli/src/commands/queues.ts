@@ -16,7 +16,7 @@ export const monitor: Cli<"monitor"> = Command.make(
   "monitor",
   {
     interval: Options.integer("interval").pipe(
-      Options.withDescription("milliseconds between refreshes"),
+      Options.withDescription("milliseconds between refreshes (default 1000)"),
       Options.withDefault(1000),
     ),
   },

@@ -5,6 +5,7 @@
  */
 
 import { JobStore, Producer } from "@eddy/core"
+import type { Handler } from "@eddy/workers"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as Connection from "../Connection.js"
@@ -31,12 +32,23 @@ const rerunAll = (options: {
   readonly json: boolean
 }) =>
   Effect.gen(function* () {
+    // The module and the times are checked before connecting.
     const handlers = yield* Modules.handlers(options.handlers)
     const handler = handlers.find((h) => h.contract.name === options.actor)
     if (handler === undefined)
       return yield* new CliFailure({ message: `${options.handlers} has no handler for ${options.actor}` })
     const since = yield* timeOf("--since", options.since)
     const until = Option.isSome(options.until) ? yield* timeOf("--until", options.until.value) : Date.now()
+    return yield* compare(handler, since, until, options).pipe(Effect.provide(Connection.layer))
+  })
+
+const compare = (
+  handler: Handler.Any,
+  since: number,
+  until: number,
+  options: { readonly actor: string; readonly state: string; readonly resubmit: boolean; readonly json: boolean },
+) =>
+  Effect.gen(function* () {
     const all = yield* Replay.recorded(options.actor, since, until)
     const chosen = all.filter(
       (job) =>
@@ -67,8 +79,9 @@ const rerunAll = (options: {
     return yield* show({ results, totals, resubmitted }, options.json, () =>
       [
         ...results.flatMap((r) => [
-          `${r.jobId}  ${r.verdict}${r.error === undefined ? "" : `: ${r.error}`}`,
+          `${r.jobId}  ${r.verdict}${r.error === undefined ? "" : `: ${r.error}`}${r.attempts > 1 ? ` (after ${r.attempts} attempts)` : ""}`,
           ...(r.diff ?? []).map((line) => `    ${line}`),
+          ...(r.sent ?? []).map((s) => `    would send ${s.actor} ${JSON.stringify(s.input)}`),
         ]),
         ...resubmitted.map((r) => `resubmitted ${r.replayOf} as ${r.jobId} (replayOf ${r.replayOf})`),
         `${results.length} job(s) replayed: ${
@@ -90,7 +103,10 @@ export const replay: Cli<"replay"> = Command.make(
       Options.optional,
     ),
     until: Options.text("until").pipe(Options.withDescription("recorded until (default: now)"), Options.optional),
-    state: Options.choice("state", ["failed", "succeeded", "any"]).pipe(Options.withDefault("any")),
+    state: Options.choice("state", ["failed", "succeeded", "any"]).pipe(
+      Options.withDescription("only jobs that ended so (failed: dead-lettered; default any)"),
+      Options.withDefault("any"),
+    ),
     handlers: Options.file("handlers").pipe(
       Options.withDescription("module exporting the new handlers"),
       Options.optional,
@@ -102,10 +118,11 @@ export const replay: Cli<"replay"> = Command.make(
   },
   (options) =>
     Effect.gen(function* () {
-      if (Option.isSome(options.jobId)) {
-        const events = yield* JobStore.history(options.jobId.value)
-        return yield* show(events, options.json, () => Timeline.lines(events).join("\n"))
-      }
+      if (Option.isSome(options.jobId))
+        return yield* JobStore.history(options.jobId.value).pipe(
+          Effect.flatMap((events) => show(events, options.json, () => Timeline.lines(events).join("\n"))),
+          Effect.provide(Connection.layer),
+        )
       if (Option.isNone(options.actor) || Option.isNone(options.since) || Option.isNone(options.handlers))
         return yield* new UsageFailure({
           message: "give a jobId, or --actor, --since and --handlers to re-run recorded inputs",
@@ -119,5 +136,5 @@ export const replay: Cli<"replay"> = Command.make(
         resubmit: options.resubmit,
         json: options.json,
       })
-    }).pipe(Effect.provide(Connection.layer)),
+    }),
 ).pipe(Command.withDescription("A job's timeline, or re-run recorded inputs through new handler code and compare"))

@@ -3,18 +3,19 @@
  * Any number of workers and gateways can run against one Redis at once.
  */
 
-import { Auth, Gateway, Projector } from "@eddy/gateway"
-import { Worker } from "@eddy/workers"
 import { Args, Command, Options } from "@effect/cli"
-import { Deferred, Effect, Exit, FiberId, Layer, Option } from "effect"
+import { Deferred, Effect, Exit, FiberId, FiberRef, HashSet, Layer, Option } from "effect"
 import * as Connection from "../Connection.js"
+import * as Lazy from "../Lazy.js"
 import * as Modules from "../Modules.js"
 import type { Cli } from "../Output.js"
 
 export const start: Cli<"start"> = Command.make("start", {}, () =>
   Effect.flatMap(
     Effect.promise(() => import("@eddy/examples/system")),
-    (system) => system.program,
+    // The program brings its own logger (as `npm start` runs it): without the CLI's, or every
+    // line would be written twice.
+    (system) => Effect.locally(system.program, FiberRef.currentLoggers, HashSet.empty()),
   ),
 ).pipe(
   Command.withDescription("Run the whole system in one process (as `npm start`): gateway, projector, example worker"),
@@ -46,6 +47,7 @@ export const worker: Cli<"worker"> = Command.make(
   },
   ({ module, concurrency }) =>
     Effect.gen(function* () {
+      const { Worker } = yield* Lazy.workers
       const handlers = yield* Modules.handlers(module)
       const releaseNow = yield* secondSignal
       const options = yield* Worker.optionsFromConfig({
@@ -53,7 +55,7 @@ export const worker: Cli<"worker"> = Command.make(
         releaseNow,
         ...Option.match(concurrency, { onNone: () => ({}), onSome: (n) => ({ concurrency: n }) }),
       })
-      return yield* Layer.launch(Worker.layer(options)).pipe(Effect.provide(Connection.layer))
+      return yield* Layer.launch(Worker.layer(options)).pipe(Effect.provide(Connection.serviceLayer))
     }),
 ).pipe(Command.withDescription("Run a worker hosting the handlers of a module"))
 
@@ -67,17 +69,20 @@ export const gateway: Cli<"gateway"> = Command.make(
   },
   ({ module }) =>
     Effect.gen(function* () {
+      const { Auth, Gateway } = yield* Lazy.gateway
       const contracts = Option.isSome(module) ? yield* Modules.contracts(module.value) : []
       const options = yield* Gateway.serverOptions
       return yield* Layer.launch(
         Gateway.layer(contracts, options).pipe(
           Layer.provide(Auth.layerConfig),
-          Layer.provide(Connection.producerLayer),
+          Layer.provide(Connection.serviceProducerLayer),
         ),
       )
     }),
 ).pipe(Command.withDescription("Run the HTTP gateway for the contracts of a module (EDDY_HTTP_HOST, EDDY_HTTP_PORT)"))
 
 export const projector: Cli<"projector"> = Command.make("projector", {}, () =>
-  Layer.launch(Projector.layer.pipe(Layer.provide(Connection.layer))),
+  Effect.flatMap(Lazy.gateway, ({ Projector }) =>
+    Layer.launch(Projector.layer.pipe(Layer.provide(Connection.serviceLayer))),
+  ),
 ).pipe(Command.withDescription("Run the projector that folds the event log into the status projection"))

@@ -9,13 +9,56 @@ import { type Cli, CliFailure, json } from "../Output.js"
 
 type XReadReply = Array<[string, Array<[string, Array<string>]>]> | null
 
-/** A start position: a stream id, milliseconds since the epoch, or a date/time. */
+/**
+ * A start position: a stream id, milliseconds since the epoch, or a date/time. A date/time
+ * without a zone is UTC, as the CLI prints times (`2024-05-01 12:00:00.000`): one copied from
+ * `eddy tail` means the same instant on any machine (`Date.parse` would read it as local time).
+ */
 export const parseSince = (text: string): Option.Option<string> => {
   if (/^\d+-\d+$/.test(text)) return Option.some(text)
   if (/^\d+$/.test(text)) return Option.some(`${text}-0`)
-  const ms = Date.parse(text)
+  const zoneless = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text.trim())
+  const ms = Date.parse(zoneless ? `${text.trim().replace(" ", "T")}Z` : text)
   return Number.isNaN(ms) ? Option.none() : Option.some(`${ms}-0`)
 }
+
+/** Prints the events after `start` (an event id, or `$`: from now) that pass the filters, until interrupted. */
+const follow = (
+  start: string,
+  options: { readonly actor: Option.Option<string>; readonly job: Option.Option<string>; readonly json: boolean },
+) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings.Settings
+    const redis = yield* RedisClient.RedisClient
+    const streams = keyspace.all.map((p) => p.events)
+    // "$" is resolved to each log's newest id once, so nothing is missed between reads.
+    const positions = yield* Effect.forEach(streams, (stream) =>
+      start === "$"
+        ? redis
+            .run((c) => c.xrevrange(stream, "+", "-", "COUNT", 1))
+            .pipe(Effect.map((entries) => entries[0]?.[0] ?? "0-0"))
+        : Effect.succeed(start),
+    )
+    const keep = (event: JobEvent.JobEvent) =>
+      Option.match(options.actor, { onNone: () => true, onSome: (a) => event.actor === a }) &&
+      Option.match(options.job, { onNone: () => true, onSome: (j) => event.jobId === j })
+    return yield* redis
+      .blocking("2 seconds", (c) => c.xread("COUNT", 500, "BLOCK", 2000, "STREAMS", ...streams, ...positions), "tail")
+      .pipe(
+        Effect.flatMap((reply) =>
+          Effect.forEach((reply as XReadReply) ?? [], ([stream, entries]) =>
+            Effect.forEach(entries, ([id, fields]) => {
+              positions[streams.indexOf(stream)] = id
+              const event = JobEvent.fromEntry(id, fields)
+              return Option.isSome(event) && keep(event.value)
+                ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
+                : Effect.void
+            }),
+          ),
+        ),
+        Effect.forever,
+      )
+  })
 
 export const tail: Cli<"tail"> = Command.make(
   "tail",
@@ -30,40 +73,11 @@ export const tail: Cli<"tail"> = Command.make(
   },
   (options) =>
     Effect.gen(function* () {
-      const { keyspace } = yield* Settings.Settings
-      const redis = yield* RedisClient.RedisClient
-      const streams = keyspace.all.map((p) => p.events)
       const start = Option.isSome(options.since) ? parseSince(options.since.value) : Option.some("$")
       if (Option.isNone(start))
         return yield* new CliFailure({
           message: `--since ${Option.getOrElse(options.since, () => "")}: not a time or event id`,
         })
-      // "$" is resolved to each log's newest id once, so nothing is missed between reads.
-      const positions = yield* Effect.forEach(streams, (stream) =>
-        start.value === "$"
-          ? redis
-              .run((c) => c.xrevrange(stream, "+", "-", "COUNT", 1))
-              .pipe(Effect.map((entries) => entries[0]?.[0] ?? "0-0"))
-          : Effect.succeed(start.value),
-      )
-      const keep = (event: JobEvent.JobEvent) =>
-        Option.match(options.actor, { onNone: () => true, onSome: (a) => event.actor === a }) &&
-        Option.match(options.job, { onNone: () => true, onSome: (j) => event.jobId === j })
-      return yield* redis
-        .blocking("2 seconds", (c) => c.xread("COUNT", 500, "BLOCK", 2000, "STREAMS", ...streams, ...positions), "tail")
-        .pipe(
-          Effect.flatMap((reply) =>
-            Effect.forEach((reply as XReadReply) ?? [], ([stream, entries]) =>
-              Effect.forEach(entries, ([id, fields]) => {
-                positions[streams.indexOf(stream)] = id
-                const event = JobEvent.fromEntry(id, fields)
-                return Option.isSome(event) && keep(event.value)
-                  ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
-                  : Effect.void
-              }),
-            ),
-          ),
-          Effect.forever,
-        )
-    }).pipe(Effect.provide(Connection.layer)),
+      return yield* follow(start.value, options).pipe(Effect.provide(Connection.layer))
+    }),
 ).pipe(Command.withDescription("Follow the event log live, one line per event (Ctrl-C stops)"))
