@@ -3,7 +3,7 @@
  * or with `EDDY_LOG_PRETTY=1`. Log annotations (actor, jobId, attempt, …) become fields of every
  * line; values under secret-looking keys and `Redacted` values never reach the output.
  */
-import { Cause, Effect, HashMap, Layer, List, Logger, type LogLevel, Redacted } from "effect"
+import { Cause, Effect, FiberRef, HashMap, HashSet, Layer, List, Logger, type LogLevel, Redacted } from "effect"
 import { type DestinationStream, type Level, pino, destination as pinoDestination, stdTimeFunctions } from "pino"
 import pretty from "pino-pretty"
 import * as EddyConfig from "./EddyConfig.js"
@@ -132,8 +132,24 @@ export const makeLogger = (options: Options): Logger.Logger<unknown, void> => {
  * Replaces Effect's default logger with pino, at the given level. Built in sequence: with
  * `Layer.merge`, both changes outlived an `Effect.provide` of the layer.
  */
-export const layer = (options: Options): Layer.Layer<never> =>
-  Layer.provideMerge(Logger.replace(Logger.defaultLogger, makeLogger(options)), Logger.minimumLogLevel(options.level))
+export const layer = (options: Options): Layer.Layer<never> => {
+  const logger = makeLogger(options)
+  ours.add(logger)
+  // Replaces Effect's default logger and any pino logger provided before (a program nested in
+  // another, as `eddy start` runs `npm start`'s), so every line is written once.
+  const install = Layer.scopedDiscard(
+    Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
+      HashSet.add(
+        HashSet.filter(loggers, (existing) => existing !== Logger.defaultLogger && !ours.has(existing)),
+        logger,
+      ),
+    ),
+  )
+  return Layer.provideMerge(install, Logger.minimumLogLevel(options.level))
+}
+
+/** The loggers this module made, so a later `layer` can replace an earlier one. */
+const ours = new WeakSet<Logger.Logger<unknown, unknown>>()
 
 /** The logger configured from `EDDY_LOG_LEVEL` and `EDDY_LOG_PRETTY`. */
 export const layerConfig = Layer.unwrapEffect(

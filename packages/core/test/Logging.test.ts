@@ -180,3 +180,18 @@ describe("Logging", () => {
     }),
   )
 })
+
+describe("Logging layered twice", () => {
+  it.effect("a second layer replaces the first: each line is written once, by the newer logger", () =>
+    Effect.gen(function* () {
+      const first: Array<string> = []
+      const second: Array<string> = []
+      const sink = (lines: Array<string>) => ({ write: (line: string) => lines.push(line) })
+      const outer = Logging.layer({ level: LogLevel.Info, pretty: false, destination: sink(first) })
+      const inner = Logging.layer({ level: LogLevel.Info, pretty: false, destination: sink(second) })
+      yield* Effect.logInfo("once").pipe(Effect.provide(inner), Effect.provide(outer))
+      expect(first).toEqual([])
+      expect(second).toHaveLength(1)
+    }),
+  )
+})
