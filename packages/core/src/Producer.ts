@@ -136,6 +136,9 @@ const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
     } satisfies JobStore.SubmitRequest
   })
 
+/** How many submissions of one `submitMany` are in flight at once. */
+const submitWindow = 256
+
 /** Report every problem of an input, not only the first. */
 const allIssues = { errors: "all" } as const
 
@@ -292,7 +295,9 @@ export const make = Effect.gen(function* () {
     submitMany: (actor, items) =>
       provide(
         Effect.forEach(items, (item) => prepare(actor, item.input, item.options)).pipe(
-          Effect.flatMap((requests) => Effect.forEach(requests, JobStore.submit, { concurrency: "unbounded" })),
+          // Pipelined, but a bounded window at a time: every call has the Redis bound, and tens of
+          // thousands issued at once would wait behind each other past it.
+          Effect.flatMap((requests) => Effect.forEach(requests, JobStore.submit, { concurrency: submitWindow })),
         ),
       ),
     status: (jobId) => provide(JobStore.status(jobId)),

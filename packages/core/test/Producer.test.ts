@@ -251,3 +251,20 @@ describe("Producer input edge cases", () => {
     }).pipe(Effect.provide(producerLayer())),
   )
 })
+
+describe("Producer at volume", () => {
+  it.live("submitMany of 20,000 jobs completes within the Redis bound of each call", () =>
+    Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const Small = Actor.define("small", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Unknown })
+      const submitted = yield* producer.submitMany(
+        Small,
+        Array.from({ length: 20_000 }, (_, n) => ({ input: { n } })),
+      )
+      expect(submitted).toHaveLength(20_000)
+      const redis = yield* RedisClient.RedisClient
+      const { keyspace } = yield* Settings.Settings
+      expect(yield* redis.run((c) => c.xlen(keyspace.partition(0).inbox("small", "normal")))).toBe(20_000)
+    }).pipe(Effect.provide(producerLayer())),
+  )
+})
