@@ -62,6 +62,64 @@ export const submit = (request: SubmitRequest) =>
     } satisfies SubmitResult
   })
 
+/** Jobs per `submit-many` call: big enough to amortise the call, small enough to stay brief. */
+const submitChunk = 200
+
+/**
+ * Writes many jobs with one script call per chunk of jobs sharing a partition, actor and lane;
+ * results come back in the order of the requests. Each job is created or found as a duplicate
+ * exactly as by `submit`.
+ */
+export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
+  Effect.gen(function* () {
+    const { keyspace, eventsMaxLen } = yield* Settings
+    const groups = new Map<string, { keys: ReadonlyArray<string>; request: SubmitRequest; items: Array<number> }>()
+    requests.forEach((request, index) => {
+      const p = keyspace.partitionOf(request.jobId, request.partitionKey)
+      const key = `${p.index}|${request.actor}|${request.lane}|${request.maxAttempts}`
+      const group = groups.get(key) ?? {
+        keys: [p.jobs, p.events, p.inbox(request.actor, request.lane), p.delayed(request.actor, request.lane)],
+        request,
+        items: [],
+      }
+      group.items.push(index)
+      groups.set(key, group)
+    })
+    const chunks = [...groups.values()].flatMap((group) =>
+      Array.from({ length: Math.ceil(group.items.length / submitChunk) }, (_, i) => ({
+        ...group,
+        items: group.items.slice(i * submitChunk, (i + 1) * submitChunk),
+      })),
+    )
+    const results = new Array<SubmitResult>(requests.length)
+    yield* Effect.forEach(
+      chunks,
+      (chunk) =>
+        runScript(Scripts.submitMany, chunk.keys, [
+          chunk.request.actor,
+          chunk.request.lane,
+          chunk.request.maxAttempts,
+          eventsMaxLen,
+          ...chunk.items.flatMap((index) => {
+            const r = requests[index] as SubmitRequest
+            return [r.jobId, r.input, Math.max(0, Math.round(r.delayMs)), r.correlationId ?? "", r.causationId ?? ""]
+          }),
+        ]).pipe(
+          Effect.map((reply) =>
+            chunk.items.forEach((index, i) => {
+              results[index] = {
+                jobId: (requests[index] as SubmitRequest).jobId,
+                duplicate: Number(reply[2 * i]) === Code.duplicate,
+                state: reply[2 * i + 1] as JobStatus.State,
+              }
+            }),
+          ),
+        ),
+      { concurrency: 8, discard: true },
+    )
+    return results as ReadonlyArray<SubmitResult>
+  })
+
 /** A job found in its partition. */
 export interface Located {
   readonly status: JobStatus.JobStatus

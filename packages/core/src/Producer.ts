@@ -136,9 +136,6 @@ const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
     } satisfies JobStore.SubmitRequest
   })
 
-/** How many submissions of one `submitMany` are in flight at once. */
-const submitWindow = 256
-
 /** Report every problem of an input, not only the first. */
 const allIssues = { errors: "all" } as const
 
@@ -174,7 +171,7 @@ export interface ProducerService {
     input: I,
     options?: SubmitOptions,
   ) => Effect.Effect<Submitted, SubmitRefusal | RedisError>
-  /** Validates every item first (nothing is written if one is refused), then submits them pipelined. */
+  /** Validates every item first (nothing is written if one is refused), then writes them in batches. */
   readonly submitMany: <I, O, IE, OE>(
     actor: Actor.Actor<I, O, IE, OE>,
     items: ReadonlyArray<{ readonly input: I; readonly options?: SubmitOptions }>,
@@ -295,9 +292,7 @@ export const make = Effect.gen(function* () {
     submitMany: (actor, items) =>
       provide(
         Effect.forEach(items, (item) => prepare(actor, item.input, item.options)).pipe(
-          // Pipelined, but a bounded window at a time: every call has the Redis bound, and tens of
-          // thousands issued at once would wait behind each other past it.
-          Effect.flatMap((requests) => Effect.forEach(requests, JobStore.submit, { concurrency: submitWindow })),
+          Effect.flatMap(JobStore.submitMany),
         ),
       ),
     status: (jobId) => provide(JobStore.status(jobId)),

@@ -34,6 +34,7 @@ const load = (name: string, keys: number): Script =>
   define(name, keys, new URL(`./internal/lua/${name}.lua`, import.meta.url))
 
 export const submit = load("submit", 4)
+export const submitMany = load("submit-many", 4)
 export const start = load("start", 3)
 export const renew = load("renew", 2)
 export const complete = load("complete", 4)
@@ -54,6 +55,7 @@ export const pruneConsumers = load("prune-consumers", 1)
 /** Every script, for tests and preloading. */
 export const all: ReadonlyArray<Script> = [
   submit,
+  submitMany,
   start,
   renew,
   complete,

@@ -137,3 +137,26 @@ local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, d
   append_event(events, maxlen, job, 'deadLettered', now, worker, data .. '}')
   save_job(jobs, job)
 end
+
+-- Creates one job (queued, or delayed in `delayed`) and appends `submitted`; an existing id is
+-- a duplicate and writes nothing. Shared by submit and submit-many.
+local function submit_job(jobs, events, inbox, delayed, maxlen, now, id, actor, lane, input, max_attempts, delay, correlation, causation)
+  local existing = load_job(jobs, id)
+  if existing then return DUPLICATE, existing.s end
+  local job = { id = id, a = actor, l = lane, n = 1, m = tonumber(max_attempts), i = input, t = now }
+  if correlation ~= '' then job.c = correlation end
+  if causation ~= '' then job.k = causation end
+  local data = '{"input":' .. input .. ',"lane":"' .. lane .. '","maxAttempts":' .. max_attempts
+  if tonumber(delay) > 0 then
+    job.s = 'delayed'
+    job.due = now + tonumber(delay)
+    redis.call('ZADD', delayed, job.due, job.id)
+    data = data .. ',"delayUntil":' .. job.due
+  else
+    job.s = 'queued'
+    enqueue(inbox, job)
+  end
+  append_event(events, maxlen, job, 'submitted', now, nil, data .. '}')
+  save_job(jobs, job)
+  return OK, job.s
+end

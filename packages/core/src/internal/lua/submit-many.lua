@@ -1,0 +1,15 @@
+-- submit-many: submit for many jobs of one actor and lane in one partition, in one call (what
+-- `submitMany` sends). Each job is created or found as a duplicate exactly as by submit.
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed
+-- ARGV: 1 actor, 2 lane, 3 max attempts, 4 events max length, then 5 values per job:
+--       job id, input (JSON text), delay ms (0: none), correlation id ('' none), causation id ('' none)
+-- Returns: per job, in order, code (1 created, 2 duplicate) and state: {code, state, code, state, …}
+local now = now_ms()
+local replies = {}
+for i = 5, #ARGV, 5 do
+  local code, state = submit_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[4], now, ARGV[i], ARGV[1], ARGV[2],
+    ARGV[i + 1], ARGV[3], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+  replies[#replies + 1] = code
+  replies[#replies + 1] = state
+end
+return replies
