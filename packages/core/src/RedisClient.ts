@@ -197,7 +197,12 @@ export const make = (options: Options) =>
     }
 
     const service: RedisClientService = {
-      run: (f) => bounded(command, timeout, f),
+      // The hot path: on a ready command connection, ioredis's own `commandTimeout` is the bound,
+      // which spares every call a forked timeout fiber; otherwise wait for the connection, bounded.
+      run: (f) =>
+        command.redis.status === "ready"
+          ? Effect.tryPromise({ try: () => f(command.redis), catch: classify })
+          : bounded(command, timeout, f),
       blocking: (blockFor, f, on = "read") =>
         channels[on].connection.pipe(
           Effect.flatMap((connection) => bounded(connection, Duration.sum(Duration.decode(blockFor), timeout), f)),

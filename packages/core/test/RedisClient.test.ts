@@ -283,3 +283,26 @@ describe("RedisClient", () => {
     }),
   )
 })
+
+describe("RedisClient against a hung server", () => {
+  it.scopedLive("a call to a server that stopped answering fails with RedisUnavailable within the bound", () =>
+    Effect.gen(function* () {
+      const server = yield* EmbeddedRedis.start({ ephemeral: true })
+      const client = yield* RedisClient.make({
+        url: Redacted.make(server.url),
+        timeout: "500 millis",
+        name: "hung-probe",
+      })
+      expect(yield* client.run((c) => c.ping())).toBe("PONG")
+      process.kill(server.pid, "SIGSTOP")
+      const started = Date.now()
+      const error = yield* Effect.flip(client.run((c) => c.get("k"))).pipe(
+        Effect.ensuring(Effect.sync(() => process.kill(server.pid, "SIGCONT"))),
+      )
+      expect(error._tag).toBe("RedisUnavailable")
+      expect(Date.now() - started).toBeLessThan(3_000)
+      yield* Effect.sleep("100 millis")
+      expect(yield* client.run((c) => c.ping())).toBe("PONG")
+    }),
+  )
+})
