@@ -164,10 +164,11 @@ export const optionsFromConfig = (options: Options): Effect.Effect<Options, Conf
   })
 
 /**
- * Runs a worker process until SIGTERM or SIGINT: the first signal shuts down gracefully (exit
- * 0), a second releases running jobs at once. Redis and settings come from `EDDY_*` variables.
+ * Completes on the second SIGINT/SIGTERM the process receives: pass it as `releaseNow`, so
+ * that a second signal during shutdown releases running jobs at once. (The first signal is the
+ * runtime's: it starts the graceful shutdown.)
  */
-export const runMain = (options: Options): void => {
+export const releaseOnSecondSignal: Effect.Effect<Deferred.Deferred<void>> = Effect.sync(() => {
   const releaseNow = Deferred.unsafeMake<void>(FiberId.none)
   let signals = 0
   const onSignal = () => {
@@ -176,7 +177,16 @@ export const runMain = (options: Options): void => {
   }
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
-  optionsFromConfig({ releaseNow, ...options }).pipe(
+  return releaseNow
+})
+
+/**
+ * Runs a worker process until SIGTERM or SIGINT: the first signal shuts down gracefully (exit
+ * 0), a second releases running jobs at once. Redis and settings come from `EDDY_*` variables.
+ */
+export const runMain = (options: Options): void => {
+  releaseOnSecondSignal.pipe(
+    Effect.flatMap((releaseNow) => optionsFromConfig({ releaseNow, ...options })),
     Effect.flatMap((configured) => Layer.launch(layer(configured))),
     Effect.provide(Layer.merge(RedisClient.layerConfig, Settings.layerConfig)),
     Effect.provide(Logging.layerConfig),

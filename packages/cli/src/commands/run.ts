@@ -4,7 +4,7 @@
  */
 
 import { Args, Command, Options } from "@effect/cli"
-import { Deferred, Effect, Exit, FiberId, FiberRef, HashSet, Layer, Option } from "effect"
+import { Effect, FiberRef, HashSet, Layer, Option } from "effect"
 import * as Connection from "../Connection.js"
 import * as Lazy from "../Lazy.js"
 import * as Modules from "../Modules.js"
@@ -21,19 +21,6 @@ export const start: Cli<"start"> = Command.make("start", {}, () =>
   Command.withDescription("Run the whole system in one process (as `npm start`): gateway, projector, example worker"),
 )
 
-/** A second SIGINT/SIGTERM during shutdown releases running jobs at once. */
-const secondSignal = Effect.sync(() => {
-  const releaseNow = Deferred.unsafeMake<void>(FiberId.none)
-  let signals = 0
-  const onSignal = () => {
-    signals += 1
-    if (signals === 2) Deferred.unsafeDone(releaseNow, Exit.void)
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
-  return releaseNow
-})
-
 export const worker: Cli<"worker"> = Command.make(
   "worker",
   {
@@ -49,7 +36,7 @@ export const worker: Cli<"worker"> = Command.make(
     Effect.gen(function* () {
       const { Worker } = yield* Lazy.workers
       const handlers = yield* Modules.handlers(module)
-      const releaseNow = yield* secondSignal
+      const releaseNow = yield* Worker.releaseOnSecondSignal
       const options = yield* Worker.optionsFromConfig({
         handlers,
         releaseNow,
