@@ -26,6 +26,9 @@ const waitCaughtUp = Projector.lag.pipe(
   Effect.timeout("20 seconds"),
 )
 
+/** The whole read model: views, per-actor counts and recent rates. */
+const readModel = Effect.all({ views: Projection.allViews, counts: Projection.counts, rates: Projection.rates() })
+
 /** The views a pure fold of the whole retained log gives: what the projection must equal. */
 const foldLog = Effect.gen(function* () {
   const { keyspace } = yield* Settings.Settings
@@ -94,22 +97,14 @@ describe("Projector", () => {
       yield* workload
       yield* Layer.build(Projector.layer)
       yield* waitCaughtUp
-      const before = {
-        views: yield* Projection.allViews,
-        counts: yield* Projection.counts,
-        rates: yield* Projection.rates(),
-      }
+      const before = yield* readModel
       const { keyspace } = yield* Settings.Settings
       const redis = yield* RedisClient.RedisClient
       const entries = yield* redis.run((c) => c.xrange(keyspace.partition(0).events, "-", "+"))
       const events = entries.flatMap(([id, fields]) => Option.toArray(JobEvent.fromEntry(id, fields)))
       yield* Projector.applyBatch(0, events)
       yield* Projector.applyBatch(0, events.slice(2, 5))
-      expect({
-        views: yield* Projection.allViews,
-        counts: yield* Projection.counts,
-        rates: yield* Projection.rates(),
-      }).toEqual(before)
+      expect(yield* readModel).toEqual(before)
     }).pipe(Effect.provide(base())),
   )
 
@@ -118,18 +113,10 @@ describe("Projector", () => {
       yield* workload
       yield* Layer.build(Projector.layer)
       yield* waitCaughtUp
-      const before = {
-        views: yield* Projection.allViews,
-        counts: yield* Projection.counts,
-        rates: yield* Projection.rates(),
-      }
+      const before = yield* readModel
       expect(before.views.size).toBe(5)
       yield* Projector.rebuild
-      const after = {
-        views: yield* Projection.allViews,
-        counts: yield* Projection.counts,
-        rates: yield* Projection.rates(),
-      }
+      const after = yield* readModel
       for (const [jobId, view] of before.views) expect(after.views.get(jobId)).toEqual(view)
       expect(after).toEqual(before)
     }).pipe(Effect.provide(base())),
