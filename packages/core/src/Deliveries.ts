@@ -4,12 +4,12 @@
  * job is fenced: it takes effect only while this consumer still holds the delivery, and
  * otherwise fails with a typed refusal (`LeaseLost`, `JobAlreadyFinished`, …) that changed nothing.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Either } from "effect"
 import type { Lane } from "./Actor.js"
 import { runScript } from "./internal/runScript.js"
 import type { DeadLetterReason, ErrorInfo } from "./JobEvent.js"
 import { RedisClient } from "./RedisClient.js"
-import { Code, codeOf, refusal } from "./ScriptOutcome.js"
+import { Code, codeOf, type Refusal, refusal } from "./ScriptOutcome.js"
 import * as Scripts from "./Scripts.js"
 import { Settings } from "./Settings.js"
 import { workerGroup } from "./StreamKeys.js"
@@ -60,6 +60,20 @@ export const ensureGroup = (partition: number, actor: string, lane: Lane) =>
       )
   })
 
+const text = (value: unknown) => (value === "" || value === null || value === undefined ? undefined : String(value))
+
+/** A start reply as the worker uses it. */
+const startedOf = (delivery: Delivery, reply: Scripts.Reply): Either.Either<Started, Refusal> =>
+  codeOf(reply) === Code.ok
+    ? Either.right({
+        input: String(reply[1]),
+        attempt: Number(reply[2]),
+        maxAttempts: Number(reply[3]),
+        correlationId: text(reply[4]),
+        causationId: text(reply[5]),
+      })
+    : Either.left(refusal(delivery.jobId, reply))
+
 /** Marks a delivery as running and returns its input; appends `started`. */
 export const start = (delivery: Delivery, consumer: string) =>
   Effect.gen(function* () {
@@ -69,15 +83,24 @@ export const start = (delivery: Delivery, consumer: string) =>
       [p.jobs, p.events, inbox],
       [...fenced(delivery, consumer), settings.eventsMaxLen],
     )
-    if (codeOf(reply) !== Code.ok) return yield* Effect.fail(refusal(delivery.jobId, reply))
-    const text = (value: unknown) => (value === "" || value === null || value === undefined ? undefined : String(value))
-    return {
-      input: String(reply[1]),
-      attempt: Number(reply[2]),
-      maxAttempts: Number(reply[3]),
-      correlationId: text(reply[4]),
-      causationId: text(reply[5]),
-    } satisfies Started
+    return yield* startedOf(delivery, reply)
+  })
+
+/**
+ * `start` for deliveries of one inbox in one call: one answer per delivery, in order. A worker
+ * starts a whole read batch this way; each delivery is fenced on its own.
+ */
+export const startMany = (deliveries: ReadonlyArray<Delivery>, consumer: string) =>
+  Effect.gen(function* () {
+    const first = deliveries[0]
+    if (first === undefined) return []
+    const { settings, p, inbox } = yield* keysOf(first)
+    const replies = yield* runScript(
+      Scripts.startMany,
+      [p.jobs, p.events, inbox],
+      [workerGroup, consumer, settings.eventsMaxLen, ...deliveries.flatMap((d) => [d.jobId, d.entryId])],
+    )
+    return deliveries.map((delivery, i) => startedOf(delivery, (replies[i] ?? []) as Scripts.Reply))
   })
 
 /** The outcome of renewing one lease. */
@@ -127,6 +150,35 @@ export const complete = (delivery: Delivery, consumer: string, output: string) =
       [...fenced(delivery, consumer), output, settings.eventsMaxLen, Duration.toMillis(settings.retention)],
     )
     return yield* orRefusal(delivery, reply)
+  })
+
+/**
+ * `complete` for jobs of one inbox in one call: one answer per job, in order (`CancelRequested`:
+ * the job was cancelled instead). A worker records results that finished together this way.
+ */
+export const completeMany = (
+  completions: ReadonlyArray<{ readonly delivery: Delivery; readonly output: string }>,
+  consumer: string,
+) =>
+  Effect.gen(function* () {
+    const first = completions[0]
+    if (first === undefined) return []
+    const { settings, p, inbox } = yield* keysOf(first.delivery)
+    const replies = yield* runScript(
+      Scripts.completeMany,
+      [p.jobs, p.events, inbox, p.expiries],
+      [
+        workerGroup,
+        consumer,
+        settings.eventsMaxLen,
+        Duration.toMillis(settings.retention),
+        ...completions.flatMap(({ delivery, output }) => [delivery.jobId, delivery.entryId, output]),
+      ],
+    )
+    return completions.map(({ delivery }, i): Either.Either<void, Refusal> => {
+      const reply = (replies[i] ?? []) as Scripts.Reply
+      return codeOf(reply) === Code.ok ? Either.void : Either.left(refusal(delivery.jobId, reply))
+    })
   })
 
 /** How a failed attempt is to be treated. */

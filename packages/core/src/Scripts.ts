@@ -36,8 +36,10 @@ const load = (name: string, keys: number): Script =>
 export const submit = load("submit", 4)
 export const submitMany = load("submit-many", 4)
 export const start = load("start", 3)
+export const startMany = load("start-many", 3)
 export const renew = load("renew", 2)
 export const complete = load("complete", 4)
+export const completeMany = load("complete-many", 4)
 export const fail = load("fail", 6)
 export const release = load("release", 4)
 export const reclaim = load("reclaim", 5)
@@ -57,8 +59,10 @@ export const all: ReadonlyArray<Script> = [
   submit,
   submitMany,
   start,
+  startMany,
   renew,
   complete,
+  completeMany,
   fail,
   release,
   reclaim,

@@ -32,6 +32,7 @@ import {
   type Scope,
 } from "effect"
 import type * as Handler from "./Handler.js"
+import * as JobRunner from "./internal/JobRunner.js"
 import * as Maintenance from "./internal/Maintenance.js"
 import * as Reader from "./internal/Reader.js"
 import * as WorkerState from "./internal/WorkerState.js"
@@ -81,6 +82,8 @@ export const make = (
     const blockFor = Duration.decode(options.blockFor ?? "1 second")
     const grace = Duration.decode(options.shutdownGrace ?? "30 seconds")
     const deps = { blockFor, progressThrottle: Duration.decode(options.progressThrottle ?? "250 millis") }
+    // Before the job fibers' set: a scope closes in reverse, so the batchers outlive every job.
+    const batches = yield* JobRunner.makeBatches(consumer)
     const jobs = yield* FiberSet.make<void, never>()
     const state = yield* WorkerState.make({
       consumer,
@@ -88,12 +91,14 @@ export const make = (
       handlers: options.handlers,
       keyspace,
       jobs,
+      batches,
     })
     yield* Reader.ensureGroups(state)
     const startedAt = Date.now()
 
     const reader = yield* Effect.forkScoped(Reader.loop(state, deps))
     const heartbeat = yield* Effect.forkScoped(Maintenance.heartbeat(state, startedAt))
+    yield* Effect.forkScoped(Maintenance.watchdog(state))
     yield* Effect.forkScoped(Maintenance.reclaimer(state, deps))
     yield* Effect.forkScoped(Maintenance.promoter(state))
     yield* Effect.forkScoped(Maintenance.expirer(state))
@@ -118,7 +123,7 @@ export const make = (
           discard: true,
         })
         // Jobs not started yet (waiting for a rate-limit permit) go back at once, not after the grace.
-        for (const job of state.inFlight.values()) if (!job.started) yield* Deferred.succeed(job.stop, "shutdown")
+        for (const job of state.inFlight.values()) if (!job.started) yield* JobRunner.stop(job, "shutdown")
         if (state.inFlight.size > 0) {
           yield* Effect.logInfo(
             `stopping: waiting up to ${Duration.format(grace)} for ${state.inFlight.size} running job(s)`,
@@ -131,7 +136,7 @@ export const make = (
         }
         if (state.inFlight.size > 0) {
           yield* Effect.logInfo(`stopping: releasing ${state.inFlight.size} running job(s) back to their inboxes`)
-          for (const job of state.inFlight.values()) yield* Deferred.succeed(job.stop, "shutdown")
+          for (const job of state.inFlight.values()) yield* JobRunner.stop(job, "shutdown")
           yield* FiberSet.awaitEmpty(jobs).pipe(Effect.timeout("10 seconds"), Effect.ignore)
         }
         // The heartbeat would publish the presence again after its removal.

@@ -3,7 +3,7 @@
  * (each failed attempt), retried, dead-lettered, cancelled, results rejected because the lease
  * was lost, and the duration of attempts. The gateway's `/metrics` and the CLI read them.
  */
-import { Metric, MetricBoundaries } from "effect"
+import { Metric, MetricBoundaries, type MetricKeyType, type MetricState } from "effect"
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
 
@@ -27,3 +27,37 @@ export const duration = Metric.histogram(
 /** A metric for one actor. */
 export const forActor = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, actor: string) =>
   Metric.tagged(metric, "actor", actor)
+
+/** Every metric of one actor, tagged once: tagging looks the metric up by a hashed key each time. */
+export interface ActorMetrics {
+  readonly started: Metric.Metric.Counter<number>
+  readonly succeeded: Metric.Metric.Counter<number>
+  readonly failed: Metric.Metric.Counter<number>
+  readonly retried: Metric.Metric.Counter<number>
+  readonly deadLettered: Metric.Metric.Counter<number>
+  readonly cancelled: Metric.Metric.Counter<number>
+  readonly released: Metric.Metric.Counter<number>
+  readonly rejected: Metric.Metric.Counter<number>
+  readonly duration: Metric.Metric<MetricKeyType.MetricKeyType.Histogram, number, MetricState.MetricState.Histogram>
+}
+
+const byActor = new Map<string, ActorMetrics>()
+
+/** The metrics of one actor (made once per actor). */
+export const ofActor = (actor: string): ActorMetrics => {
+  const known = byActor.get(actor)
+  if (known !== undefined) return known
+  const metrics: ActorMetrics = {
+    started: forActor(started, actor),
+    succeeded: forActor(succeeded, actor),
+    failed: forActor(failed, actor),
+    retried: forActor(retried, actor),
+    deadLettered: forActor(deadLettered, actor),
+    cancelled: forActor(cancelled, actor),
+    released: forActor(released, actor),
+    rejected: forActor(rejected, actor),
+    duration: forActor(duration, actor),
+  }
+  byActor.set(actor, metrics)
+  return metrics
+}

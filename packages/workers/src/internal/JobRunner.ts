@@ -1,53 +1,140 @@
 /**
- * Runs one delivery end to end: start (fenced), decode the input, run the handler under the
- * contract's timeout while watching for a stop (cancel, lease loss, shutdown), then record the
- * outcome through one fenced script. A refusal (the job was reclaimed, cancelled or finished
- * elsewhere) means the result is not applied: it is counted and logged, never an error storm.
+ * Runs one delivery end to end: start (fenced, batched with the deliveries read with it), decode
+ * the input, run the handler until it ends or is stopped (cancel, lease loss, timeout, shutdown),
+ * then record the outcome through one fenced script (successes batched). A refusal (the job was
+ * reclaimed, cancelled or finished elsewhere) means the result is not applied: it is counted and
+ * logged, never an error storm.
+ *
+ * The hot path is lean on purpose (the benchmark's no-op jobs are all overhead): one fiber per
+ * job, stopped by interrupting it rather than by racing a signal; no timer per job (the
+ * watchdog in `Maintenance` enforces timeouts from the deadline kept here); per-actor metrics,
+ * codecs and retry schedules prepared once per handler.
  */
-import { Actor, Deliveries, JobStore, Producer, RateLimiter, type RedisClient, type Settings } from "@eddy/core"
-import { Cause, type Context, Deferred, Duration, Effect, Exit, Metric, Option, Schedule, Schema } from "effect"
+import {
+  Actor,
+  Deliveries,
+  JobStore,
+  Producer,
+  RateLimiter,
+  type RedisClient,
+  type ScriptOutcome,
+  type Settings,
+} from "@eddy/core"
+import { Cause, type Context, Duration, Effect, Exit, Fiber, Metric, Option, type ParseResult, Schedule, Schema } from "effect"
 import * as Handler from "../Handler.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
+import * as Batcher from "./Batcher.js"
+import * as WorkerState from "./WorkerState.js"
 
 /** Why a running job must stop before its handler ends. */
-export type StopReason = "cancel" | "leaseLost" | "shutdown"
+export type StopReason = "cancel" | "leaseLost" | "shutdown" | "timeout"
 
 /** A job this process holds. */
 export interface InFlight {
   readonly delivery: Deliveries.Delivery
-  readonly stop: Deferred.Deferred<StopReason>
+  /** Set once the job must stop; the first reason wins. */
+  stopReason: StopReason | undefined
   /** Set once `start` succeeded: until then (e.g. waiting for a rate-limit permit) a shutdown releases it at once. */
   started: boolean
+  /** The job's fiber: a stop interrupts its handler. */
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  /** When the handler's time is up (ms since the epoch); infinite until it runs. */
+  deadline: number
 }
+
+export const inFlight = (delivery: Deliveries.Delivery): InFlight => ({
+  delivery,
+  stopReason: undefined,
+  started: false,
+  fiber: undefined,
+  deadline: Number.POSITIVE_INFINITY,
+})
+
+/** Stops a job: its handler (or its wait for a rate-limit permit) is interrupted; the first reason wins. */
+export const stop = (job: InFlight, reason: StopReason): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (job.stopReason !== undefined) return Effect.void
+    job.stopReason = reason
+    return job.fiber === undefined ? Effect.void : Fiber.interruptFork(job.fiber)
+  })
 
 class HandlerTimeout extends Schema.TaggedError<HandlerTimeout>()("Timeout", { message: Schema.String }) {}
 
-/**
- * Redis trouble while recording an outcome: retry within the lease. Past it another worker
- * reclaims the job anyway, so giving up then loses nothing.
- */
-const persistently =
-  (lease: Duration.Duration) =>
-  <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
-    Effect.retry(self, {
-      schedule: Schedule.exponential("100 millis").pipe(
-        Schedule.union(Schedule.spaced("2 seconds")),
-        Schedule.upTo(lease),
-      ),
-      while: (error) => error._tag === "RedisUnavailable",
-    })
+type RedisError = RedisClient.RedisError
+type Refusal = ScriptOutcome.Refusal
 
-/** Logs and counts a refusal: the job changed hands; nothing was applied. */
-const refused = (actor: string, what: string) => (error: { readonly _tag: string; readonly message: string }) =>
-  Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(
-    Effect.zipRight(Metric.increment(WorkerMetrics.forActor(WorkerMetrics.rejected, actor))),
-  )
+/** The batched calls job fibers share (see `Batcher`). */
+export interface Batches {
+  readonly start: Batcher.Batcher<Deliveries.Delivery, Deliveries.Started, Refusal | RedisError>
+  readonly complete: Batcher.Batcher<
+    { readonly delivery: Deliveries.Delivery; readonly output: string },
+    void,
+    Refusal | RedisError
+  >
+}
 
-interface RunnerDeps {
+/** Most deliveries one batched start or completion carries. */
+const maxBatch = 500
+
+/** The batchers of one worker (consumer), alive for the current scope. */
+export const makeBatches = (consumer: string) =>
+  Effect.all({
+    start: Batcher.make({
+      groupOf: WorkerState.inboxOf,
+      run: (deliveries: ReadonlyArray<Deliveries.Delivery>) => Deliveries.startMany(deliveries, consumer),
+      maxBatch,
+    }),
+    complete: Batcher.make({
+      groupOf: (completion: { readonly delivery: Deliveries.Delivery }) => WorkerState.inboxOf(completion.delivery),
+      run: (completions: ReadonlyArray<{ readonly delivery: Deliveries.Delivery; readonly output: string }>) =>
+        Deliveries.completeMany(completions, consumer),
+      maxBatch,
+    }),
+  }) satisfies Effect.Effect<Batches, never, unknown>
+
+/** What one worker's job fibers share. */
+export interface RunnerDeps {
   readonly consumer: string
   readonly progressThrottle: Duration.Duration
   /** Run when a failed attempt was scheduled for a retry (wakes the promoter). */
   readonly retryScheduled: Effect.Effect<void>
+  readonly batches: Batches
+}
+
+/** What a handler's every job needs, prepared once per handler rather than per job. */
+interface Prepared {
+  readonly decode: (input: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly encode: (output: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+  readonly metrics: WorkerMetrics.ActorMetrics
+  /**
+   * Redis trouble while recording an outcome: retry within the lease. Past it another worker
+   * reclaims the job anyway, so giving up then loses nothing.
+   */
+  readonly persistently: <A, E extends { readonly _tag: string }, R>(
+    self: Effect.Effect<A, E, R>,
+  ) => Effect.Effect<A, E, R>
+  readonly timeoutMs: number
+}
+
+const preparedByHandler = new WeakMap<Handler.Any, Prepared>()
+
+const prepare = (handler: Handler.Any): Prepared => {
+  const known = preparedByHandler.get(handler)
+  if (known !== undefined) return known
+  const { contract } = handler
+  const schedule = Schedule.exponential("100 millis").pipe(
+    Schedule.union(Schedule.spaced("2 seconds")),
+    Schedule.upTo(contract.policy.lease),
+  )
+  const prepared: Prepared = {
+    decode: Schema.decodeUnknown(contract.input),
+    encode: Schema.encode(contract.output),
+    metrics: WorkerMetrics.ofActor(contract.name),
+    persistently: (self) => Effect.retry(self, { schedule, while: (error) => error._tag === "RedisUnavailable" }),
+    timeoutMs: Duration.toMillis(contract.policy.timeout),
+  }
+  preparedByHandler.set(handler, prepared)
+  return prepared
 }
 
 /** Runs one delivery with its handler. Never fails: every outcome is recorded or logged. */
@@ -55,67 +142,61 @@ export const run = (
   handler: Handler.Any,
   job: InFlight,
   deps: RunnerDeps,
-): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> =>
-  Effect.flatMap(Effect.context<RedisClient.RedisClient | Settings.Settings>(), (services) =>
-    runWith(handler, job, deps, services),
-  )
-
-const runWith = (
-  handler: Handler.Any,
-  job: InFlight,
-  deps: RunnerDeps,
-  services: Context.Context<RedisClient.RedisClient | Settings.Settings>,
-) => {
+): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> => {
   const { delivery } = job
-  const { consumer } = deps
+  const { consumer, batches } = deps
   const contract = handler.contract
   const actor = contract.name
-  const lease = contract.policy.lease
-  const count = (metric: Metric.Metric.Counter<number>) => Metric.increment(WorkerMetrics.forActor(metric, actor))
+  const { decode, encode, metrics, persistently, timeoutMs } = prepare(handler)
+  const count = (metric: Metric.Metric.Counter<number>) => Metric.increment(metric)
 
-  const body = Effect.gen(function* () {
-    if (delivery.jobId === "") {
-      yield* Deliveries.deadLetterEntry(delivery, consumer, "inbox entry names no job").pipe(persistently(lease))
-      yield* count(WorkerMetrics.deadLettered)
-      return yield* Effect.logWarning(`dead-lettered malformed entry ${delivery.entryId} of ${actor}`)
-    }
-    if (contract.policy.rateLimit !== undefined) {
-      const stoppedWaiting = yield* Effect.raceFirst(
-        RateLimiter.acquire(actor, contract.policy.rateLimit).pipe(persistently(lease), Effect.as(Option.none())),
-        Deferred.await(job.stop).pipe(Effect.map(Option.some)),
-      )
-      if (Option.isSome(stoppedWaiting)) return yield* stoppedBeforeStart(stoppedWaiting.value)
-    }
-    // Stopped between dispatch and here (a shutdown): do not start at all.
-    const early = yield* Deferred.poll(job.stop)
-    if (Option.isSome(early)) return yield* Effect.flatMap(early.value, stoppedBeforeStart)
-    const startedResult = yield* Deliveries.start(delivery, consumer).pipe(persistently(lease), Effect.either)
-    if (startedResult._tag === "Left") {
-      const error = startedResult.left
-      if (error._tag === "CancelRequested") {
-        yield* Deliveries.confirmCancel(delivery, consumer).pipe(persistently(lease), Effect.ignore)
-        return yield* count(WorkerMetrics.cancelled)
-      }
-      return yield* Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`)
-    }
-    const started = startedResult.right
-    job.started = true
-    yield* count(WorkerMetrics.started)
-    return yield* execute(started).pipe(
-      Effect.annotateLogs({ attempt: started.attempt }),
-      Metric.trackDuration(
-        WorkerMetrics.forActor(WorkerMetrics.duration, actor).pipe(Metric.mapInput(Duration.toSeconds)),
-      ),
+  /** Logs and counts a refusal: the job changed hands; nothing was applied. */
+  const refused = (what: string) => (error: { readonly _tag: string; readonly message: string }) =>
+    Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(
+      Effect.zipRight(count(metrics.rejected)),
     )
-  })
+
+  // Uninterruptible but for the handler (and the wait for a rate-limit permit): a stop
+  // interrupts those, and the outcome is always recorded.
+  const body = (restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
+    Effect.gen(function* () {
+      if (delivery.jobId === "") {
+        yield* Deliveries.deadLetterEntry(delivery, consumer, "inbox entry names no job").pipe(persistently)
+        yield* count(metrics.deadLettered)
+        return yield* Effect.logWarning(`dead-lettered malformed entry ${delivery.entryId} of ${actor}`)
+      }
+      if (contract.policy.rateLimit !== undefined) {
+        const permit = yield* restore(RateLimiter.acquire(actor, contract.policy.rateLimit).pipe(persistently)).pipe(
+          Effect.exit,
+        )
+        if (Exit.isFailure(permit) && !Cause.isInterruptedOnly(permit.cause)) return yield* permit
+      }
+      // Stopped between dispatch and here (a shutdown): do not start at all.
+      if (job.stopReason !== undefined) return yield* stoppedBeforeStart(job.stopReason)
+      const startedResult = yield* batches.start(delivery).pipe(persistently, Effect.either)
+      if (startedResult._tag === "Left") {
+        const error = startedResult.left
+        if (error._tag === "CancelRequested") {
+          yield* Deliveries.confirmCancel(delivery, consumer).pipe(persistently, Effect.ignore)
+          return yield* count(metrics.cancelled)
+        }
+        return yield* Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`)
+      }
+      const started = startedResult.right
+      job.started = true
+      yield* count(metrics.started)
+      const startedAt = Date.now()
+      yield* execute(started, restore).pipe(Effect.annotateLogs("attempt", started.attempt))
+      yield* Metric.update(metrics.duration, (Date.now() - startedAt) / 1000)
+    })
 
   const fail = (failure: Deliveries.Failure, attempt: number) =>
     Deliveries.fail(delivery, consumer, failure).pipe(
-      persistently(lease),
+      persistently,
       Effect.tap((outcome) =>
         Effect.all([
-          count(WorkerMetrics.failed),
-          count(outcome._tag === "retrying" ? WorkerMetrics.retried : WorkerMetrics.deadLettered),
+          count(metrics.failed),
+          count(outcome._tag === "retrying" ? metrics.retried : metrics.deadLettered),
           outcome._tag === "retrying" ? deps.retryScheduled : Effect.void,
           outcome._tag === "retrying"
             ? Effect.logInfo(
@@ -126,15 +207,18 @@ const runWith = (
               ),
         ]),
       ),
-      Effect.catchTags({ LeaseLost: refused(actor, "failure"), JobAlreadyFinished: refused(actor, "failure") }),
-      Effect.catchTag("CancelRequested", () => count(WorkerMetrics.cancelled)),
+      Effect.catchTags({ LeaseLost: refused("failure"), JobAlreadyFinished: refused("failure") }),
+      Effect.catchTag("CancelRequested", () => count(metrics.cancelled)),
       Effect.asVoid,
     )
 
-  const execute = (started: Deliveries.Started) =>
+  const execute = (
+    started: Deliveries.Started,
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  ) =>
     Effect.gen(function* () {
       const decoded = yield* Effect.try(() => JSON.parse(started.input) as unknown).pipe(
-        Effect.flatMap(Schema.decodeUnknown(contract.input)),
+        Effect.flatMap(decode),
         Effect.either,
       )
       if (decoded._tag === "Left") {
@@ -149,34 +233,29 @@ const runWith = (
           started.attempt,
         )
       }
-      const controller = new AbortController()
-      const context = makeContext(started, controller.signal)
-      const timeout = contract.policy.timeout
-      const attempt = handler.run(decoded.right, context).pipe(
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () => new HandlerTimeout({ message: `timed out after ${Duration.format(timeout)}` }),
-        }),
-        Effect.exit,
-        Effect.map((exit) => ({ _tag: "finished" as const, exit })),
-        Effect.ensuring(Effect.sync(() => controller.abort())),
-      )
-      const outcome = yield* Effect.raceFirst(
-        attempt,
-        Deferred.await(job.stop).pipe(Effect.map((reason) => ({ _tag: "stopped" as const, reason }))),
-      )
-      if (outcome._tag === "stopped") return yield* stopped(outcome.reason)
-      return yield* finished(outcome.exit, started)
+      const services = yield* Effect.context<RedisClient.RedisClient | Settings.Settings>()
+      const context = makeContext(started, services)
+      job.deadline = Date.now() + timeoutMs
+      const exit = yield* restore(handler.run(decoded.right, context.context)).pipe(Effect.exit)
+      context.abort()
+      if (job.stopReason === "timeout")
+        return yield* finished(
+          Exit.fail(new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })),
+          started,
+        )
+      if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
+        return yield* stopped(job.stopReason ?? "shutdown")
+      return yield* finished(exit, started)
     })
 
   /** A job stopped before it started: at shutdown it goes back to its inbox for another worker. */
   const stoppedBeforeStart = (reason: StopReason) =>
     reason === "shutdown"
       ? Deliveries.release(delivery, consumer).pipe(
-          persistently(lease),
-          Effect.zipRight(count(WorkerMetrics.released)),
+          persistently,
+          Effect.zipRight(count(metrics.released)),
           Effect.zipRight(Effect.logDebug("released before it started, at shutdown")),
-          Effect.catchAll(refused(actor, "release")),
+          Effect.catchAll(refused("release")),
         )
       : Effect.void
 
@@ -184,26 +263,27 @@ const runWith = (
     switch (reason) {
       case "cancel":
         return Deliveries.confirmCancel(delivery, consumer).pipe(
-          persistently(lease),
-          Effect.zipRight(count(WorkerMetrics.cancelled)),
+          persistently,
+          Effect.zipRight(count(metrics.cancelled)),
           Effect.zipRight(Effect.logInfo("cancelled while running; handler interrupted")),
-          Effect.catchAll(refused(actor, "cancel")),
+          Effect.catchAll(refused("cancel")),
         )
       case "leaseLost":
-        return refused(actor, "result")({ _tag: "LeaseLost", message: "the lease was lost; handler interrupted" })
+        return refused("result")({ _tag: "LeaseLost", message: "the lease was lost; handler interrupted" })
+      case "timeout": // handled as a failed attempt before this is reached
       case "shutdown":
         return Deliveries.release(delivery, consumer).pipe(
-          persistently(lease),
-          Effect.zipRight(count(WorkerMetrics.released)),
+          persistently,
+          Effect.zipRight(count(metrics.released)),
           Effect.zipRight(Effect.logInfo("released at shutdown")),
-          Effect.catchAll(refused(actor, "release")),
+          Effect.catchAll(refused("release")),
         )
     }
   }
 
   const finished = (exit: Exit.Exit<unknown, unknown>, started: Deliveries.Started) => {
     if (Exit.isSuccess(exit)) {
-      return Schema.encode(contract.output)(exit.value).pipe(
+      return encode(exit.value).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             fail(
@@ -211,13 +291,13 @@ const runWith = (
               started.attempt,
             ),
           onSuccess: (encoded) =>
-            Deliveries.complete(delivery, consumer, JSON.stringify(encoded)).pipe(
-              persistently(lease),
-              Effect.zipRight(count(WorkerMetrics.succeeded)),
+            batches.complete({ delivery, output: JSON.stringify(encoded) }).pipe(
+              persistently,
+              Effect.zipRight(count(metrics.succeeded)),
               Effect.catchTags({
-                LeaseLost: refused(actor, "result"),
-                JobAlreadyFinished: refused(actor, "result"),
-                CancelRequested: () => count(WorkerMetrics.cancelled),
+                LeaseLost: refused("result"),
+                JobAlreadyFinished: refused("result"),
+                CancelRequested: () => count(metrics.cancelled),
               }),
             ),
         }),
@@ -232,22 +312,34 @@ const runWith = (
     )
   }
 
-  const makeContext = (started: Deliveries.Started, signal: AbortSignal): Handler.JobContext => {
+  /**
+   * The handler's context. Its `AbortSignal` is made only if the handler reads it (most Effect
+   * handlers never do), and `abort` fires it once the handler is over.
+   */
+  const makeContext = (
+    started: Deliveries.Started,
+    services: Context.Context<RedisClient.RedisClient | Settings.Settings>,
+  ) => {
     let lastProgress = 0
+    let controller: AbortController | undefined
     const correlationId = started.correlationId ?? delivery.jobId
-    return {
+    const throttleMs = Duration.toMillis(deps.progressThrottle)
+    const context: Handler.JobContext = {
       jobId: delivery.jobId,
       actor,
       attempt: started.attempt,
       maxAttempts: started.maxAttempts,
       correlationId,
-      signal,
+      get signal() {
+        controller ??= new AbortController()
+        return controller.signal
+      },
       progress: (fraction, note) => {
         const now = Date.now()
-        if (now - lastProgress < Duration.toMillis(deps.progressThrottle) && fraction < 1) return Effect.void
+        if (now - lastProgress < throttleMs && fraction < 1) return Effect.void
         lastProgress = now
         return Deliveries.progress(delivery, consumer, fraction, note).pipe(
-          Effect.catchTag("CancelRequested", () => Deferred.succeed(job.stop, "cancel")),
+          Effect.catchTag("CancelRequested", () => stop(job, "cancel")),
           Effect.catchAll((error) => Effect.logDebug(`progress not recorded: ${error._tag}`)),
           Effect.asVoid,
           Effect.provide(services),
@@ -259,12 +351,12 @@ const runWith = (
           Effect.provide(services),
         ),
     }
+    return { context, abort: () => controller?.abort() }
   }
 
-  return body.pipe(
+  return Effect.uninterruptibleMask(body).pipe(
     Effect.catchAll((error) => Effect.logWarning(`job ${delivery.jobId} not handled: ${String(error)}`)),
     Effect.catchAllDefect((defect) => Effect.logError("worker defect while handling a job", defect)),
     Effect.annotateLogs({ actor, jobId: delivery.jobId }),
-    Effect.provide(services),
   )
 }

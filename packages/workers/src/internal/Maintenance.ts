@@ -2,13 +2,15 @@
  * The worker's background duties, each on its own `Schedule`:
  * - heartbeat (every lease/3): renew every held lease in one fenced call per inbox; a lost
  *   lease or a requested cancel stops that job; refresh the presence record;
+ * - watchdog: stop handlers past their timeout;
  * - reclaimer (every lease/2): take over stalled deliveries, no more than there is room for;
  * - promoter: move due delayed jobs and retries back into their inboxes;
  * - expirer: delete records of jobs past their retention, prune dead workers' consumers.
  */
 import { hostname } from "node:os"
 import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence } from "@eddy/core"
-import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
+import { Duration, Effect, Queue, Schedule } from "effect"
+import * as JobRunner from "./JobRunner.js"
 import * as Reader from "./Reader.js"
 import * as WorkerState from "./WorkerState.js"
 
@@ -35,7 +37,7 @@ export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, Re
     const held = [...[...state.inFlight.values()].map((job) => job.delivery), ...state.buffer]
     const byInbox = new Map<string, Array<Deliveries.Delivery>>()
     for (const delivery of held) {
-      const key = `${delivery.partition}:${delivery.actor}:${delivery.lane}`
+      const key = WorkerState.inboxOf(delivery)
       byInbox.set(key, [...(byInbox.get(key) ?? []), delivery])
     }
     yield* Effect.forEach(
@@ -49,9 +51,9 @@ export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, Re
               const job = state.inFlight.get(key)
               if (outcome === "lost") {
                 state.buffer = state.buffer.filter((held) => WorkerState.keyOf(held) !== key)
-                return job ? Deferred.succeed(job.stop, "leaseLost") : Effect.void
+                return job ? JobRunner.stop(job, "leaseLost") : Effect.void
               }
-              return outcome === "cancelRequested" && job ? Deferred.succeed(job.stop, "cancel") : Effect.void
+              return outcome === "cancelRequested" && job ? JobRunner.stop(job, "cancel") : Effect.void
             }),
           ),
         ),
@@ -73,6 +75,25 @@ export const heartbeat = (state: WorkerState.WorkerState, startedAt: number): Ef
     Effect.repeat(Schedule.spaced(every)),
     Effect.asVoid,
   )
+}
+
+/**
+ * Watchdog: stops handlers past their contract's timeout. One sweep for all jobs instead of a
+ * timer per job; it runs every tenth of the shortest timeout (10 ms to 1 s), so a timeout fires
+ * at most that much late.
+ */
+export const watchdog = (state: WorkerState.WorkerState): Effect.Effect<never> => {
+  const shortest = [...state.handlers.values()].map((handler) => handler.contract.policy.timeout).reduce(Duration.min)
+  const every = Duration.clamp(Duration.divide(shortest, 10).pipe((d) => (d._tag === "Some" ? d.value : shortest)), {
+    minimum: Duration.millis(10),
+    maximum: Duration.seconds(1),
+  })
+  const sweep = Effect.suspend(() => {
+    const now = Date.now()
+    const overdue = [...state.inFlight.values()].filter((job) => job.deadline <= now)
+    return Effect.forEach(overdue, (job) => JobRunner.stop(job, "timeout"), { discard: true })
+  })
+  return sweep.pipe(Effect.repeat(Schedule.spaced(every)), Effect.zipRight(Effect.never))
 }
 
 /** Reclaimer: take over deliveries idle past their actor's lease, every lease/2. */

@@ -5,7 +5,7 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Deferred, Duration, Effect, FiberId, FiberSet, Queue, Schedule } from "effect"
+import { Duration, Effect, FiberSet, Queue, Schedule } from "effect"
 import type * as Handler from "../Handler.js"
 import * as JobRunner from "./JobRunner.js"
 import * as WorkerState from "./WorkerState.js"
@@ -38,7 +38,7 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
         waiting.push(delivery)
         continue
       }
-      const job: JobRunner.InFlight = { delivery, stop: Deferred.unsafeMake(FiberId.none), started: false }
+      const job = JobRunner.inFlight(delivery)
       state.inFlight.set(WorkerState.keyOf(delivery), job)
       running.set(delivery.actor, ofActor + 1)
       starting.push([handler, job])
@@ -48,6 +48,7 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
       consumer: state.consumer,
       progressThrottle: deps.progressThrottle,
       retryScheduled: Queue.offer(state.promoteSoon, undefined),
+      batches: state.batches,
     }
     return Effect.forEach(
       starting,
@@ -62,6 +63,10 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
               }),
             ),
           ),
+        ).pipe(
+          Effect.map((fiber) => {
+            job.fiber = fiber
+          }),
         ),
       { discard: true },
     )

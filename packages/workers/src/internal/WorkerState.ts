@@ -6,7 +6,7 @@
 import { type Actor, type Deliveries, StreamKeys } from "@eddy/core"
 import { Effect, type FiberSet, Queue } from "effect"
 import type * as Handler from "../Handler.js"
-import type { InFlight } from "./JobRunner.js"
+import type { Batches, InFlight } from "./JobRunner.js"
 
 /** One inbox this worker reads. */
 export interface Inbox {
@@ -31,6 +31,8 @@ export interface WorkerState {
   /** Offered when this worker schedules a retry, so the promoter looks again at once. */
   readonly promoteSoon: Queue.Queue<void>
   readonly jobs: FiberSet.FiberSet<void, never>
+  /** Starts and completions of all job fibers, batched per inbox. */
+  readonly batches: Batches
   stopping: boolean
 }
 
@@ -43,6 +45,7 @@ export const make = (options: {
   readonly handlers: ReadonlyArray<Handler.Any>
   readonly keyspace: StreamKeys.Keyspace
   readonly jobs: FiberSet.FiberSet<void, never>
+  readonly batches: Batches
 }): Effect.Effect<WorkerState> =>
   Effect.map(Effect.all([Queue.sliding<void>(1), Queue.sliding<void>(1)]), ([wake, promoteSoon]) => {
     const inboxes: Array<Inbox> = []
@@ -63,6 +66,7 @@ export const make = (options: {
       wake,
       promoteSoon,
       jobs: options.jobs,
+      batches: options.batches,
       stopping: false,
     }
   })
@@ -73,6 +77,10 @@ export const make = (options: {
  */
 export const keyOf = (delivery: Deliveries.Delivery): string =>
   `${delivery.partition}/${delivery.actor}/${delivery.lane}/${delivery.entryId}`
+
+/** The inbox a delivery came from, as a key. */
+export const inboxOf = (delivery: Deliveries.Delivery): string =>
+  `${delivery.partition}/${delivery.actor}/${delivery.lane}`
 
 /** Jobs of an actor this worker runs or holds. */
 export const heldOf = (state: WorkerState, actor: string): number => {

@@ -160,3 +160,51 @@ local function submit_job(jobs, events, inbox, delayed, maxlen, now, id, actor, 
   save_job(jobs, job)
   return OK, job.s
 end
+
+-- Starts one delivery (fenced): the job becomes active and `started` is appended. Entries whose
+-- job is gone or over are cleaned from the inbox. Shared by start and start-many.
+-- Returns the reply start documents.
+local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry)
+  local job = load_job(jobs, id)
+  if holder_of(inbox, group, entry) ~= consumer then return { LOST } end
+  if not job then
+    ack_delete(inbox, group, entry)
+    return { NOT_FOUND }
+  end
+  if is_terminal(job.s) then
+    ack_delete(inbox, group, entry)
+    return { TERMINAL, job.s }
+  end
+  if job.x ~= entry then
+    ack_delete(inbox, group, entry)
+    return { WRONG_STATE, job.s }
+  end
+  if job.cr then return { CANCEL_REQUESTED } end
+  local now = now_ms()
+  job.s = 'active'
+  job.st = now
+  job.w = consumer
+  append_event(events, maxlen, job, 'started', now, consumer, nil)
+  save_job(jobs, job)
+  return { OK, job.i, job.n, job.m, job.c or '', job.k or '' }
+end
+
+-- Completes one running job (fenced, at most once): `succeeded` with its output, or `cancelled`
+-- when a cancel was requested meanwhile. Shared by complete and complete-many.
+-- Returns the reply complete documents.
+local function complete_job(jobs, events, inbox, expiries, group, consumer, maxlen, retention_ms, id, entry, output)
+  local job, refusal = held_job(jobs, inbox, id, entry, group, consumer)
+  if refusal then return refusal end
+  if job.cr then
+    apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, consumer)
+    return { CANCEL_REQUESTED }
+  end
+  ack_delete(inbox, group, entry)
+  local now = now_ms()
+  job.o = output
+  job.p = 1
+  finish(expiries, job, 'succeeded', now, retention_ms)
+  append_event(events, maxlen, job, 'succeeded', now, consumer, '{"output":' .. output .. '}')
+  save_job(jobs, job)
+  return { OK }
+end

@@ -1,0 +1,84 @@
+/**
+ * Gathers calls that job fibers make at about the same time into one Redis call per group: each
+ * caller asks for one item and waits; one fiber takes everything asked so far, runs it as a
+ * batch per group (an inbox), and answers every caller. While a batch is on the wire the next
+ * one gathers, so under load a batch grows to what arrived during one round trip, and an idle
+ * worker pays no delay.
+ *
+ * Effect's own request batching (`RequestResolver.makeBatched`) only batches requests made
+ * inside one fiber's `Effect.all`/`forEach`; job fibers are independent, hence this.
+ */
+import { Deferred, Effect, Either, Exit, FiberId, Queue, type Scope } from "effect"
+
+interface Pending<A, B, E> {
+  readonly item: A
+  readonly answer: Deferred.Deferred<B, E>
+}
+
+/** Asks for one item; fails as the item (or its whole batch) failed. */
+export type Batcher<A, B, E> = (item: A) => Effect.Effect<B, E>
+
+/**
+ * Starts a batcher in the current scope. `run` answers one result per item, in order; its own
+ * failure fails every item of that batch. Items still waiting when the scope closes are interrupted.
+ */
+export const make = <A, B, E, F, R>(options: {
+  readonly groupOf: (item: A) => string
+  readonly run: (items: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<Either.Either<B, E>>, F, R>
+  /** Most items in one call. */
+  readonly maxBatch: number
+}): Effect.Effect<Batcher<A, B, E | F>, never, Scope.Scope | R> =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.unbounded<Pending<A, B, E | F>>()
+    const runGroup = (group: ReadonlyArray<Pending<A, B, E | F>>) =>
+      options
+        .run(group.map((pending) => pending.item))
+        .pipe(
+          Effect.exit,
+          Effect.map((exit) =>
+            group.forEach((pending, i) =>
+              Deferred.unsafeDone(
+                pending.answer,
+                Exit.flatMap(exit, (results): Exit.Exit<B, E | F> => {
+                  const result = results[i]
+                  return result === undefined
+                    ? Exit.die(new Error("a batch answered fewer results than it was given"))
+                    : Either.match(result, { onLeft: Exit.fail, onRight: Exit.succeed })
+                }),
+              ),
+            ),
+          ),
+          // Interrupted on the wire (the worker stops): nobody may wait for an answer forever.
+          Effect.onInterrupt(() => Effect.forEach(group, (pending) => Deferred.interrupt(pending.answer))),
+        )
+    const flush = Effect.gen(function* () {
+      const first = yield* Queue.take(queue)
+      // Let the other fibers woken in this round ask too before the batch is cut.
+      yield* Effect.yieldNow()
+      const rest = yield* Queue.takeUpTo(queue, options.maxBatch - 1)
+      const groups = new Map<string, Array<Pending<A, B, E | F>>>()
+      for (const pending of [first, ...rest]) {
+        const key = options.groupOf(pending.item)
+        const group = groups.get(key)
+        if (group === undefined) groups.set(key, [pending])
+        else group.push(pending)
+      }
+      yield* Effect.forEach(groups.values(), runGroup, { concurrency: "unbounded", discard: true })
+    })
+    yield* Effect.forkScoped(
+      flush.pipe(
+        Effect.forever,
+        Effect.onInterrupt(() =>
+          Effect.flatMap(Queue.takeAll(queue), (left) =>
+            Effect.forEach(left, (pending) => Deferred.interrupt(pending.answer), { discard: true }),
+          ),
+        ),
+      ),
+    )
+    return (item: A) =>
+      Effect.suspend(() => {
+        const answer = Deferred.unsafeMake<B, E | F>(FiberId.none)
+        queue.unsafeOffer({ item, answer })
+        return Deferred.await(answer)
+      })
+  })
