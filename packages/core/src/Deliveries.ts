@@ -12,7 +12,7 @@ import { RedisClient } from "./RedisClient.js"
 import { Code, codeOf, type Refusal, refusal } from "./ScriptOutcome.js"
 import * as Scripts from "./Scripts.js"
 import { Settings } from "./Settings.js"
-import { workerGroup } from "./StreamKeys.js"
+import { lanes, workerGroup } from "./StreamKeys.js"
 
 /** One inbox entry handed to a consumer. */
 export interface Delivery {
@@ -101,6 +101,31 @@ export const startMany = (deliveries: ReadonlyArray<Delivery>, consumer: string)
       [workerGroup, consumer, settings.eventsMaxLen, ...deliveries.flatMap((d) => [d.jobId, d.entryId])],
     )
     return deliveries.map((delivery, i) => startedOf(delivery, (replies[i] ?? []) as Scripts.Reply))
+  })
+
+/** A delivery read and started by `claim`; `started` is absent for an entry that names no job. */
+export interface Claimed {
+  readonly delivery: Delivery
+  readonly started: Either.Either<Started, Refusal> | undefined
+}
+
+/**
+ * Reads up to `count` new deliveries of one actor's inboxes in a partition (high lane first) for
+ * this consumer and starts them, in one call. Empty when nothing is waiting: block on a read then.
+ */
+export const claim = (partition: number, actor: string, consumer: string, count: number) =>
+  Effect.gen(function* () {
+    const { settings, p } = yield* keysOf({ partition, actor, lane: "normal" })
+    const reply = yield* runScript(
+      Scripts.claim,
+      [p.jobs, p.events, ...lanes.map((lane) => p.inbox(actor, lane))],
+      [workerGroup, consumer, settings.eventsMaxLen, count],
+    )
+    return reply.map((item): Claimed => {
+      const [lane, entryId, jobId, started] = item as [number, string, string, Scripts.Reply]
+      const delivery: Delivery = { partition, actor, lane: lanes[lane - 1] ?? "normal", entryId, jobId }
+      return { delivery, started: jobId === "" ? undefined : startedOf(delivery, started) }
+    })
   })
 
 /** The outcome of renewing one lease. */

@@ -3,7 +3,9 @@
  *
  * On the wire (a stream entry) an event is flat string fields — `v` (version), `type`, `job`,
  * `actor`, `n` (attempt), `at` (ms since the epoch), `w` (worker), `c`/`k` (correlation and
- * causation ids) — and `d`, a JSON object with the type's own fields. Readers skip a type they do
+ * causation ids) — and `d`, a JSON object with the type's own fields. Writers send every field
+ * on every event, an empty string for an absent one (so the stream stores field names once per
+ * node); readers take an empty or missing field as absent. Readers skip a type they do
  * not know and ignore fields they do not know, so old readers survive new writers.
  */
 import { Option, Schema } from "effect"
@@ -112,7 +114,7 @@ export const fromEntry = (id: string, flat: ReadonlyArray<string>): Option.Optio
   if (fields.type === undefined || !known.has(fields.type)) return Option.none()
   let data: unknown = {}
   try {
-    data = fields.d === undefined ? {} : JSON.parse(fields.d)
+    data = fields.d === undefined || fields.d === "" ? {} : JSON.parse(fields.d)
   } catch {
     return Option.none()
   }
@@ -125,9 +127,9 @@ export const fromEntry = (id: string, flat: ReadonlyArray<string>): Option.Optio
     actor: fields.actor,
     attempt: Number(fields.n),
     at: Number(fields.at),
-    ...(fields.w === undefined ? {} : { worker: fields.w }),
-    ...(fields.c === undefined ? {} : { correlationId: fields.c }),
-    ...(fields.k === undefined ? {} : { causationId: fields.k }),
+    ...(fields.w === undefined || fields.w === "" ? {} : { worker: fields.w }),
+    ...(fields.c === undefined || fields.c === "" ? {} : { correlationId: fields.c }),
+    ...(fields.k === undefined || fields.k === "" ? {} : { causationId: fields.k }),
   })
 }
 

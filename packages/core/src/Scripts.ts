@@ -37,6 +37,7 @@ export const submit = load("submit", 4)
 export const submitMany = load("submit-many", 4)
 export const start = load("start", 3)
 export const startMany = load("start-many", 3)
+export const claim = load("claim", 5)
 export const renew = load("renew", 2)
 export const complete = load("complete", 4)
 export const completeMany = load("complete-many", 4)
@@ -50,7 +51,7 @@ export const requeue = load("requeue", 5)
 export const purge = load("purge", 4)
 export const progress = load("progress", 3)
 export const deadLetterEntry = load("dead-letter-entry", 3)
-export const expire = load("expire", 2)
+export const expire = load("expire", 4)
 export const rateAcquire = load("rate-acquire", 1)
 export const pruneConsumers = load("prune-consumers", 1)
 
@@ -60,6 +61,7 @@ export const all: ReadonlyArray<Script> = [
   submitMany,
   start,
   startMany,
+  claim,
   renew,
   complete,
   completeMany,

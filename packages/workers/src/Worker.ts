@@ -118,6 +118,7 @@ export const make = (
         )
         const unstarted = state.buffer
         state.buffer = []
+        state.claimed.clear()
         yield* Effect.forEach(unstarted, (delivery) => Deliveries.release(delivery, consumer).pipe(Effect.ignore), {
           concurrency: "unbounded",
           discard: true,

@@ -15,6 +15,23 @@ interface Pending<A, B, E> {
   readonly answer: Deferred.Deferred<B, E>
 }
 
+/** Answers each caller of a batch with its own result, or with the batch's failure. */
+const answerAll = <A, B, E>(
+  group: ReadonlyArray<Pending<A, B, E>>,
+  exit: Exit.Exit<ReadonlyArray<Either.Either<B, E>>, E>,
+): void => {
+  for (const [i, pending] of group.entries())
+    Deferred.unsafeDone(
+      pending.answer,
+      Exit.flatMap(exit, (results): Exit.Exit<B, E> => {
+        const result = results[i]
+        return result === undefined
+          ? Exit.die(new Error("a batch answered fewer results than it was given"))
+          : Either.match(result, { onLeft: Exit.fail, onRight: Exit.succeed })
+      }),
+    )
+}
+
 /** Asks for one item; fails as the item (or its whole batch) failed. */
 export type Batcher<A, B, E> = (item: A) => Effect.Effect<B, E>
 
@@ -31,26 +48,12 @@ export const make = <A, B, E, F, R>(options: {
   Effect.gen(function* () {
     const queue = yield* Queue.unbounded<Pending<A, B, E | F>>()
     const runGroup = (group: ReadonlyArray<Pending<A, B, E | F>>) =>
-      options
-        .run(group.map((pending) => pending.item))
-        .pipe(
-          Effect.exit,
-          Effect.map((exit) =>
-            group.forEach((pending, i) =>
-              Deferred.unsafeDone(
-                pending.answer,
-                Exit.flatMap(exit, (results): Exit.Exit<B, E | F> => {
-                  const result = results[i]
-                  return result === undefined
-                    ? Exit.die(new Error("a batch answered fewer results than it was given"))
-                    : Either.match(result, { onLeft: Exit.fail, onRight: Exit.succeed })
-                }),
-              ),
-            ),
-          ),
-          // Interrupted on the wire (the worker stops): nobody may wait for an answer forever.
-          Effect.onInterrupt(() => Effect.forEach(group, (pending) => Deferred.interrupt(pending.answer))),
-        )
+      options.run(group.map((pending) => pending.item)).pipe(
+        Effect.exit,
+        Effect.map((exit) => answerAll(group, exit)),
+        // Interrupted on the wire (the worker stops): nobody may wait for an answer forever.
+        Effect.onInterrupt(() => Effect.forEach(group, (pending) => Deferred.interrupt(pending.answer))),
+      )
     const flush = Effect.gen(function* () {
       const first = yield* Queue.take(queue)
       // Let the other fibers woken in this round ask too before the batch is cut.

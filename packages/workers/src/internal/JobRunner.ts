@@ -20,7 +20,19 @@ import {
   type ScriptOutcome,
   type Settings,
 } from "@eddy/core"
-import { Cause, type Context, Duration, Effect, Exit, Fiber, Metric, Option, type ParseResult, Schedule, Schema } from "effect"
+import {
+  Cause,
+  type Context,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Metric,
+  Option,
+  type ParseResult,
+  Schedule,
+  Schema,
+} from "effect"
 import * as Handler from "../Handler.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 import * as Batcher from "./Batcher.js"
@@ -40,10 +52,13 @@ export interface InFlight {
   fiber: Fiber.RuntimeFiber<void> | undefined
   /** When the handler's time is up (ms since the epoch); infinite until it runs. */
   deadline: number
+  /** Started already (by `claim`, with its read): the start's answer. */
+  readonly claimed: Deliveries.Claimed["started"]
 }
 
-export const inFlight = (delivery: Deliveries.Delivery): InFlight => ({
+export const inFlight = (delivery: Deliveries.Delivery, claimed?: Deliveries.Claimed["started"]): InFlight => ({
   delivery,
+  claimed,
   stopReason: undefined,
   started: false,
   fiber: undefined,
@@ -130,7 +145,13 @@ const prepare = (handler: Handler.Any): Prepared => {
     decode: Schema.decodeUnknown(contract.input),
     encode: Schema.encode(contract.output),
     metrics: WorkerMetrics.ofActor(contract.name),
-    persistently: (self) => Effect.retry(self, { schedule, while: (error) => error._tag === "RedisUnavailable" }),
+    // Retried only once it failed: setting up the schedule for every call costs on the hot path.
+    persistently: (self) =>
+      Effect.catchIf(
+        self,
+        (error) => error._tag === "RedisUnavailable",
+        () => Effect.retry(self, { schedule, while: (error) => error._tag === "RedisUnavailable" }),
+      ),
     timeoutMs: Duration.toMillis(contract.policy.timeout),
   }
   preparedByHandler.set(handler, prepared)
@@ -173,7 +194,7 @@ export const run = (
       }
       // Stopped between dispatch and here (a shutdown): do not start at all.
       if (job.stopReason !== undefined) return yield* stoppedBeforeStart(job.stopReason)
-      const startedResult = yield* batches.start(delivery).pipe(persistently, Effect.either)
+      const startedResult = job.claimed ?? (yield* batches.start(delivery).pipe(persistently, Effect.either))
       if (startedResult._tag === "Left") {
         const error = startedResult.left
         if (error._tag === "CancelRequested") {

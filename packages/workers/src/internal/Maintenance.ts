@@ -51,6 +51,7 @@ export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, Re
               const job = state.inFlight.get(key)
               if (outcome === "lost") {
                 state.buffer = state.buffer.filter((held) => WorkerState.keyOf(held) !== key)
+                state.claimed.delete(key)
                 return job ? JobRunner.stop(job, "leaseLost") : Effect.void
               }
               return outcome === "cancelRequested" && job ? JobRunner.stop(job, "cancel") : Effect.void
@@ -84,10 +85,13 @@ export const heartbeat = (state: WorkerState.WorkerState, startedAt: number): Ef
  */
 export const watchdog = (state: WorkerState.WorkerState): Effect.Effect<never> => {
   const shortest = [...state.handlers.values()].map((handler) => handler.contract.policy.timeout).reduce(Duration.min)
-  const every = Duration.clamp(Duration.divide(shortest, 10).pipe((d) => (d._tag === "Some" ? d.value : shortest)), {
-    minimum: Duration.millis(10),
-    maximum: Duration.seconds(1),
-  })
+  const every = Duration.clamp(
+    Duration.divide(shortest, 10).pipe((d) => (d._tag === "Some" ? d.value : shortest)),
+    {
+      minimum: Duration.millis(10),
+      maximum: Duration.seconds(1),
+    },
+  )
   const sweep = Effect.suspend(() => {
     const now = Date.now()
     const overdue = [...state.inFlight.values()].filter((job) => job.deadline <= now)

@@ -38,8 +38,10 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
         waiting.push(delivery)
         continue
       }
-      const job = JobRunner.inFlight(delivery)
-      state.inFlight.set(WorkerState.keyOf(delivery), job)
+      const key = WorkerState.keyOf(delivery)
+      const job = JobRunner.inFlight(delivery, state.claimed.get(key))
+      state.claimed.delete(key)
+      state.inFlight.set(key, job)
       running.set(delivery.actor, ofActor + 1)
       starting.push([handler, job])
     }
@@ -64,9 +66,11 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
             ),
           ),
         ).pipe(
-          Effect.map((fiber) => {
-            job.fiber = fiber
-          }),
+          Effect.tap((fiber) =>
+            Effect.sync(() => {
+              job.fiber = fiber
+            }),
+          ),
         ),
       { discard: true },
     )
@@ -139,6 +143,9 @@ const readOnce = (
       yield* Queue.take(state.wake).pipe(Effect.timeout(deps.blockFor), Effect.ignore)
       return
     }
+    // With a backlog, `claim` reads and starts in one round trip; only when it finds nothing
+    // (or for rate-limited actors, which need a permit before they start) block on a read.
+    if (yield* claimOnce(state, inboxes, deps)) return
     const keys = inboxes.map((inbox) => inbox.key)
     const redis = yield* RedisClient.RedisClient
     const reply = yield* redis.blocking(deps.blockFor, (connection) =>
@@ -156,6 +163,41 @@ const readOnce = (
       ),
     )
     yield* accept(state, parse(state, reply as XReadGroupReply), deps)
+  })
+
+/**
+ * Claims (reads and starts) what waits in the inboxes of actors with room and no rate limit,
+ * one call per actor and partition; answers whether it found anything.
+ */
+const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, deps: DispatchDeps) =>
+  Effect.gen(function* () {
+    const targets = new Map<string, { readonly partition: number; readonly actor: string }>()
+    for (const inbox of inboxes)
+      if (state.handlers.get(inbox.actor)?.contract.policy.rateLimit === undefined)
+        targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
+    if (targets.size === 0) return false
+    // Room is split evenly so that one actor or partition cannot take every slot of a round; and
+    // no claim takes more than half the concurrency, so that jobs move in at least two groups:
+    // one runs here while the other's results and next claim are in Redis (one group of all the
+    // slots would leave this process and Redis waiting on each other in turn).
+    const share = Math.max(
+      1,
+      Math.min(Math.ceil(state.concurrency / 2), Math.floor(WorkerState.room(state) / targets.size)),
+    )
+    const claimed = yield* Effect.forEach(
+      targets.values(),
+      ({ partition, actor }) =>
+        Deliveries.claim(partition, actor, state.consumer, Math.min(share, WorkerState.roomFor(state, actor))),
+      { concurrency: "unbounded" },
+    )
+    const all = claimed.flat()
+    for (const { delivery, started } of all) state.claimed.set(WorkerState.keyOf(delivery), started)
+    yield* accept(
+      state,
+      all.map(({ delivery }) => delivery),
+      deps,
+    )
+    return all.length > 0
   })
 
 /**

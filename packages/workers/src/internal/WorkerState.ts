@@ -26,6 +26,8 @@ export interface WorkerState {
   /** By `keyOf`: an entry id is unique only within its stream. */
   readonly inFlight: Map<string, InFlight>
   buffer: Array<Deliveries.Delivery>
+  /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
+  readonly claimed: Map<string, Deliveries.Claimed["started"]>
   /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
   readonly wake: Queue.Queue<void>
   /** Offered when this worker schedules a retry, so the promoter looks again at once. */
@@ -63,6 +65,7 @@ export const make = (options: {
       inboxByKey: new Map(inboxes.map((inbox) => [inbox.key, inbox])),
       inFlight: new Map(),
       buffer: [],
+      claimed: new Map(),
       wake,
       promoteSoon,
       jobs: options.jobs,

@@ -40,26 +40,13 @@ local function save_job(jobs, job)
 end
 
 -- Appends one event to the partition's log and records its id in the job's history.
--- `data` is a JSON object text or nil.
+-- `data` is a JSON object text or nil. Every event carries the same fields in the same order,
+-- with '' for an absent one: a stream stores the field names of such entries once per node
+-- rather than once per entry, which saves about a fifth of the log's memory.
 local function append_event(events, maxlen, job, event_type, at, worker, data)
   local args = { 'XADD', events, 'MAXLEN', '~', maxlen, '*', 'v', '1', 'type', event_type,
-    'job', job.id, 'actor', job.a, 'n', tostring(job.n), 'at', tostring(at) }
-  if worker and worker ~= '' then
-    args[#args + 1] = 'w'
-    args[#args + 1] = worker
-  end
-  if job.c then
-    args[#args + 1] = 'c'
-    args[#args + 1] = job.c
-  end
-  if job.k then
-    args[#args + 1] = 'k'
-    args[#args + 1] = job.k
-  end
-  if data then
-    args[#args + 1] = 'd'
-    args[#args + 1] = data
-  end
+    'job', job.id, 'actor', job.a, 'n', tostring(job.n), 'at', tostring(at),
+    'w', worker or '', 'c', job.c or '', 'k', job.k or '', 'd', data or '' }
   local id = redis.call(unpack(args))
   local count = job.hn or 0
   if event_type ~= 'progress' or count < MAX_HISTORY then
