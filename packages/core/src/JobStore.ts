@@ -216,13 +216,16 @@ export const purge = (jobId: string) =>
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
   })
 
-/** Deletes the records of jobs whose retention ran out, at most `limit` per partition. */
+/**
+ * Deletes the records of jobs whose retention ran out, at most `limit` per partition, and their
+ * status views with them.
+ */
 export const expire = (limit = 1_000) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
     const counts = yield* Effect.forEach(
       keyspace.all,
-      (p) => runScript(Scripts.expire, [p.jobs, p.expiries], [limit]),
+      (p) => runScript(Scripts.expire, [p.jobs, p.expiries, p.viewJobs, p.viewCounts], [limit]),
       {
         concurrency: "unbounded",
       },

@@ -140,6 +140,32 @@ describe("expire", () => {
       expect(yield* submit("done", { partitionKey: home })).toMatchObject({ duplicate: false, state: "queued" })
     }).pipe(withRedis({ retention: Duration.millis(5), partitions: 2 })),
   )
+
+  it.live("deletes the status views of the jobs it expires and takes them out of the view counts", () =>
+    Effect.gen(function* () {
+      for (const id of ["gone", "old", "kept"]) yield* submit(id)
+      yield* JobStore.cancel("gone")
+      yield* JobStore.cancel("old")
+      // Views as the gateway's projector stores them: JSON arrays that start with the last event
+      // id, the actor and the state. "old" has a view from before that layout.
+      const p = yield* keys()
+      yield* redis((c) =>
+        c.hset(p.viewJobs, {
+          gone: '["1-1","echo","cancelled",1,0,0,5]',
+          old: '{"jobId":"old","actor":"echo","state":"cancelled"}',
+          kept: '["1-2","echo","queued",1,0,0,5]',
+          other: '["1-3","echo","cancelled",1,0,0,5]',
+        }),
+      )
+      yield* redis((c) => c.hset(p.viewCounts, { "echo|cancelled": 3, "echo|queued": 1 }))
+      yield* Effect.sleep("30 millis")
+      expect(yield* JobStore.expire()).toBe(2)
+      expect((yield* redis((c) => c.hkeys(p.viewJobs))).sort()).toEqual(["kept", "other"])
+      // "old" could not be read, so its count stays: only "gone" left the counts.
+      expect(yield* redis((c) => c.hgetall(p.viewCounts))).toEqual({ "echo|cancelled": "2", "echo|queued": "1" })
+      expect(yield* JobStore.expire()).toBe(0)
+    }).pipe(withRedis({ retention: Duration.millis(5) })),
+  )
 })
 
 describe("dead-letter-entry", () => {
