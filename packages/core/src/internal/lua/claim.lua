@@ -21,7 +21,7 @@ for lane = 1, 3 do
       end
       local started = {}
       if id ~= '' then
-        started = start_job(KEYS[1], KEYS[2], inboxes[lane], ARGV[1], ARGV[2], ARGV[3], id, entry[1])
+        started = start_job(KEYS[1], KEYS[2], inboxes[lane], ARGV[1], ARGV[2], ARGV[3], id, entry[1], true)
       end
       claimed[#claimed + 1] = { lane, entry[1], id, started }
       left = left - 1

@@ -5,9 +5,15 @@
 --       then triples: job id, entry id, output (JSON text)
 -- Returns: one reply per triple, in order, each as `complete` answers it
 local replies = {}
+local acks = {}
 local retention = tonumber(ARGV[4])
 for i = 5, #ARGV, 3 do
   replies[#replies + 1] = complete_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], retention,
-    ARGV[i], ARGV[i + 1], ARGV[i + 2])
+    ARGV[i], ARGV[i + 1], ARGV[i + 2], acks)
+end
+-- The completed entries leave the inbox in one XACK and one XDEL.
+if #acks > 0 then
+  redis.call('XACK', KEYS[3], ARGV[1], unpack(acks))
+  redis.call('XDEL', KEYS[3], unpack(acks))
 end
 return replies

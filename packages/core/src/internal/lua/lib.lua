@@ -20,9 +20,15 @@ local WRONG_STATE = -5
 -- Progress events past this many stay in the log but not in the job's own history.
 local MAX_HISTORY = 1000
 
+-- The server's clock, read once per script call: a call is atomic, so every change it makes
+-- happens at one instant (and a batch of many jobs asks TIME once, not once per job).
+local cached_now = nil
 local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not cached_now then
+    local t = redis.call('TIME')
+    cached_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return cached_now
 end
 
 local function is_terminal(state)
@@ -150,10 +156,11 @@ end
 
 -- Starts one delivery (fenced): the job becomes active and `started` is appended. Entries whose
 -- job is gone or over are cleaned from the inbox. Shared by start and start-many.
+-- `just_read`: the entry was read for `consumer` in this very call, so it holds it.
 -- Returns the reply start documents.
-local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry)
+local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry, just_read)
   local job = load_job(jobs, id)
-  if holder_of(inbox, group, entry) ~= consumer then return { LOST } end
+  if not just_read and holder_of(inbox, group, entry) ~= consumer then return { LOST } end
   if not job then
     ack_delete(inbox, group, entry)
     return { NOT_FOUND }
@@ -177,16 +184,17 @@ local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry
 end
 
 -- Completes one running job (fenced, at most once): `succeeded` with its output, or `cancelled`
--- when a cancel was requested meanwhile. Shared by complete and complete-many.
+-- when a cancel was requested meanwhile. Shared by complete and complete-many. With `acks`, the
+-- entry is added to it for the caller to acknowledge and delete with the batch's others.
 -- Returns the reply complete documents.
-local function complete_job(jobs, events, inbox, expiries, group, consumer, maxlen, retention_ms, id, entry, output)
+local function complete_job(jobs, events, inbox, expiries, group, consumer, maxlen, retention_ms, id, entry, output, acks)
   local job, refusal = held_job(jobs, inbox, id, entry, group, consumer)
   if refusal then return refusal end
   if job.cr then
     apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, consumer)
     return { CANCEL_REQUESTED }
   end
-  ack_delete(inbox, group, entry)
+  if acks then acks[#acks + 1] = entry else ack_delete(inbox, group, entry) end
   local now = now_ms()
   job.o = output
   job.p = 1
