@@ -10,9 +10,9 @@
  * - `eddy:{p0}:inbox:<actor>:<lane>`  stream: queued deliveries, consumer group `workers`
  * - `eddy:{p0}:delayed:<actor>:<lane>` sorted set: delayed and retrying job ids → due time
  * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
- * - `eddy:{p0}:view:jobs`             hash: the status projection, job id → view (JSON)
+ * - `eddy:{p0}:view:jobs`             hash: the status projection, job id → view (a JSON array;
+ *                                     `expire.lua` deletes it with the job's record)
  * - `eddy:{p0}:view:counts`           hash: `<actor>|<state>` → jobs in that state
- * - `eddy:{p0}:view:expiries`         sorted set: finished job id → when its view expires
  * - `eddy:{p0}:view:rates:<minute>`   hash: `<actor>|<outcome>` → count in that minute
  * - `eddy:{p0}:projector`             string: which projector process folds this partition
  *
@@ -43,7 +43,6 @@ export interface PartitionKeys {
   readonly dead: (actor: string) => string
   readonly viewJobs: string
   readonly viewCounts: string
-  readonly viewExpiries: string
   /** Outcomes per actor in one minute (minutes since the epoch). */
   readonly viewRates: (minute: number) => string
   readonly projectorLock: string
@@ -87,7 +86,6 @@ const partitionKeys = (prefix: string, index: number): PartitionKeys => {
     dead: (actor) => `${base}:dead:${actor}`,
     viewJobs: `${base}:view:jobs`,
     viewCounts: `${base}:view:counts`,
-    viewExpiries: `${base}:view:expiries`,
     viewRates: (minute) => `${base}:view:rates:${minute}`,
     projectorLock: `${base}:projector`,
   }

@@ -6,24 +6,27 @@
  * of gateways can run a projector, the others stand by.
  *
  * It reads on the command connection with a short pause when the log is idle, instead of a
- * blocking read: that keeps a gateway at its connection budget (command + tail).
+ * blocking read: that keeps a gateway at its connection budget (command + tail). A read batch
+ * costs one HMGET of its jobs' views and one `project-many` call that writes them all.
  */
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { JobEvent, RedisClient, Scripts, Settings, StreamKeys } from "@eddy/core"
-import { Context, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { compareIds, decodeEntry, type FoldEvent } from "./internal/foldEvent.js"
 import * as Projection from "./Projection.js"
 
 const script = (name: string, keys: number) =>
   Scripts.define(name, keys, new URL(`./internal/lua/${name}.lua`, import.meta.url))
-export const projectScript = script("project", 4)
-export const projectExpireScript = script("project-expire", 3)
+export const projectScript = script("project-many", 4)
 export const lockScript = script("projector-lock", 1)
 
 const batchSize = 500
+/** Jobs per `project-many` call: bounds one call's arguments (7 per job). */
+const jobsPerCall = 500
 const lockTtl = Duration.seconds(10)
 
-type Entries = Array<[string, Array<string>]>
+type Entries = Array<[string, Array<string> | null]>
 type XReadGroupReply = Array<[string, Entries]> | null
 
 const run = (script: Scripts.Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
@@ -42,62 +45,104 @@ const ensureGroup = (events: string) =>
       ),
   )
 
-/** Folds a batch of events of one partition and writes each touched job once. */
-export const applyBatch = (partition: number, events: ReadonlyArray<JobEvent.JobEvent>) =>
+/** One job's folded events as `project-many` takes them, and the minute its outcomes count in. */
+interface Folded {
+  readonly minute: number
+  readonly args: ReadonlyArray<string>
+}
+
+/** Folds a job's events of this batch onto its stored view (events are in log order, at least one). */
+const foldJob = (jobId: string, events: ReadonlyArray<FoldEvent>, start: Projection.JobView | undefined): Folded => {
+  let view = start
+  const outcomes: Array<string> = []
+  for (const event of events) {
+    const next = Projection.fold(view, event)
+    view = next._tag === "Some" ? next.value : undefined
+    // Outcomes already in the stored view were counted when it was written.
+    const outcome = Projection.outcomeOf(event)
+    if (outcome !== undefined && (start === undefined || compareIds(event.id, start.lastEventId) > 0))
+      outcomes.push(outcome)
+  }
+  const last = events[events.length - 1] as FoldEvent
+  return {
+    minute: Math.floor(last.at / 60_000),
+    args: [
+      jobId,
+      last.id,
+      view === undefined ? "" : Projection.encodeView(view),
+      view?.state ?? "",
+      last.actor,
+      start?.lastEventId ?? "",
+      outcomes.join(","),
+    ],
+  }
+}
+
+/**
+ * Writes folded jobs: one `project-many` call per minute their outcomes count in (one, but at a
+ * minute's turn or in a rebuild) and per `jobsPerCall` jobs. Answers the jobs whose view changed
+ * since it was read.
+ */
+const write = (partition: StreamKeys.PartitionKeys, folded: ReadonlyArray<Folded>) => {
+  const calls: Array<{ minute: number; args: Array<string> }> = []
+  const open = new Map<number, { minute: number; args: Array<string> }>()
+  for (const job of folded) {
+    let call = open.get(job.minute)
+    if (call === undefined || call.args.length >= jobsPerCall * 7) {
+      call = { minute: job.minute, args: [] }
+      open.set(job.minute, call)
+      calls.push(call)
+    }
+    call.args.push(...job.args)
+  }
+  return Effect.forEach(
+    calls,
+    ({ minute, args }) =>
+      run(projectScript, [partition.viewJobs, partition.viewCounts, partition.jobs, partition.viewRates(minute)], args),
+    { concurrency: "unbounded" },
+  ).pipe(Effect.map((replies) => replies.flatMap((stale) => stale.map(String))))
+}
+
+/**
+ * Folds a batch of events of one partition (in log order) and writes every touched job, with one
+ * script call for the batch.
+ */
+export const applyBatch = (partition: number, events: ReadonlyArray<FoldEvent>) =>
   Effect.gen(function* () {
-    const { keyspace, retention } = yield* Settings.Settings
-    const p = keyspace.partition(partition)
-    const byJob = new Map<string, Array<JobEvent.JobEvent>>()
-    for (const event of events) byJob.set(event.jobId, [...(byJob.get(event.jobId) ?? []), event])
+    const { keyspace } = yield* Settings.Settings
+    const keys = keyspace.partition(partition)
+    const byJob = new Map<string, Array<FoldEvent>>()
+    for (const event of events) {
+      const jobEvents = byJob.get(event.jobId)
+      if (jobEvents === undefined) byJob.set(event.jobId, [event])
+      else jobEvents.push(event)
+    }
     let pending = [...byJob.keys()]
-    // A view that changed under us (a rebuild, another projector after a lock handover) is read
-    // and folded again; the script refuses stale writes.
+    // A view that changed under us (a rebuild, another projector after a lock handover, an
+    // expiry) is read and folded again; the script refuses stale writes.
     for (let round = 0; pending.length > 0 && round < 5; round++) {
       const views = yield* Projection.readViews(partition, pending)
-      const replies = yield* Effect.forEach(
-        pending,
-        (jobId) => {
-          const jobEvents = byJob.get(jobId) ?? []
-          const start = views.get(jobId)
-          let view: Option.Option<Projection.JobView> = Option.fromNullable(start)
-          for (const event of jobEvents) view = Projection.fold(Option.getOrUndefined(view), event)
-          const last = jobEvents[jobEvents.length - 1]
-          if (last === undefined) return Effect.succeed(1)
-          const state = Option.match(view, { onNone: () => "", onSome: (v) => v.state })
-          const expiresAt = Option.match(view, {
-            onNone: () => 0,
-            onSome: (v) => (v.finishedAt === undefined ? 0 : v.finishedAt + Duration.toMillis(retention)),
-          })
-          const minute = Math.floor(last.at / 60_000)
-          const outcomes = jobEvents
-            .filter((event) => start === undefined || JobEvent.compareIds(event.id, start.lastEventId) > 0)
-            .flatMap((event) => {
-              const outcome = Projection.outcomeOf(event)
-              return outcome === undefined ? [] : [`${event.actor}|${outcome}`]
-            })
-          return run(
-            projectScript,
-            [p.viewJobs, p.viewCounts, p.viewExpiries, p.viewRates(minute)],
-            [
-              jobId,
-              last.id,
-              Option.match(view, { onNone: () => "", onSome: (v) => JSON.stringify(v) }),
-              state,
-              last.actor,
-              expiresAt,
-              start?.lastEventId ?? "",
-              ...outcomes,
-            ],
-          ).pipe(Effect.map(Number))
-        },
-        { concurrency: "unbounded" },
-      )
-      pending = pending.filter((_, i) => replies[i] === -5)
+      const folded = pending.map((jobId) => foldJob(jobId, byJob.get(jobId) ?? [], views.get(jobId)))
+      pending = yield* write(keys, folded)
     }
   })
 
-/** Reads and folds one batch of a partition; answers how many entries it handled. */
-const projectOnce = (partition: number, consumer: string) =>
+/** Decodes read entries; a pending entry trimmed from the log comes back without fields. */
+const decodeEntries = (entries: Entries): Array<FoldEvent> => {
+  const events: Array<FoldEvent> = []
+  for (const [id, fields] of entries) {
+    const event = fields === null ? undefined : decodeEntry(id, fields)
+    if (event !== undefined) events.push(event)
+  }
+  return events
+}
+
+/**
+ * Reads and folds one batch of a partition; answers how many entries it handled. With
+ * `checkPending`, the group's unacknowledged entries (read before a crash or by the previous lock
+ * holder) come first, and it answers whether there were any (then it looks again next time).
+ */
+const projectOnce = (partition: number, consumer: string, checkPending: boolean) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings.Settings
     const redis = yield* RedisClient.RedisClient
@@ -108,17 +153,13 @@ const projectOnce = (partition: number, consumer: string) =>
           c.xreadgroup("GROUP", StreamKeys.projectorGroup, consumer, "COUNT", batchSize, "STREAMS", events, from),
         )
         .pipe(Effect.map((reply) => ((reply as XReadGroupReply)?.[0]?.[1] ?? []) as Entries))
-    // Our own pending entries first: read before a crash, never acknowledged.
-    const pending = yield* read("0")
+    const pending = checkPending ? yield* read("0") : []
     const entries = pending.length > 0 ? pending : yield* read(">")
-    if (entries.length === 0) return 0
-    // A pending entry trimmed from the log comes back without fields: acknowledge it, fold nothing.
-    const decoded = entries.flatMap(([id, fields]) =>
-      fields === null ? [] : Option.toArray(JobEvent.fromEntry(id, fields)),
-    )
-    yield* applyBatch(partition, decoded)
-    yield* redis.run((c) => c.xack(events, StreamKeys.projectorGroup, ...entries.map(([id]) => id)))
-    return entries.length
+    if (entries.length > 0) {
+      yield* applyBatch(partition, decodeEntries(entries))
+      yield* redis.run((c) => c.xack(events, StreamKeys.projectorGroup, ...entries.map(([id]) => id)))
+    }
+    return { handled: entries.length, hadPending: pending.length > 0 }
   })
 
 /** The projector's consumer name: fixed, so a new lock holder finds its predecessor's pending entries. */
@@ -129,20 +170,35 @@ export const project = (owner: string) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings.Settings
     for (const partition of keyspace.all) yield* ensureGroup(partition.events)
+    // Partitions whose unacknowledged entries may not be folded yet: any this process just took
+    // the lock of, or was folding when a pass failed. Others skip that read.
+    const unchecked = new Set<number>()
     const pass = Effect.forEach(keyspace.all, (partition) =>
       run(lockScript, [partition.projectorLock], [owner, Duration.toMillis(lockTtl)]).pipe(
-        Effect.flatMap((held) => (Number(held) === 1 ? projectOnce(partition.index, consumerName) : Effect.succeed(0))),
+        Effect.flatMap((held) => {
+          if (Number(held) === 0) return Effect.succeed(0)
+          if (Number(held) === 2) unchecked.add(partition.index)
+          return projectOnce(partition.index, consumerName, unchecked.has(partition.index)).pipe(
+            Effect.map(({ handled, hadPending }) => {
+              if (!hadPending) unchecked.delete(partition.index)
+              return handled
+            }),
+          )
+        }),
       ),
     ).pipe(Effect.map((handled) => handled.some((n) => n >= batchSize)))
-    const expire = Effect.forEach(keyspace.all, (partition) =>
-      run(projectExpireScript, [partition.viewJobs, partition.viewCounts, partition.viewExpiries], [1_000]),
-    )
-    yield* Effect.forkScoped(expire.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("1 minute"))))
     // A full batch means more is waiting: go again at once; otherwise pause briefly.
     return yield* pass.pipe(
       Effect.flatMap((busy) => (busy ? Effect.void : Effect.sleep("50 millis"))),
       Effect.catchAll((error) =>
-        Effect.logDebug(`projector pass skipped: ${error._tag}`).pipe(Effect.zipRight(Effect.sleep("1 second"))),
+        Effect.logDebug(`projector pass skipped: ${error._tag}`).pipe(
+          Effect.zipRight(
+            Effect.sync(() => {
+              for (const partition of keyspace.all) unchecked.add(partition.index)
+            }),
+          ),
+          Effect.zipRight(Effect.sleep("1 second")),
+        ),
       ),
       Effect.forever,
     )
@@ -187,7 +243,7 @@ export const rebuild = Effect.gen(function* () {
     yield* redis.run((c) =>
       c
         .multi()
-        .del(partition.viewJobs, partition.viewCounts, partition.viewExpiries, ...rateKeys)
+        .del(partition.viewJobs, partition.viewCounts, ...rateKeys)
         .xgroup("SETID", partition.events, StreamKeys.projectorGroup, "0")
         .xgroup("DELCONSUMER", partition.events, StreamKeys.projectorGroup, consumerName)
         .exec(),

@@ -1,74 +1,69 @@
-import { Actor, Deliveries, EventTailer, JobEvent, Producer, RedisClient, Settings } from "@eddy/core"
+import { Producer, RedisClient, type Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Effect, Layer, Runtime } from "effect"
 import * as SimulatedWorker from "../../core/test/support/SimulatedWorker.js"
-import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Projection from "../src/Projection.js"
 import * as Projector from "../src/Projector.js"
+import { base, foldLog, logEvents, readModel, Task, waitCaughtUp, workload } from "./support/Projections.js"
 
-const Task = Actor.define("task", {
-  input: Schema.Struct({ n: Schema.Number }),
-  output: Schema.Struct({ n: Schema.Number }),
-  policy: { attempts: 2, backoff: Actor.fixed("1 millis") },
-})
-
-const base = () =>
-  Layer.provideMerge(
-    Layer.merge(Producer.layer, EventTailer.layer),
-    Layer.merge(
-      RedisClient.layer({ url: Redacted.make(TestRedis.url()) }),
-      Settings.layer({ prefix: TestRedis.uniquePrefix() }),
+/**
+ * The command connection as the projector sees it, but running `before` ahead of each
+ * `project-many` call (as another process could write in between).
+ */
+const beforeEachWrite = (redis: RedisClient.RedisClientService, before: () => Promise<void>) => ({
+  ...redis,
+  run: <A>(command: (connection: Parameters<Parameters<typeof redis.run>[0]>[0]) => Promise<A>) =>
+    redis.run((connection) =>
+      command(
+        new Proxy(connection, {
+          get: (target, key) => {
+            const value = Reflect.get(target, key)
+            if (key !== "evalsha") return typeof value === "function" ? value.bind(target) : value
+            return async (sha: string, ...rest: Array<string | number>) => {
+              if (sha === Projector.projectScript.sha) await before()
+              return Reflect.apply(value as typeof target.evalsha, target, [sha, ...rest])
+            }
+          },
+        }),
+      ),
     ),
-  )
-
-const waitCaughtUp = Projector.lag.pipe(
-  Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (lag) => lag === 0 }),
-  Effect.timeout("20 seconds"),
-)
-
-/** The whole read model: views, per-actor counts and recent rates. */
-const readModel = Effect.all({ views: Projection.allViews, counts: Projection.counts, rates: Projection.rates() })
-
-/** The views a pure fold of the whole retained log gives: what the projection must equal. */
-const foldLog = Effect.gen(function* () {
-  const { keyspace } = yield* Settings.Settings
-  const redis = yield* RedisClient.RedisClient
-  const entries = yield* redis.run((c) => c.xrange(keyspace.partition(0).events, "-", "+"))
-  const views = new Map<string, Projection.JobView>()
-  for (const [id, fields] of entries) {
-    const event = JobEvent.fromEntry(id, fields)
-    if (Option.isNone(event)) continue
-    const next = Projection.fold(views.get(event.value.jobId), event.value)
-    if (Option.isSome(next)) views.set(event.value.jobId, next.value)
-    else views.delete(event.value.jobId)
-  }
-  return views
-})
-
-/** A mix of outcomes: succeeded, dead-lettered, cancelled, still queued, with progress. */
-const workload = Effect.gen(function* () {
-  const producer = yield* Producer.Producer
-  const jobs = yield* producer.submitMany(
-    Task,
-    [1, 2, 3, 4, 5].map((n) => ({ input: { n } })),
-  )
-  const deliveries = yield* SimulatedWorker.read("w1", "task", { count: 3 })
-  const [first, second] = deliveries
-  if (first === undefined || second === undefined) throw new Error("expected deliveries")
-  yield* Deliveries.start(first, "w1")
-  yield* Deliveries.progress(first, "w1", 0.5, "half")
-  yield* Deliveries.complete(first, "w1", JSON.stringify({ n: 1 }))
-  yield* Deliveries.start(second, "w1")
-  yield* Deliveries.fail(second, "w1", {
-    error: { tag: "Bad", message: "no" },
-    retryable: false,
-    retryDelay: Actor.defaultPolicy.lease,
-  })
-  yield* producer.cancel(jobs[4]!.jobId)
-  return jobs
 })
 
 describe("Projector", () => {
+  it.scopedLive("folds a batch of many jobs with one script call, and again a view that changed meanwhile", () =>
+    Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const jobs = yield* producer.submitMany(
+        Task,
+        Array.from({ length: 200 }, (_, n) => ({ input: { n } })),
+      )
+      yield* SimulatedWorker.completeAll("w1", "task")
+      const events = yield* logEvents
+      expect(events.length).toBe(600)
+      // While ours has read the views and is about to write, another projector folds the first
+      // job's first two events: that job must be read and folded again, the others not.
+      const redis = yield* RedisClient.RedisClient
+      const other = yield* Effect.runtime<RedisClient.RedisClient | Settings.Settings>()
+      const firstJob = events.filter((event) => event.jobId === jobs[0]!.jobId)
+      let calls = 0
+      const watched = beforeEachWrite(redis, async () => {
+        calls++
+        if (calls === 1) await Runtime.runPromise(other)(Projector.applyBatch(0, firstJob.slice(0, 2)))
+      })
+      yield* Projector.applyBatch(0, events).pipe(Effect.provideService(RedisClient.RedisClient, watched))
+      // One call per minute the outcomes count in (one, unless the run crossed a minute's turn),
+      // and one for the job folded again.
+      const minutes = new Set(
+        jobs.map((job) => Math.floor(events.filter((event) => event.jobId === job.jobId).at(-1)!.at / 60_000)),
+      )
+      expect(calls).toBe(minutes.size + 1)
+      const model = yield* readModel
+      expect(model.views).toEqual(yield* foldLog)
+      expect(model.counts.get("task")).toMatchObject({ succeeded: 200, queued: 0, active: 0 })
+      expect(model.rates.get("task")).toEqual({ succeeded: 200 })
+    }).pipe(Effect.provide(base())),
+  )
+
   it.scopedLive("folds events into job views and per-actor counts", () =>
     Effect.gen(function* () {
       const jobs = yield* workload
@@ -98,10 +93,7 @@ describe("Projector", () => {
       yield* Layer.build(Projector.layer)
       yield* waitCaughtUp
       const before = yield* readModel
-      const { keyspace } = yield* Settings.Settings
-      const redis = yield* RedisClient.RedisClient
-      const entries = yield* redis.run((c) => c.xrange(keyspace.partition(0).events, "-", "+"))
-      const events = entries.flatMap(([id, fields]) => Option.toArray(JobEvent.fromEntry(id, fields)))
+      const events = yield* logEvents
       yield* Projector.applyBatch(0, events)
       yield* Projector.applyBatch(0, events.slice(2, 5))
       expect(yield* readModel).toEqual(before)
