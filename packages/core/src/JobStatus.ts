@@ -15,9 +15,9 @@ export const isFinished = (state: State): boolean =>
 
 /** The record as the scripts store it (see lib.lua for the field names). */
 const Record = Schema.Struct({
-  id: Schema.String,
   a: Schema.String,
-  l: Lane,
+  /** Absent for the usual lane, `normal`. */
+  l: Schema.optional(Lane),
   s: State,
   n: Schema.Number,
   m: Schema.Number,
@@ -70,16 +70,20 @@ const decodeError = Schema.decodeUnknownOption(Schema.parseJson(ErrorInfo))
 
 const parsed = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text))
 
-/** Decodes a stored record; `None` when it is not one (never written by these scripts). */
-export const fromRecord = (raw: string): Option.Option<JobStatus> =>
+/**
+ * Decodes the stored record of job `jobId` (the hash field: the record leaves it out); `None`
+ * when it is not one (never written by these scripts).
+ */
+export const fromRecord = (jobId: string, raw: string): Option.Option<JobStatus> =>
   Option.map(decodeRecord(raw), (r) => ({
-    jobId: r.id,
+    jobId,
     actor: r.a,
-    lane: r.l,
+    lane: r.l ?? "normal",
     state: r.s,
     attempt: r.n,
     maxAttempts: r.m,
-    progress: r.p ?? 0,
+    // A succeeded job's record leaves out its progress: it is complete.
+    progress: r.s === "succeeded" ? 1 : (r.p ?? 0),
     cancelRequested: r.cr !== undefined,
     input: JSON.parse(r.i),
     ...(r.o === undefined ? {} : { output: parsed(r.o) }),

@@ -138,7 +138,9 @@ export const locate = (jobId: string) =>
     const read = (partition: PartitionKeys) =>
       redis
         .run((connection) => connection.hget(partition.jobs, jobId))
-        .pipe(Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), JobStatus.fromRecord)))
+        .pipe(
+          Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), (text) => JobStatus.fromRecord(jobId, text))),
+        )
     const found = yield* read(home)
     if (Option.isSome(found) || keyspace.partitions === 1)
       return Option.map(found, (status) => ({ status, partition: home }))

@@ -185,7 +185,7 @@ describe("completeMany", () => {
         [b, { r: "b" }],
       ] as const) {
         const job = yield* record(delivery.jobId)
-        expect(job).toMatchObject({ s: "succeeded", o: JSON.stringify(output), p: 1, w: "c1" })
+        expect(job).toMatchObject({ s: "succeeded", o: JSON.stringify(output), w: "c1" })
         expect(job?.x).toBeUndefined()
         expect(yield* lastOf(delivery.jobId, "succeeded")).toMatchObject({ output, worker: "c1", attempt: 1 })
         const expiry = yield* redis((c) => c.zscore(p.expiries, delivery.jobId))

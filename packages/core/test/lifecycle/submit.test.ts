@@ -32,7 +32,10 @@ describe("submit", () => {
       expect(result).toEqual({ jobId: "j1", duplicate: false, state: "queued" })
       const p = yield* keys()
       const job = yield* record("j1")
-      expect(job).toMatchObject({ id: "j1", s: "queued", n: 1, m: 3, i: '{"n":1}' })
+      expect(job).toMatchObject({ s: "queued", n: 1, m: 3, i: '{"n":1}' })
+      // The id is the hash field and the usual lane the default: the stored record repeats neither.
+      expect(job).not.toHaveProperty("id")
+      expect(job).not.toHaveProperty("l")
       const entries = yield* redis((c) => c.xrange(p.inbox(actor, lane), "-", "+"))
       expect(entries).toEqual([[job?.x, ["j", "j1", "n", "1"]]])
       expect(yield* redis((c) => c.zcard(p.delayed(actor, lane)))).toBe(0)
