@@ -2,10 +2,10 @@
  * The event catalogue: immutable facts about a job, one entry each in the partition's event log.
  *
  * On the wire (a stream entry) an event is flat string fields — `v` (version), `type`, `job`,
- * `actor`, `n` (attempt), `at` (ms since the epoch), `w` (worker), `c`/`k` (correlation and
- * causation ids) — and `d`, a JSON object with the type's own fields. Writers send every field
- * on every event, an empty string for an absent one (so the stream stores field names once per
- * node); readers take an empty or missing field as absent. Readers skip a type they do
+ * `actor`, `n` (attempt), `w` (worker), `c`/`k` (correlation and causation ids) — and `d`, a
+ * JSON object with the type's own fields. Its time (`at`, ms since the epoch) is its entry id's.
+ * Writers send every field on every event, an empty string for an absent one (so the stream
+ * stores field names once per node); readers take an empty or missing field as absent. Readers skip a type they do
  * not know and ignore fields they do not know, so old readers survive new writers.
  */
 import { Option, Schema } from "effect"
@@ -126,12 +126,18 @@ export const fromEntry = (id: string, flat: ReadonlyArray<string>): Option.Optio
     jobId: fields.job,
     actor: fields.actor,
     attempt: Number(fields.n),
-    at: Number(fields.at),
+    at: fields.at === undefined || fields.at === "" ? timeOf(id) : Number(fields.at),
     ...(fields.w === undefined || fields.w === "" ? {} : { worker: fields.w }),
     ...(fields.c === undefined || fields.c === "" ? {} : { correlationId: fields.c }),
     ...(fields.k === undefined || fields.k === "" ? {} : { causationId: fields.k }),
   })
 }
+
+/**
+ * An event's time: its entry id's milliseconds (the scripts append each event at its time).
+ * Events written before that carry an `at` field, which readers prefer when present.
+ */
+export const timeOf = (id: string): number => Number(id.slice(0, id.indexOf("-")))
 
 /** Orders two stream ids (`ms-seq`). */
 export const compareIds = (a: string, b: string): number => {

@@ -138,7 +138,7 @@ describe("claim", () => {
 })
 
 describe("event wire format", () => {
-  const names = ["v", "type", "job", "actor", "n", "at", "w", "c", "k", "d"]
+  const names = ["v", "type", "job", "actor", "n", "w", "c", "k", "d"]
   const namesOf = (flat: ReadonlyArray<string>) => flat.filter((_, i) => i % 2 === 0)
 
   it.live("every event carries every field, in one order, with empty strings for absent ones", () =>
@@ -151,7 +151,8 @@ describe("event wire format", () => {
       expect(namesOf(flat)).toEqual(names)
       const fields = JobEvent.fieldsOf(flat)
       expect(fields).toMatchObject({ v: "1", type: "submitted", job: "j1", actor, n: "1", w: "", c: "", k: "" })
-      expect(Number(fields.at)).toBeGreaterThan(0)
+      // The event's time is its id's: the record's submission time.
+      expect(JobEvent.timeOf(id)).toBe((yield* record("j1"))?.t)
       expect(JSON.parse(fields.d ?? "")).toEqual({ input: { n: 1 }, lane: "normal", maxAttempts: 3 })
 
       const decoded = JobEvent.fromEntry(id, flat)
@@ -202,9 +203,28 @@ describe("event wire format", () => {
         jobId: "q",
         actor,
         attempt: 1,
-        at: Number(cancelled.fields.at),
+        at: JobEvent.timeOf(cancelled.id),
       })
       expect(entries.every((e) => Option.isSome(JobEvent.fromEntry(e.id, e.flat)))).toBe(true)
+    }).pipe(withRedis()),
+  )
+
+  it.live("an append still lands when the log's newest entry is later than the server clock", () =>
+    Effect.gen(function* () {
+      const p = yield* keys()
+      // An entry from "the future": as if the server clock had stepped back since it was written.
+      const future = yield* redis((c) => c.xadd(p.events, "99999999999999-0", "v", "1", "type", "noise"))
+      yield* submit("j1")
+      const entries = yield* log()
+      expect(entries.map((e) => e.fields.type)).toEqual(["noise", "submitted"])
+      const submitted = entries[1]
+      if (submitted === undefined || future === null) return expect.unreachable()
+      // Redis picked the id after the newest one; the event's time is that id's.
+      expect(JobEvent.compareIds(submitted.id, future)).toBeGreaterThan(0)
+      expect(Option.map(JobEvent.fromEntry(submitted.id, submitted.flat), (event) => event.at)).toEqual(
+        Option.some(JobEvent.timeOf(submitted.id)),
+      )
+      expect((yield* record("j1"))?.h).toBe(submitted.id)
     }).pipe(withRedis()),
   )
 })

@@ -90,7 +90,6 @@ export const take = (jobId: string, consumer: string, overrides: Partial<JobStor
 
 /** The raw job record (the script's JSON), or undefined. */
 export interface RawRecord {
-  readonly id: string
   readonly s: string
   readonly n: number
   readonly m: number
@@ -101,6 +100,7 @@ export interface RawRecord {
   readonly r?: string
   readonly dl?: string
   readonly cr?: number
+  readonly t: number
   readonly ft?: number
   readonly due?: number
   readonly w?: string

@@ -104,7 +104,7 @@ export const decodeEntry = (id: string, flat: ReadonlyArray<string>): FoldEvent 
     jobId,
     actor,
     attempt: Number(n),
-    at: Number(at),
+    at: at === undefined || at === "" ? JobEvent.timeOf(id) : Number(at),
     ...(worker === undefined ? {} : { worker }),
   }
   const eventType = type as JobEvent.Type

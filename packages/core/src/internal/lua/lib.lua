@@ -59,12 +59,16 @@ end
 -- Appends one event to the partition's log and records its id in the job's history.
 -- `data` is a JSON object text or nil. Every event carries the same fields in the same order,
 -- with '' for an absent one: a stream stores the field names of such entries once per node
--- rather than once per entry, which saves about a fifth of the log's memory.
+-- rather than once per entry. An event's time is its entry id's: the id is asked for at `at`
+-- (`<at>-*`), so the log needs no time field of its own; only when the log's newest entry is
+-- later (the server clock stepped back) does Redis choose the id, and the time with it.
 local function append_event(events, maxlen, job, event_type, at, worker, data)
-  local args = { 'XADD', events, 'MAXLEN', '~', maxlen, '*', 'v', '1', 'type', event_type,
-    'job', job.id, 'actor', job.a, 'n', tostring(job.n), 'at', tostring(at),
+  local fields = { 'v', '1', 'type', event_type, 'job', job.id, 'actor', job.a, 'n', tostring(job.n),
     'w', worker or '', 'c', job.c or '', 'k', job.k or '', 'd', data or '' }
-  local id = redis.call(unpack(args))
+  local id = redis.pcall('XADD', events, 'MAXLEN', '~', maxlen, tostring(at) .. '-*', unpack(fields))
+  if type(id) == 'table' and id.err then
+    id = redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  end
   -- Counted only for progress, the one event a job can have without bound.
   if event_type ~= 'progress' or not job.h or select(2, string.gsub(job.h, ',', ',')) + 1 < MAX_HISTORY then
     job.h = (job.h and (job.h .. ',') or '') .. id
