@@ -71,6 +71,15 @@ const decodeError = Schema.decodeUnknownOption(Schema.parseJson(ErrorInfo))
 const parsed = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text))
 
 /**
+ * An event id from the record's history: `<ms after submission>:<seq>` (a full `ms-seq` id in
+ * records written before the history was stored that way).
+ */
+const eventId = (submittedAt: number, entry: string): string => {
+  const colon = entry.indexOf(":")
+  return colon < 0 ? entry : `${submittedAt + Number(entry.slice(0, colon))}-${entry.slice(colon + 1)}`
+}
+
+/**
  * Decodes the stored record of job `jobId` (the hash field: the record leaves it out); `None`
  * when it is not one (never written by these scripts).
  */
@@ -98,5 +107,5 @@ export const fromRecord = (jobId: string, raw: string): Option.Option<JobStatus>
     ...(r.w === undefined ? {} : { worker: r.w }),
     ...(r.c === undefined ? {} : { correlationId: r.c }),
     ...(r.k === undefined ? {} : { causationId: r.k }),
-    eventIds: r.h === undefined || r.h === "" ? [] : r.h.split(","),
+    eventIds: r.h === undefined || r.h === "" ? [] : r.h.split(",").map((entry) => eventId(r.t, entry)),
   }))

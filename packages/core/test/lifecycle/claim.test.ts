@@ -224,7 +224,9 @@ describe("event wire format", () => {
       expect(Option.map(JobEvent.fromEntry(submitted.id, submitted.flat), (event) => event.at)).toEqual(
         Option.some(JobEvent.timeOf(submitted.id)),
       )
-      expect((yield* record("j1"))?.h).toBe(submitted.id)
+      expect(Option.map(yield* JobStore.locate("j1"), (found) => found.status.eventIds)).toEqual(
+        Option.some([submitted.id]),
+      )
     }).pipe(withRedis()),
   )
 })

@@ -6,7 +6,7 @@
 --   o output (JSON text), e last error (JSON text), c correlation id, k causation id,
 --   x current inbox entry id, dl dead-letter entry id, cr cancel requested, t submitted at,
 --   st started at, ft finished at, due delayed until, w worker, p progress,
---   h event ids (comma-separated), r dead-letter reason.
+--   h event ids (comma-separated, each `<ms after t>:<seq>`), r dead-letter reason.
 -- Loaded, a record also has `id` (the hash field) and `l` always; `save_job` leaves out what
 -- the store can do without (the id, the usual lane, the progress of a succeeded job): about a
 -- tenth of a record's memory.
@@ -71,7 +71,10 @@ local function append_event(events, maxlen, job, event_type, at, worker, data)
   end
   -- Counted only for progress, the one event a job can have without bound.
   if event_type ~= 'progress' or not job.h or select(2, string.gsub(job.h, ',', ',')) + 1 < MAX_HISTORY then
-    job.h = (job.h and (job.h .. ',') or '') .. id
+    -- Stored as `<ms after submission>:<seq>`: a third of the full id's length.
+    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+    local entry = string.format('%.0f', tonumber(ms) - (job.t or 0)) .. ':' .. seq
+    job.h = (job.h and (job.h .. ',') or '') .. entry
   end
   return id
 end
