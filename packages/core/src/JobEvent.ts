@@ -41,7 +41,8 @@ export const Lane = Schema.Literal("high", "normal", "low")
 
 export const Submitted = event("submitted", {
   input: Schema.Unknown,
-  lane: Lane,
+  /** Left out on the wire for the usual lane. */
+  lane: Schema.optionalWith(Lane, { default: () => "normal" as const }),
   maxAttempts: Schema.Number,
   delayUntil: Schema.optional(Schema.Number),
 })

@@ -80,6 +80,13 @@ const eventId = (submittedAt: number, entry: string): string => {
 }
 
 /**
+ * A time the record keeps as an offset from the submission (an absolute time in records written
+ * before; no offset comes near 1e11 ms, three years).
+ */
+const afterSubmission = (submittedAt: number, stored: number): number =>
+  stored >= 1e11 ? stored : submittedAt + stored
+
+/**
  * Decodes the stored record of job `jobId` (the hash field: the record leaves it out); `None`
  * when it is not one (never written by these scripts).
  */
@@ -101,9 +108,9 @@ export const fromRecord = (jobId: string, raw: string): Option.Option<JobStatus>
       : Option.match(decodeError(r.e), { onNone: () => ({}), onSome: (error) => ({ error }) })),
     ...(r.r === undefined ? {} : { deadLetterReason: r.r }),
     submittedAt: r.t,
-    ...(r.st === undefined ? {} : { startedAt: r.st }),
-    ...(r.ft === undefined ? {} : { finishedAt: r.ft }),
-    ...(r.due === undefined ? {} : { dueAt: r.due }),
+    ...(r.st === undefined ? {} : { startedAt: afterSubmission(r.t, r.st) }),
+    ...(r.ft === undefined ? {} : { finishedAt: afterSubmission(r.t, r.ft) }),
+    ...(r.due === undefined ? {} : { dueAt: afterSubmission(r.t, r.due) }),
     ...(r.w === undefined ? {} : { worker: r.w }),
     ...(r.c === undefined ? {} : { correlationId: r.c }),
     ...(r.k === undefined ? {} : { causationId: r.k }),

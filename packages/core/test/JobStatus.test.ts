@@ -23,6 +23,20 @@ describe("JobStatus.fromRecord", () => {
     expect(earlier.eventIds).toEqual(["1000000-0", "999995-0"])
   })
 
+  it("reads start, finish and due times kept as offsets from the submission (absolute ones as they are)", () => {
+    const status = Option.getOrThrow(JobStatus.fromRecord("j1", stored({ st: 40, ft: 90, due: 5 })))
+    expect(status).toMatchObject({
+      submittedAt: 1_000_000,
+      startedAt: 1_000_040,
+      finishedAt: 1_000_090,
+      dueAt: 1_000_005,
+    })
+    const legacy = Option.getOrThrow(
+      JobStatus.fromRecord("j1", stored({ t: 1_795_000_000_000, st: 1_795_000_000_040 })),
+    )
+    expect(legacy.startedAt).toBe(1_795_000_000_040)
+  })
+
   it("is None for what the scripts never wrote", () => {
     expect(JobStatus.fromRecord("j1", "not json")).toEqual(Option.none())
     expect(JobStatus.fromRecord("j1", JSON.stringify({ s: "active" }))).toEqual(Option.none())

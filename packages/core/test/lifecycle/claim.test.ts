@@ -153,12 +153,21 @@ describe("event wire format", () => {
       expect(fields).toMatchObject({ v: "1", type: "submitted", job: "j1", actor, n: "1", w: "", c: "", k: "" })
       // The event's time is its id's: the record's submission time.
       expect(JobEvent.timeOf(id)).toBe((yield* record("j1"))?.t)
-      expect(JSON.parse(fields.d ?? "")).toEqual({ input: { n: 1 }, lane: "normal", maxAttempts: 3 })
+      // The usual lane goes without saying; the decoded event has it.
+      expect(JSON.parse(fields.d ?? "")).toEqual({ input: { n: 1 }, maxAttempts: 3 })
 
       const decoded = JobEvent.fromEntry(id, flat)
       if (Option.isNone(decoded)) return expect.unreachable()
       const event = decoded.value
-      expect(event).toMatchObject({ type: "submitted", id, jobId: "j1", actor, attempt: 1, input: { n: 1 } })
+      expect(event).toMatchObject({
+        type: "submitted",
+        id,
+        jobId: "j1",
+        actor,
+        attempt: 1,
+        input: { n: 1 },
+        lane: "normal",
+      })
       expect(Object.keys(event)).not.toContain("worker")
       expect(Object.keys(event)).not.toContain("correlationId")
       expect(Object.keys(event)).not.toContain("causationId")

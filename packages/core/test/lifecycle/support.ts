@@ -110,8 +110,15 @@ export interface RawRecord {
 export const rawRecord = (jobId: string, partition = 0) =>
   Effect.flatMap(keys(partition), (p) => redis((c) => c.hget(p.jobs, jobId)))
 
+/** A job's stored record, with the times it keeps as offsets from `t` made absolute again. */
 export const record = (jobId: string, partition = 0) =>
-  Effect.map(rawRecord(jobId, partition), (raw) => (raw === null ? undefined : (JSON.parse(raw) as RawRecord)))
+  Effect.map(rawRecord(jobId, partition), (raw) => {
+    if (raw === null) return undefined
+    const stored = JSON.parse(raw) as Record<string, unknown> & { readonly t: number }
+    for (const field of ["st", "ft", "due"])
+      if (typeof stored[field] === "number") stored[field] = stored.t + (stored[field] as number)
+    return stored as unknown as RawRecord
+  })
 
 /** One entry of the event log, flat fields paired. */
 export interface LogEntry {

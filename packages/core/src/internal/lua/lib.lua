@@ -8,8 +8,8 @@
 --   st started at, ft finished at, due delayed until, w worker, p progress,
 --   h event ids (comma-separated, each `<ms after t>:<seq>`), r dead-letter reason.
 -- Loaded, a record also has `id` (the hash field) and `l` always; `save_job` leaves out what
--- the store can do without (the id, the usual lane, the progress of a succeeded job): about a
--- tenth of a record's memory.
+-- the store can do without (the id, the usual lane, the progress of a succeeded job) and keeps
+-- `st`, `ft` and `due` as offsets from `t`: about a sixth of a record's memory.
 -- States: queued, delayed, active, retrying, succeeded, deadLettered, cancelled.
 
 local OK = 1
@@ -38,22 +38,34 @@ local function is_terminal(state)
   return state == 'succeeded' or state == 'deadLettered' or state == 'cancelled'
 end
 
+-- Times after submission are stored as offsets from it (a few digits instead of thirteen).
+local OFFSET_TIMES = { 'st', 'ft', 'due' }
+
 local function load_job(jobs, id)
   local raw = redis.call('HGET', jobs, id)
   if not raw then return nil end
   local job = cjson.decode(raw)
   job.id = id
   job.l = job.l or 'normal'
+  for _, field in ipairs(OFFSET_TIMES) do
+    if job[field] then job[field] = job[field] + job.t end
+  end
   return job
 end
 
 local function save_job(jobs, job)
   local id, lane, progress = job.id, job.l, job.p
+  local absolute = {}
   job.id = nil
   if lane == 'normal' then job.l = nil end
   if job.s == 'succeeded' then job.p = nil end
+  for _, field in ipairs(OFFSET_TIMES) do
+    absolute[field] = job[field]
+    if job[field] then job[field] = job[field] - job.t end
+  end
   redis.call('HSET', jobs, id, cjson.encode(job))
   job.id, job.l, job.p = id, lane, progress
+  for _, field in ipairs(OFFSET_TIMES) do job[field] = absolute[field] end
 end
 
 -- Appends one event to the partition's log and records its id in the job's history.
@@ -156,7 +168,9 @@ local function submit_job(jobs, events, inbox, delayed, maxlen, now, id, actor, 
   local job = { id = id, a = actor, l = lane, n = 1, m = tonumber(max_attempts), i = input, t = now }
   if correlation ~= '' then job.c = correlation end
   if causation ~= '' then job.k = causation end
-  local data = '{"input":' .. input .. ',"lane":"' .. lane .. '","maxAttempts":' .. max_attempts
+  -- The usual lane goes without saying (readers default it), as in the record.
+  local data = '{"input":' .. input .. (lane == 'normal' and '' or (',"lane":"' .. lane .. '"'))
+    .. ',"maxAttempts":' .. max_attempts
   if tonumber(delay) > 0 then
     job.s = 'delayed'
     job.due = now + tonumber(delay)
