@@ -54,11 +54,14 @@ export interface InFlight {
   deadline: number
   /** Started already (by `claim`, with its read): the start's answer. */
   readonly claimed: Deliveries.Claimed["started"]
+  /** The handler has ended; only its outcome is left to record (its slot is free). */
+  handlerDone: boolean
 }
 
 export const inFlight = (delivery: Deliveries.Delivery, claimed?: Deliveries.Claimed["started"]): InFlight => ({
   delivery,
   claimed,
+  handlerDone: false,
   stopReason: undefined,
   started: false,
   fiber: undefined,
@@ -114,6 +117,8 @@ export interface RunnerDeps {
   /** Run when a failed attempt was scheduled for a retry (wakes the promoter). */
   readonly retryScheduled: Effect.Effect<void>
   readonly batches: Batches
+  /** Run when a job's handler has ended, before its outcome is recorded: frees its slot. */
+  readonly handlerDone: (job: InFlight) => Effect.Effect<void>
 }
 
 /** What a handler's every job needs, prepared once per handler rather than per job. */
@@ -259,6 +264,8 @@ export const run = (
       job.deadline = Date.now() + timeoutMs
       const exit = yield* restore(handler.run(decoded.right, context.context)).pipe(Effect.exit)
       context.abort()
+      job.deadline = Number.POSITIVE_INFINITY
+      yield* deps.handlerDone(job)
       if (job.stopReason === "timeout")
         return yield* finished(
           Exit.fail(new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })),

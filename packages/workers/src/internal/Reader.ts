@@ -28,13 +28,14 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
     state.buffer.sort(WorkerState.byLane)
     const running = new Map<string, number>()
     for (const job of state.inFlight.values())
-      running.set(job.delivery.actor, (running.get(job.delivery.actor) ?? 0) + 1)
+      if (!job.handlerDone) running.set(job.delivery.actor, (running.get(job.delivery.actor) ?? 0) + 1)
+    let inUse = WorkerState.running(state)
     const waiting: Array<Deliveries.Delivery> = []
     const starting: Array<[Handler.Any, JobRunner.InFlight]> = []
     for (const delivery of state.buffer) {
       const handler = state.handlers.get(delivery.actor)
       const ofActor = running.get(delivery.actor) ?? 0
-      if (handler === undefined || state.inFlight.size >= state.concurrency || ofActor >= handler.concurrency) {
+      if (handler === undefined || inUse >= state.concurrency || ofActor >= handler.concurrency) {
         waiting.push(delivery)
         continue
       }
@@ -42,6 +43,7 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
       const job = JobRunner.inFlight(delivery, state.claimed.get(key))
       state.claimed.delete(key)
       state.inFlight.set(key, job)
+      inUse++
       running.set(delivery.actor, ofActor + 1)
       starting.push([handler, job])
     }
@@ -51,6 +53,12 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
       progressThrottle: deps.progressThrottle,
       retryScheduled: Queue.offer(state.promoteSoon, undefined),
       batches: state.batches,
+      handlerDone: (job: JobRunner.InFlight) =>
+        Effect.suspend(() => {
+          job.handlerDone = true
+          state.finishing++
+          return Queue.offer(state.wake, undefined)
+        }),
     }
     return Effect.forEach(
       starting,
@@ -61,6 +69,7 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
             Effect.ensuring(
               Effect.suspend(() => {
                 state.inFlight.delete(WorkerState.keyOf(job.delivery))
+                if (job.handlerDone) state.finishing--
                 return Queue.offer(state.wake, undefined)
               }),
             ),

@@ -25,6 +25,11 @@ export interface WorkerState {
   readonly inboxByKey: ReadonlyMap<string, Inbox>
   /** By `keyOf`: an entry id is unique only within its stream. */
   readonly inFlight: Map<string, InFlight>
+  /**
+   * Jobs of `inFlight` whose handler has ended, their outcome on its way to Redis. Their slot
+   * is free already: the next claim then overlaps the recording instead of waiting for it.
+   */
+  finishing: number
   buffer: Array<Deliveries.Delivery>
   /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
   readonly claimed: Map<string, Deliveries.Claimed["started"]>
@@ -64,6 +69,7 @@ export const make = (options: {
       inboxes,
       inboxByKey: new Map(inboxes.map((inbox) => [inbox.key, inbox])),
       inFlight: new Map(),
+      finishing: 0,
       buffer: [],
       claimed: new Map(),
       wake,
@@ -85,16 +91,19 @@ export const keyOf = (delivery: Deliveries.Delivery): string =>
 export const inboxOf = (delivery: Deliveries.Delivery): string =>
   `${delivery.partition}/${delivery.actor}/${delivery.lane}`
 
-/** Jobs of an actor this worker runs or holds. */
+/** Jobs running in this worker: in flight, less those only recording their outcome. */
+export const running = (state: WorkerState): number => state.inFlight.size - state.finishing
+
+/** Jobs of an actor this worker runs or holds (not counting those recording their outcome). */
 export const heldOf = (state: WorkerState, actor: string): number => {
   let held = 0
-  for (const job of state.inFlight.values()) if (job.delivery.actor === actor) held++
+  for (const job of state.inFlight.values()) if (job.delivery.actor === actor && !job.handlerDone) held++
   for (const delivery of state.buffer) if (delivery.actor === actor) held++
   return held
 }
 
 /** Room for more deliveries in the whole process. */
-export const room = (state: WorkerState): number => state.concurrency - state.inFlight.size - state.buffer.length
+export const room = (state: WorkerState): number => state.concurrency - running(state) - state.buffer.length
 
 /** Room for more deliveries of one actor. */
 export const roomFor = (state: WorkerState, actor: string): number =>
