@@ -27,6 +27,12 @@ const batch = 1_000
 type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: Array<string>]>]> | null
 
 /** The tailer; its reader starts on the first subscription and stops with the layer's scope. */
+/** The `job` field of a raw entry (`""` when it has none). */
+const jobOf = (fields: ReadonlyArray<string>): string => {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "job") return fields[i + 1] as string
+  return ""
+}
+
 export const make = Effect.gen(function* () {
   const redis = yield* RedisClient
   const { keyspace } = yield* Settings
@@ -39,9 +45,12 @@ export const make = Effect.gen(function* () {
       const index = streams.indexOf(stream)
       for (const [id, fields] of entries) {
         positions[index] = id
+        // Most events are other jobs': look the job up in the raw fields before decoding.
+        const listening = waiters.get(jobOf(fields))
+        if (listening === undefined) continue
         const event = JobEvent.fromEntry(id, fields)
         if (Option.isNone(event)) continue
-        for (const queue of waiters.get(event.value.jobId) ?? []) Queue.unsafeOffer(queue, event.value)
+        for (const queue of listening) Queue.unsafeOffer(queue, event.value)
       }
     }
   }
