@@ -153,8 +153,9 @@ const readOnce = (
       return
     }
     // With a backlog, `claim` reads and starts in one round trip; only when it finds nothing
-    // (or for rate-limited actors, which need a permit before they start) block on a read.
-    if (yield* claimOnce(state, inboxes, deps)) return
+    // (or for rate-limited actors, which need a permit before they start) block on a read. After
+    // a blocking read that found nothing, the inboxes were empty a moment ago: read again at once.
+    if (!state.quiet && (yield* claimOnce(state, inboxes, deps))) return
     const keys = inboxes.map((inbox) => inbox.key)
     const redis = yield* RedisClient.RedisClient
     const reply = yield* redis.blocking(deps.blockFor, (connection) =>
@@ -171,7 +172,9 @@ const readOnce = (
         ...keys.map(() => ">"),
       ),
     )
-    yield* accept(state, parse(state, reply as XReadGroupReply), deps)
+    const deliveries = parse(state, reply as XReadGroupReply)
+    state.quiet = deliveries.length === 0
+    yield* accept(state, deliveries, deps)
   })
 
 /**

@@ -31,6 +31,8 @@ export interface WorkerState {
    */
   finishing: number
   buffer: Array<Deliveries.Delivery>
+  /** The last blocking read found nothing: skip the claim before the next one (an idle worker makes no calls but its reads). */
+  quiet: boolean
   /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
   readonly claimed: Map<string, Deliveries.Claimed["started"]>
   /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
@@ -72,6 +74,7 @@ export const make = (options: {
       finishing: 0,
       buffer: [],
       claimed: new Map(),
+      quiet: false,
       wake,
       promoteSoon,
       jobs: options.jobs,
