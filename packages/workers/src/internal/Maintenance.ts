@@ -3,7 +3,7 @@
  * - heartbeat (every lease/3): renew every held lease in one fenced call per inbox; a lost
  *   lease or a requested cancel stops that job; refresh the presence record;
  * - watchdog: stop handlers past their timeout;
- * - reclaimer (every lease/2): take over stalled deliveries, no more than there is room for;
+ * - reclaimer (every min(lease/2, 1 s)): take over stalled deliveries, no more than there is room for;
  * - promoter: move due delayed jobs and retries back into their inboxes;
  * - expirer: delete records of jobs past their retention, prune dead workers' consumers.
  */
@@ -100,13 +100,16 @@ export const watchdog = (state: WorkerState.WorkerState): Effect.Effect<never> =
   return sweep.pipe(Effect.repeat(Schedule.spaced(every)), Effect.zipRight(Effect.never))
 }
 
-/** Reclaimer: take over deliveries idle past their actor's lease, every lease/2. */
+/** Reclaimer: take over deliveries idle past their actor's lease, every min(lease/2, 1 s). */
 export const reclaimer = (
   state: WorkerState.WorkerState,
   deps: { readonly progressThrottle: Duration.Duration },
 ): Effect.Effect<void, never, Needs> => {
-  const every = Duration.divide(shortestLease(state), 2).pipe((d) =>
-    d._tag === "Some" ? d.value : Duration.seconds(1),
+  // A delivery stalls once idle for a lease; a pass every lease/2 would find it up to lease/2
+  // late. Every second at most, a stalled job runs again within lease + 1 s.
+  const every = Duration.min(
+    Duration.divide(shortestLease(state), 2).pipe((d) => (d._tag === "Some" ? d.value : Duration.seconds(1))),
+    Duration.seconds(1),
   )
   const cursors = new Map<string, string>()
   const pass = Effect.forEach(
