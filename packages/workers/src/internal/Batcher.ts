@@ -37,7 +37,8 @@ export type Batcher<A, B, E> = (item: A) => Effect.Effect<B, E>
 
 /**
  * Starts a batcher in the current scope. `run` answers one result per item, in order; its own
- * failure fails every item of that batch. Items still waiting when the scope closes are interrupted.
+ * failure fails every item of that batch. Items still waiting when the scope closes, and items
+ * asked for after, are interrupted.
  */
 export const make = <A, B, E, F, R>(options: {
   readonly groupOf: (item: A) => string
@@ -74,14 +75,15 @@ export const make = <A, B, E, F, R>(options: {
         Effect.onInterrupt(() =>
           Effect.flatMap(Queue.takeAll(queue), (left) =>
             Effect.forEach(left, (pending) => Deferred.interrupt(pending.answer), { discard: true }),
-          ),
+          ).pipe(Effect.zipRight(Queue.shutdown(queue))),
         ),
       ),
     )
     return (item: A) =>
       Effect.suspend(() => {
         const answer = Deferred.unsafeMake<B, E | F>(FiberId.none)
-        queue.unsafeOffer({ item, answer })
+        // Closed (its scope is gone): nobody would ever answer.
+        if (!queue.unsafeOffer({ item, answer })) return Effect.interrupt
         return Deferred.await(answer)
       })
   })
