@@ -2,10 +2,26 @@
  * Job ids: a producer-chosen id, or a generated, time-ordered one (48-bit millisecond time and
  * 80 random bits in Crockford base32, as ULID), so ids sort by submission time.
  */
-import { createHash, randomBytes } from "node:crypto"
+import { createHash, randomFillSync } from "node:crypto"
 import { Schema } from "effect"
 
 const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// Random bytes are drawn from the kernel a few kilobytes at a time: one `randomBytes` call per
+// id cost more than the rest of a submission's preparation together.
+const pool = Buffer.alloc(4096)
+let poolOffset = pool.length
+const randomChars = (count: number): string => {
+  if (poolOffset + count > pool.length) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  let chars = ""
+  // 256 is a multiple of 32, so each character is uniform.
+  for (let i = 0; i < count; i++) chars += alphabet[(pool[poolOffset + i] as number) % 32]
+  poolOffset += count
+  return chars
+}
 
 /** A new time-ordered id, 26 characters. */
 export const generate = (now: number = Date.now()): string => {
@@ -15,9 +31,7 @@ export const generate = (now: number = Date.now()): string => {
     time = alphabet[rest % 32] + time
     rest = Math.floor(rest / 32)
   }
-  let random = ""
-  for (const byte of randomBytes(16)) random += alphabet[byte % 32]
-  return time + random
+  return time + randomChars(16)
 }
 
 /** What a job id may look like: URL-safe, at most 128 characters. */

@@ -4,7 +4,7 @@
  * anything is written. Waiting uses the process's one shared tailer: no polling, no connection
  * per waiter.
  */
-import { Context, Duration, Effect, Layer, Option, ParseResult, Queue, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Either, Layer, Option, ParseResult, Queue, Schema, Stream } from "effect"
 import type * as Actor from "./Actor.js"
 import * as EventTailer from "./EventTailer.js"
 import {
@@ -57,32 +57,31 @@ export type ResultFailure = JobDeadLettered | JobCancelled | ResultTimeout | Job
 
 const maxDelay = Duration.days(365)
 const limitedText = (name: string, max: number, value: string | undefined) =>
-  value !== undefined && (value.length === 0 || value.length > max)
-    ? Option.some(`${name} must be 1-${max} characters`)
-    : Option.none()
+  value !== undefined && (value.length === 0 || value.length > max) ? [`${name} must be 1-${max} characters`] : []
+const isJobId = Schema.is(JobId.JobId)
 
-const checkOptions = (actor: string, options: SubmitOptions) =>
-  Effect.gen(function* () {
-    const problems = [
-      limitedText("idempotencyKey", 256, options.idempotencyKey),
-      limitedText("partitionKey", 256, options.partitionKey),
-      limitedText("correlationId", 128, options.correlationId),
-      limitedText("causationId", 128, options.causationId),
-    ].flatMap(Option.toArray)
-    if (options.jobId !== undefined && Option.isNone(Schema.decodeUnknownOption(JobId.JobId)(options.jobId)))
-      problems.push("jobId must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'")
-    if (options.jobId !== undefined && options.idempotencyKey !== undefined)
-      problems.push("give jobId or idempotencyKey, not both")
-    const delay = Duration.decode(options.delay ?? 0)
-    if (Duration.greaterThan(delay, maxDelay)) problems.push("delay must be at most 365 days")
-    if (problems.length > 0) return yield* Effect.fail(new InvalidOptions({ message: problems.join("; ") }))
-    const jobId =
-      options.jobId ??
-      (options.idempotencyKey === undefined
-        ? JobId.generate()
-        : JobId.fromIdempotencyKey(actor, options.idempotencyKey))
-    return { jobId, delayMs: Duration.toMillis(delay) }
-  })
+const checkOptions = (
+  actor: string,
+  options: SubmitOptions,
+): Either.Either<{ jobId: string; delayMs: number }, InvalidOptions> => {
+  const problems = [
+    ...limitedText("idempotencyKey", 256, options.idempotencyKey),
+    ...limitedText("partitionKey", 256, options.partitionKey),
+    ...limitedText("correlationId", 128, options.correlationId),
+    ...limitedText("causationId", 128, options.causationId),
+  ]
+  if (options.jobId !== undefined && !isJobId(options.jobId))
+    problems.push("jobId must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'")
+  if (options.jobId !== undefined && options.idempotencyKey !== undefined)
+    problems.push("give jobId or idempotencyKey, not both")
+  const delay = Duration.decode(options.delay ?? 0)
+  if (Duration.greaterThan(delay, maxDelay)) problems.push("delay must be at most 365 days")
+  if (problems.length > 0) return Either.left(new InvalidOptions({ message: problems.join("; ") }))
+  const jobId =
+    options.jobId ??
+    (options.idempotencyKey === undefined ? JobId.generate() : JobId.fromIdempotencyKey(actor, options.idempotencyKey))
+  return Either.right({ jobId, delayMs: Duration.toMillis(delay) })
+}
 
 const invalid = (actor: string, error: ParseResult.ParseError) => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
@@ -98,23 +97,34 @@ const invalid = (actor: string, error: ParseResult.ParseError) => {
   })
 }
 
-/** Turns an encoded input into a submit request, checking size and options. */
-const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
-  Effect.gen(function* () {
-    const { maxPayloadBytes } = yield* Settings
-    const input = yield* Effect.try({
-      try: () => JSON.stringify(encoded) as string | undefined,
-      // A value nested deeper than the stack allows cannot be stored (nor read back).
-      catch: () =>
-        new InvalidInput({ actor: actor.name, message: `input for ${actor.name} is nested too deeply`, issues: [] }),
-    })
-    if (input === undefined)
-      return yield* Effect.fail(
-        new InvalidInput({ actor: actor.name, message: `input for ${actor.name} must be a JSON value`, issues: [] }),
-      )
-    const size = Buffer.byteLength(input, "utf8")
+const jsonText = (actor: string, encoded: unknown): Either.Either<string, InvalidInput> => {
+  let input: string | undefined
+  try {
+    input = JSON.stringify(encoded)
+  } catch {
+    // A value nested deeper than the stack allows cannot be stored (nor read back).
+    return Either.left(new InvalidInput({ actor, message: `input for ${actor} is nested too deeply`, issues: [] }))
+  }
+  return input === undefined
+    ? Either.left(new InvalidInput({ actor, message: `input for ${actor} must be a JSON value`, issues: [] }))
+    : Either.right(input)
+}
+
+/**
+ * Turns an encoded input into a submit request, checking size and options. Synchronous, no
+ * Effect per item: `submitMany` runs it for every job of a batch before anything is written.
+ */
+const request = (
+  actor: Actor.Any,
+  encoded: unknown,
+  options: SubmitOptions,
+  maxPayloadBytes: number,
+): Either.Either<JobStore.SubmitRequest, SubmitRefusal> =>
+  Either.flatMap(jsonText(actor.name, encoded), (input): Either.Either<JobStore.SubmitRequest, SubmitRefusal> => {
+    // Only text that could be over the limit is measured (UTF-8 takes at most 3 bytes per UTF-16 unit).
+    const size = input.length * 3 > maxPayloadBytes ? Buffer.byteLength(input, "utf8") : input.length
     if (size > maxPayloadBytes)
-      return yield* Effect.fail(
+      return Either.left(
         new PayloadTooLarge({
           actor: actor.name,
           size,
@@ -122,8 +132,7 @@ const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
           message: `input for ${actor.name} is ${size} bytes, over the limit of ${maxPayloadBytes} bytes`,
         }),
       )
-    const { jobId, delayMs } = yield* checkOptions(actor.name, options)
-    return {
+    return Either.map(checkOptions(actor.name, options), ({ jobId, delayMs }) => ({
       jobId,
       actor: actor.name,
       lane: options.lane ?? "normal",
@@ -133,28 +142,39 @@ const request = (actor: Actor.Any, encoded: unknown, options: SubmitOptions) =>
       correlationId: options.correlationId,
       causationId: options.causationId,
       partitionKey: options.partitionKey,
-    } satisfies JobStore.SubmitRequest
+    }))
   })
 
 /** Report every problem of an input, not only the first. */
 const allIssues = { errors: "all" } as const
 
+/** The synchronous check of a typed input against its actor's contract (see `prepare`). */
+const prepareWith = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, maxPayloadBytes: number) => {
+  const encode = Schema.encodeEither(actor.input)
+  return (input: I, options: SubmitOptions = {}): Either.Either<JobStore.SubmitRequest, SubmitRefusal> =>
+    Either.match(encode(input, allIssues), {
+      onLeft: (error) => Either.left(invalid(actor.name, error)),
+      onRight: (encoded) => request(actor, encoded, options, maxPayloadBytes),
+    })
+}
+
 /** Validates a typed input: encodes it with the contract's input Schema. Writes nothing. */
 export const prepare = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, input: I, options: SubmitOptions = {}) =>
-  Schema.encode(actor.input)(input, allIssues).pipe(
-    Effect.mapError((error) => invalid(actor.name, error)),
-    Effect.flatMap((encoded) => request(actor, encoded, options)),
-  )
+  Effect.flatMap(Settings, ({ maxPayloadBytes }) => prepareWith(actor, maxPayloadBytes)(input, options))
 
 /**
  * Validates an untyped input (e.g. JSON from HTTP): it must decode with the contract's input
  * Schema; what is stored is its canonical encoding. Writes nothing.
  */
 export const prepareUnknown = (actor: Actor.Any, input: unknown, options: SubmitOptions = {}) =>
-  Schema.decodeUnknown(actor.input)(input, allIssues).pipe(
-    Effect.flatMap((decoded) => Schema.encode(actor.input)(decoded, allIssues)),
-    Effect.mapError((error) => invalid(actor.name, error)),
-    Effect.flatMap((encoded) => request(actor, encoded, options)),
+  Effect.flatMap(Settings, ({ maxPayloadBytes }) =>
+    Schema.decodeUnknownEither(actor.input)(input, allIssues).pipe(
+      Either.flatMap((decoded) => Schema.encodeEither(actor.input)(decoded, allIssues)),
+      Either.match({
+        onLeft: (error) => Either.left(invalid(actor.name, error)),
+        onRight: (encoded) => request(actor, encoded, options, maxPayloadBytes),
+      }),
+    ),
   )
 
 const isOver = (events: ReadonlyArray<JobEvent.JobEvent>) => {
@@ -291,8 +311,21 @@ export const make = Effect.gen(function* () {
     submit: (actor, input, options) => provide(prepare(actor, input, options).pipe(Effect.flatMap(JobStore.submit))),
     submitMany: (actor, items) =>
       provide(
-        Effect.forEach(items, (item) => prepare(actor, item.input, item.options)).pipe(
-          Effect.flatMap(JobStore.submitMany),
+        Effect.flatMap(
+          Settings,
+          ({
+            maxPayloadBytes,
+          }): Effect.Effect<ReadonlyArray<Submitted>, SubmitRefusal | RedisError, RedisClient | Settings> => {
+            // Every item is checked before anything is written: one refusal and nothing is.
+            const check = prepareWith(actor, maxPayloadBytes)
+            const requests = new Array<JobStore.SubmitRequest>(items.length)
+            for (const [index, item] of items.entries()) {
+              const prepared = check(item.input, item.options)
+              if (Either.isLeft(prepared)) return Effect.fail(prepared.left)
+              requests[index] = prepared.right
+            }
+            return JobStore.submitMany(requests)
+          },
         ),
       ),
     status: (jobId) => provide(JobStore.status(jobId)),

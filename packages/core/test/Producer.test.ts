@@ -82,6 +82,19 @@ describe("Producer", () => {
     }).pipe(Effect.provide(producerLayer(undefined, { maxPayloadBytes: 100 }))),
   )
 
+  it.live("measures the payload in UTF-8 bytes, not characters", () =>
+    Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      // 61 characters of JSON text either way; with "é" that is 101 bytes, over a 70-byte limit.
+      const error = yield* Effect.flip(producer.submit(Echo, { text: "é".repeat(40), count: 1 }))
+      expect(error._tag).toBe("PayloadTooLarge")
+      if (error._tag !== "PayloadTooLarge") return
+      expect(error.size).toBe(Buffer.byteLength(JSON.stringify({ text: "é".repeat(40), count: 1 }), "utf8"))
+      // The same count of ASCII characters fits.
+      expect((yield* producer.submit(Echo, { text: "e".repeat(40), count: 1 })).duplicate).toBe(false)
+    }).pipe(Effect.provide(producerLayer(undefined, { maxPayloadBytes: 70 }))),
+  )
+
   it.live("maps an idempotency key to the same job and reports the duplicate", () =>
     Effect.gen(function* () {
       const producer = yield* Producer.Producer
