@@ -65,6 +65,21 @@ export const submit = (request: SubmitRequest) =>
 /** Jobs per `submit-many` call: big enough to amortise the call, small enough to stay brief. */
 const submitChunk = 200
 
+/** `submit-many`'s arguments for the requests at `items` (which share the first's actor and lane). */
+const submitManyArgs = (
+  first: SubmitRequest,
+  eventsMaxLen: number,
+  items: ReadonlyArray<number>,
+  requests: ReadonlyArray<SubmitRequest>,
+) => {
+  const args: Array<string | number> = [first.actor, first.lane, first.maxAttempts, eventsMaxLen]
+  for (const index of items) {
+    const r = requests[index] as SubmitRequest
+    args.push(r.jobId, r.input, r.delayMs > 0 ? Math.round(r.delayMs) : 0, r.correlationId ?? "", r.causationId ?? "")
+  }
+  return args
+}
+
 /**
  * Writes many jobs with one script call per chunk of jobs sharing a partition, actor and lane;
  * results come back in the order of the requests. Each job is created or found as a duplicate
@@ -95,16 +110,11 @@ export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
     yield* Effect.forEach(
       chunks,
       (chunk) =>
-        runScript(Scripts.submitMany, chunk.keys, [
-          chunk.request.actor,
-          chunk.request.lane,
-          chunk.request.maxAttempts,
-          eventsMaxLen,
-          ...chunk.items.flatMap((index) => {
-            const r = requests[index] as SubmitRequest
-            return [r.jobId, r.input, Math.max(0, Math.round(r.delayMs)), r.correlationId ?? "", r.causationId ?? ""]
-          }),
-        ]).pipe(
+        runScript(
+          Scripts.submitMany,
+          chunk.keys,
+          submitManyArgs(chunk.request, eventsMaxLen, chunk.items, requests),
+        ).pipe(
           Effect.map((reply) =>
             chunk.items.forEach((index, i) => {
               results[index] = {

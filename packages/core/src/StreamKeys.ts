@@ -65,6 +65,19 @@ export interface Keyspace {
 /** FNV-1a, 32 bit: stable across processes, languages and versions. */
 export const stableHash = (value: string): number => {
   let hash = 0x811c9dc5
+  // ASCII text is its own UTF-8: hashed from its char codes without encoding it (a generated
+  // job id always is); anything else is hashed from its UTF-8 bytes, with the same result.
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code > 0x7f) return hashBytes(value)
+    hash ^= code
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash
+}
+
+const hashBytes = (value: string): number => {
+  let hash = 0x811c9dc5
   for (const byte of Buffer.from(value, "utf8")) {
     hash ^= byte
     hash = Math.imul(hash, 0x01000193) >>> 0
@@ -103,7 +116,8 @@ export const make = (prefix: string, partitions: number): Keyspace => {
     prefix,
     partitions,
     partition,
-    partitionOf: (jobId, partitionKey) => partition(stableHash(partitionKey ?? jobId) % partitions),
+    partitionOf: (jobId, partitionKey) =>
+      partitions === 1 ? (all[0] as PartitionKeys) : partition(stableHash(partitionKey ?? jobId) % partitions),
     all,
     rate: (actor) => `${prefix}:{rate:${actor}}`,
     workers: `${prefix}:workers`,
