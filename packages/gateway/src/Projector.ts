@@ -20,6 +20,7 @@ const script = (name: string, keys: number) =>
   Scripts.define(name, keys, new URL(`./internal/lua/${name}.lua`, import.meta.url))
 export const projectScript = script("project-many", 4)
 export const lockScript = script("projector-lock", 1)
+export const unlockScript = script("projector-unlock", 1)
 
 const batchSize = 500
 /** Jobs per `project-many` call: bounds one call's arguments (7 per job). */
@@ -263,6 +264,16 @@ export const layer: Layer.Layer<Projector, never, RedisClient.RedisClient | Sett
   Projector,
   Effect.gen(function* () {
     const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+    const { keyspace } = yield* Settings.Settings
+    // On the way out (after the fold below is interrupted), hand the partitions over at once: a
+    // restarted or standby projector takes them now rather than when the locks expire. Redis
+    // trouble then only means waiting for the TTL, as after a crash. (A finalizer runs
+    // uninterruptibly: the calls are made interruptible so that the timeout can end them.)
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(keyspace.all, (partition) => run(unlockScript, [partition.projectorLock], [owner]), {
+        discard: true,
+      }).pipe(Effect.interruptible, Effect.timeout("1 second"), Effect.ignore),
+    )
     yield* Effect.forkScoped(
       project(owner).pipe(
         // Only setup can fail (Redis down at start): try again until it works.

@@ -1,4 +1,4 @@
-import { Producer, RedisClient, type Settings } from "@eddy/core"
+import { Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Runtime } from "effect"
 import * as SimulatedWorker from "../../core/test/support/SimulatedWorker.js"
@@ -125,6 +125,11 @@ describe("Projector", () => {
       // Stop it while it is folding (one batch is 500 events; the log holds 4,500).
       yield* Effect.scoped(Layer.build(Projector.layer).pipe(Effect.zipRight(Effect.sleep("30 millis"))))
       expect(yield* Projector.lag).toBeGreaterThan(0)
+      // It let go of its partition on the way out: the next projector takes over at once, not
+      // when the lock's TTL (10 s) runs out.
+      const { keyspace } = yield* Settings.Settings
+      const redis = yield* RedisClient.RedisClient
+      expect(yield* redis.run((c) => c.exists(keyspace.partition(0).projectorLock))).toBe(0)
       yield* Effect.scoped(Layer.build(Projector.layer).pipe(Effect.zipRight(waitCaughtUp)))
       const views = yield* Projection.allViews
       expect(views.size).toBe(1500)
