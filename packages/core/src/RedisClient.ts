@@ -1,8 +1,13 @@
 /**
- * The process's Redis connections: one command connection (auto-pipelined) shared by every
- * component, plus, made on first use, one blocking connection for inbox reads and one for
- * tailing the event log. A worker process holds two (command + reads) however many actors it
- * hosts; a producer waiting for results holds two (command + tail).
+ * The process's Redis connections: one command connection shared by every component, plus,
+ * made on first use, one blocking connection for inbox reads and one for tailing the event log.
+ * A worker process holds two (command + reads) however many actors it hosts; a producer waiting
+ * for results holds two (command + tail).
+ *
+ * Commands go out at once, any number in flight, and the writes of one tick leave in one system
+ * call (see `coalesceWrites`). Not ioredis's auto-pipelining: it sends the next pipeline only
+ * once the previous one has answered, so a command waited for whatever was on the wire before it
+ * (a claim, a projector batch), up to a round trip per hop of a job.
  *
  * While Redis is unreachable, calls fail with `RedisUnavailable` within a bound (default 2 s)
  * instead of queueing forever; reconnects back off exponentially with jitter and a cap, and the
@@ -88,7 +93,7 @@ export const classify = (error: unknown): RedisError => {
 
 const connectionOptions = (name: string, timeout: Duration.Duration | undefined): RedisOptions => ({
   connectionName: name,
-  enableAutoPipelining: true,
+  enableAutoPipelining: false,
   // Fail at once while disconnected (we wait for `ready` ourselves, within the bound) instead of
   // queueing commands that would run at some unknown later time.
   enableOfflineQueue: false,
@@ -171,6 +176,60 @@ const bounded = <A>(connection: Connection, bound: Duration.Duration, command: (
     }),
   )
 
+/**
+ * `command` on a ready connection, failing with `RedisUnavailable` past `bound`: `bounded`
+ * without its wait for the connection, and with a plain timer where `Effect.timeoutFail` forks a
+ * fiber per call. Blocking reads come once per event or delivery, which made that their main cost.
+ */
+const readyWithin = <A>(redis: Redis, bound: Duration.Duration, command: (redis: Redis) => Promise<A>) =>
+  Effect.async<A, RedisError>((resume) => {
+    let done = false
+    const finish = (effect: Effect.Effect<A, RedisError>) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resume(effect)
+    }
+    const timer = setTimeout(
+      () =>
+        finish(Effect.fail(new RedisUnavailable({ message: `Redis did not answer within ${Duration.format(bound)}` }))),
+      Duration.toMillis(bound),
+    )
+    try {
+      command(redis).then(
+        (value) => finish(Effect.succeed(value)),
+        (error: unknown) => finish(Effect.fail(classify(error))),
+      )
+    } catch (error) {
+      finish(Effect.fail(classify(error)))
+    }
+    return Effect.sync(() => {
+      done = true
+      clearTimeout(timer)
+    })
+  })
+
+/**
+ * Holds the connection's writes back until the current tick's work is done (`cork`, then
+ * `uncork` on the next tick), so that the commands which fibers woken together send leave in one
+ * `writev`: on a loopback socket each write system call costs about as much as the command.
+ * Nothing waits for a reply, and the next tick's commands go out at once.
+ */
+const coalesceWrites = (redis: Redis) => {
+  let corked = false
+  return (): void => {
+    if (corked) return
+    // Read each time: a reconnect replaces the socket.
+    const stream = redis.stream
+    corked = true
+    stream.cork()
+    process.nextTick(() => {
+      corked = false
+      stream.uncork()
+    })
+  }
+}
+
 /** Builds the service over a URL; connections close when the scope closes. */
 export const make = (options: Options) =>
   Effect.gen(function* () {
@@ -185,8 +244,17 @@ export const make = (options: Options) =>
     // lives as long as the client. One call at a time per channel.
     const channel = (suffix: string, role: string) =>
       Effect.gen(function* () {
-        const connection = yield* Effect.cached(
+        const open = yield* Effect.cached(
           Scope.extend(connect(runtime, url, display, role, connectionOptions(`${name}:${suffix}`, undefined)), scope),
+        )
+        // Kept once opened, sparing each read the cached effect's own bookkeeping.
+        let opened: Connection | undefined
+        const connection = Effect.suspend(() =>
+          opened === undefined
+            ? Effect.tap(open, (made) => {
+                opened = made
+              })
+            : Effect.succeed(opened),
         )
         const lock = yield* Effect.makeSemaphore(1)
         return { connection, lock }
@@ -196,18 +264,31 @@ export const make = (options: Options) =>
       tail: yield* channel("tail", "tailing"),
     }
 
+    const holdWrites = coalesceWrites(command.redis)
     const service: RedisClientService = {
       // The hot path: on a ready command connection, ioredis's own `commandTimeout` is the bound,
       // which spares every call a forked timeout fiber; otherwise wait for the connection, bounded.
       run: (f) =>
         command.redis.status === "ready"
-          ? Effect.tryPromise({ try: () => f(command.redis), catch: classify })
+          ? Effect.tryPromise({
+              try: () => {
+                holdWrites()
+                return f(command.redis)
+              },
+              catch: classify,
+            })
           : bounded(command, timeout, f),
-      blocking: (blockFor, f, on = "read") =>
-        channels[on].connection.pipe(
-          Effect.flatMap((connection) => bounded(connection, Duration.sum(Duration.decode(blockFor), timeout), f)),
+      blocking: (blockFor, f, on = "read") => {
+        const bound = Duration.sum(Duration.decode(blockFor), timeout)
+        return channels[on].connection.pipe(
+          Effect.flatMap((connection) =>
+            connection.redis.status === "ready"
+              ? readyWithin(connection.redis, bound, f)
+              : bounded(connection, bound, f),
+          ),
           channels[on].lock.withPermits(1),
-        ),
+        )
+      },
       health: Effect.gen(function* () {
         const started = Date.now()
         yield* bounded(command, timeout, (redis) => redis.ping()).pipe(

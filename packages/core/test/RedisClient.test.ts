@@ -259,6 +259,46 @@ describe("RedisClient", () => {
     }),
   )
 
+  it.scopedLive("a command goes out while an earlier one still runs; the commands of one tick leave in one write", () =>
+    Effect.gen(function* () {
+      const client = yield* RedisClient.make({ url: Redacted.make(TestRedis.url()), name: uniqueName("writes") })
+      // Every write that reaches the command connection's socket, and when.
+      const writes: Array<number> = []
+      yield* client.run(async (redis) => {
+        // The socket's own write methods (Node's stream internals): each call is one system call.
+        const stream = redis.stream as unknown as Record<string, (...args: Array<unknown>) => void>
+        for (const method of ["_write", "_writev"]) {
+          const original = (stream[method] as (...args: Array<unknown>) => void).bind(stream)
+          stream[method] = (...args) => {
+            writes.push(performance.now())
+            original(...args)
+          }
+        }
+      })
+
+      // A script that keeps Redis busy for a while (~100 ms); a PING sent meanwhile must not wait
+      // for its answer to go out (auto-pipelining held it back until then).
+      const busy = "local i = 0 while i < 10000000 do i = i + 1 end return i"
+      const slow = yield* Effect.fork(client.run((redis) => redis.eval(busy, 0)))
+      yield* Effect.sleep("5 millis")
+      const before = writes.length
+      const ping = yield* Effect.fork(client.run((redis) => redis.ping()))
+      yield* Effect.sleep("5 millis")
+      expect(slow.unsafePoll()).toBeNull()
+      expect(writes.length).toBe(before + 1)
+      expect(yield* Fiber.join(slow)).toBe(10_000_000)
+      expect(yield* Fiber.join(ping)).toBe("PONG")
+
+      const batch = writes.length
+      const pongs = yield* Effect.all(
+        Arr.range(1, 20).map(() => client.run((redis) => redis.ping())),
+        { concurrency: "unbounded" },
+      )
+      expect(pongs).toEqual(Arr.replicate("PONG", 20))
+      expect(writes.length - batch).toBe(1)
+    }),
+  )
+
   it.scopedLive("a producer-only client holds exactly one connection, closed with its scope", () =>
     Effect.gen(function* () {
       const name = uniqueName("producer")
@@ -304,5 +344,29 @@ describe("RedisClient against a hung server", () => {
       yield* Effect.sleep("100 millis")
       expect(yield* client.run((c) => c.ping())).toBe("PONG")
     }),
+  )
+
+  it.scopedLive(
+    "a blocking read on a server that stopped answering fails with RedisUnavailable past its block and the bound",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* EmbeddedRedis.start({ ephemeral: true })
+        const client = yield* RedisClient.make({
+          url: Redacted.make(server.url),
+          timeout: "300 millis",
+          name: "hung-read",
+        })
+        const read = (client: RedisClient.RedisClientService) =>
+          client.blocking("200 millis", (c) => c.xread("BLOCK", 200, "STREAMS", "s", "$"))
+        expect(yield* read(client)).toBeNull()
+        process.kill(server.pid, "SIGSTOP")
+        const started = Date.now()
+        const error = yield* Effect.flip(read(client)).pipe(
+          Effect.ensuring(Effect.sync(() => process.kill(server.pid, "SIGCONT"))),
+        )
+        expect(error._tag).toBe("RedisUnavailable")
+        expect(Date.now() - started).toBeGreaterThanOrEqual(450)
+        expect(Date.now() - started).toBeLessThan(3_000)
+      }),
   )
 })
