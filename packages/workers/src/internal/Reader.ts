@@ -10,7 +10,7 @@ import type * as Handler from "../Handler.js"
 import * as JobRunner from "./JobRunner.js"
 import * as WorkerState from "./WorkerState.js"
 
-type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
+export type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
 
 /** What starting a job needs besides the state. */
 export interface DispatchDeps {
@@ -135,6 +135,15 @@ export const countPerStream = (state: WorkerState.WorkerState, inboxes: Readonly
 }
 
 /**
+ * Whether a read left its inboxes empty: XREADGROUP hands out everything waiting up to COUNT per
+ * stream, so a read that brought less than COUNT from every stream (or nothing) drained them a
+ * moment ago. A claim would then find nothing and only delay the next read (and its jobs' starts
+ * would queue behind it in Redis): the reader blocks again instead.
+ */
+export const isDrained = (reply: XReadGroupReply, count: number): boolean =>
+  (reply ?? []).every(([, entries]) => entries.length < count)
+
+/**
  * One round: starts what the buffer allows, then, if there is room, blocks up to `blockFor` for
  * new deliveries; if there is none, waits until a job ends (or `blockFor` passes, to notice a stop).
  */
@@ -153,28 +162,27 @@ const readOnce = (
       return
     }
     // With a backlog, `claim` reads and starts in one round trip; only when it finds nothing
-    // (or for rate-limited actors, which need a permit before they start) block on a read. After
-    // a blocking read that found nothing, the inboxes were empty a moment ago: read again at once.
+    // (or for rate-limited actors, which need a permit before they start) block on a read.
     if (!state.quiet && (yield* claimOnce(state, inboxes, deps))) return
     const keys = inboxes.map((inbox) => inbox.key)
+    const count = countPerStream(state, inboxes)
     const redis = yield* RedisClient.RedisClient
-    const reply = yield* redis.blocking(deps.blockFor, (connection) =>
+    const reply = (yield* redis.blocking(deps.blockFor, (connection) =>
       connection.xreadgroup(
         "GROUP",
         StreamKeys.workerGroup,
         state.consumer,
         "COUNT",
-        countPerStream(state, inboxes),
+        count,
         "BLOCK",
         Duration.toMillis(deps.blockFor),
         "STREAMS",
         ...keys,
         ...keys.map(() => ">"),
       ),
-    )
-    const deliveries = parse(state, reply as XReadGroupReply)
-    state.quiet = deliveries.length === 0
-    yield* accept(state, deliveries, deps)
+    )) as XReadGroupReply
+    state.quiet = isDrained(reply, count)
+    yield* accept(state, parse(state, reply), deps)
   })
 
 /**

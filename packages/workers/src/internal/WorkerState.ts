@@ -31,7 +31,11 @@ export interface WorkerState {
    */
   finishing: number
   buffer: Array<Deliveries.Delivery>
-  /** The last blocking read found nothing: skip the claim before the next one (an idle worker makes no calls but its reads). */
+  /**
+   * The last blocking read drained the inboxes (it brought less than it asked for): skip the claim
+   * before the next one. An idle worker makes no calls but its reads, and one fed a job at a time
+   * starts each as soon as it is read.
+   */
   quiet: boolean
   /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
   readonly claimed: Map<string, Deliveries.Claimed["started"]>
