@@ -67,7 +67,10 @@ export const make = <A, B, E, F, R>(options: {
         if (group === undefined) groups.set(key, [pending])
         else group.push(pending)
       }
-      yield* Effect.forEach(groups.values(), runGroup, { concurrency: "unbounded", discard: true })
+      // One group (one inbox: the usual case) runs in this fiber; forking one for it would only
+      // delay the call.
+      if (groups.size === 1) yield* runGroup([...groups.values()][0] ?? [])
+      else yield* Effect.forEach(groups.values(), runGroup, { concurrency: "unbounded", discard: true })
     })
     yield* Effect.forkScoped(
       flush.pipe(
