@@ -78,13 +78,22 @@ export const make = Effect.gen(function* () {
   )
 
   const started = yield* SynchronizedRef.make(false)
-  const ensureStarted = SynchronizedRef.updateEffect(started, (running) =>
-    running
-      ? Effect.succeed(true)
-      : currentPositions.pipe(
-          Effect.tap((positions) => Effect.forkIn(readLoop(positions), scope)),
-          Effect.as(true),
-          Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(redis.timeout))),
+  // Read without the ref's lock once the reader runs: every wait for a result subscribes.
+  let reading = false
+  const ensureStarted = Effect.suspend(() =>
+    reading
+      ? Effect.void
+      : SynchronizedRef.updateEffect(started, (running) =>
+          running
+            ? Effect.succeed(true)
+            : currentPositions.pipe(
+                Effect.tap((positions) => Effect.forkIn(readLoop(positions), scope)),
+                Effect.as(true),
+                Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(redis.timeout))),
+                Effect.tap(() => {
+                  reading = true
+                }),
+              ),
         ),
   )
 
