@@ -55,20 +55,24 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  const readLoop = (positions: Array<string>) =>
-    redis
+  const readLoop = (positions: Array<string>) => {
+    const read = redis
       .blocking(
         blockFor,
         (connection) =>
           connection.xread("COUNT", batch, "BLOCK", Duration.toMillis(blockFor), "STREAMS", ...streams, ...positions),
         "tail",
       )
-      .pipe(
-        Effect.tap((reply) => route(reply as XReadReply, positions)),
-        // Redis trouble: the connection service already logs the outage once; keep trying.
-        Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
-        Effect.forever,
-      )
+      .pipe(Effect.tap((reply) => route(reply as XReadReply, positions)))
+    return read.pipe(
+      // Redis trouble: the connection service already logs the outage once; keep trying. The
+      // schedule is set up only once a read failed: reads come once per event or so.
+      Effect.catchAll(() =>
+        Effect.retry(read, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+      ),
+      Effect.forever,
+    )
+  }
 
   // The newest id of each log when reading starts: later events are the live ones.
   const currentPositions = Effect.forEach(streams, (stream) =>

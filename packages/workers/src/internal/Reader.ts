@@ -227,13 +227,20 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
 export const loop = (
   state: WorkerState.WorkerState,
   deps: { readonly blockFor: Duration.Duration; readonly progressThrottle: Duration.Duration },
-): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> =>
-  readOnce(state, deps).pipe(
+): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> => {
+  const round = readOnce(state, deps).pipe(
     Effect.catchAll((error) =>
       error.message.includes("NOGROUP") ? ensureGroups(state).pipe(Effect.ignore) : Effect.fail(error),
     ),
-    Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+  )
+  return round.pipe(
+    // The schedule is set up only once a round failed: doing it for every round cost more than
+    // the rest of an idle round's Effect work.
+    Effect.catchAll(() =>
+      Effect.retry(round, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+    ),
     Effect.repeat({ while: () => !state.stopping }),
     Effect.asVoid,
     Effect.orDie, // unreachable: the retry schedule never ends
   )
+}
