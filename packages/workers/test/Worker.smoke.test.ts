@@ -1,6 +1,6 @@
 import { Actor, EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Effect, HashMap, Layer, Logger, Redacted, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 
@@ -53,5 +53,45 @@ describe("worker smoke", () => {
       const status = yield* producer.status(jobs[2]!.jobId)
       expect(status.attempt).toBeGreaterThan(1)
     }).pipe(Effect.provide(Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base())))
+  })
+
+  it.live("annotates the logs of a job, its handler's among them, with actor, job id and attempt", () => {
+    const lines: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
+    const capture = Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ message, annotations }) => {
+        lines.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      }),
+    )
+    let calls = 0
+    const handler = Worker.handle(Double, ({ n }) =>
+      Effect.gen(function* () {
+        calls++
+        yield* Effect.logInfo(`doubling ${n}`)
+        if (calls === 1) return yield* Effect.fail(new Error("first attempt fails"))
+        return { n: n * 2 }
+      }),
+    )
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const job = yield* producer.submit(Double, { n: 21 })
+      const output = yield* Effect.scoped(
+        Worker.make({ handlers: [handler], concurrency: 2 }).pipe(
+          Effect.zipRight(producer.resultOf(Double, job.jobId, { timeout: "10 seconds" })),
+        ),
+      )
+      expect(output).toEqual({ n: 42 })
+      const handlerLines = lines.filter((line) => String(line.message).includes("doubling 21"))
+      expect(handlerLines.map((line) => line.annotations)).toEqual([
+        expect.objectContaining({ actor: "double", jobId: job.jobId, attempt: 1 }),
+        expect.objectContaining({ actor: "double", jobId: job.jobId, attempt: 2 }),
+      ])
+      // The worker's own line about the failed attempt carries them too.
+      const failed = lines.find((line) => String(line.message).includes("attempt 1 failed"))
+      expect(failed?.annotations).toMatchObject({ actor: "double", jobId: job.jobId, attempt: 1 })
+    }).pipe(
+      Effect.provide(Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base())),
+      Effect.provide(capture),
+    )
   })
 })
