@@ -8,11 +8,16 @@
  * Effect's own request batching (`RequestResolver.makeBatched`) only batches requests made
  * inside one fiber's `Effect.all`/`forEach`; job fibers are independent, hence this.
  */
-import { Deferred, Effect, Either, Exit, FiberId, Queue, type Scope } from "effect"
+import { Effect, Either, Exit, Queue, type Scope } from "effect"
 
+/**
+ * An item and how to answer its caller: the caller's own resume callback, not a Deferred (a
+ * Deferred per call was a measurable share of a job's cost; a late or second answer to an
+ * interrupted caller is ignored by the runtime, as a Deferred's would be).
+ */
 interface Pending<A, B, E> {
   readonly item: A
-  readonly answer: Deferred.Deferred<B, E>
+  readonly answer: (result: Effect.Effect<B, E>) => void
 }
 
 /** Answers each caller of a batch with its own result, or with the batch's failure. */
@@ -21,8 +26,7 @@ const answerAll = <A, B, E>(
   exit: Exit.Exit<ReadonlyArray<Either.Either<B, E>>, E>,
 ): void => {
   for (const [i, pending] of group.entries())
-    Deferred.unsafeDone(
-      pending.answer,
+    pending.answer(
       Exit.flatMap(exit, (results): Exit.Exit<B, E> => {
         const result = results[i]
         return result === undefined
@@ -53,7 +57,7 @@ export const make = <A, B, E, F, R>(options: {
         Effect.exit,
         Effect.map((exit) => answerAll(group, exit)),
         // Interrupted on the wire (the worker stops): nobody may wait for an answer forever.
-        Effect.onInterrupt(() => Effect.forEach(group, (pending) => Deferred.interrupt(pending.answer))),
+        Effect.onInterrupt(() => Effect.sync(() => group.forEach((pending) => pending.answer(Effect.interrupt)))),
       )
     const flush = Effect.gen(function* () {
       const first = yield* Queue.take(queue)
@@ -77,16 +81,16 @@ export const make = <A, B, E, F, R>(options: {
         Effect.forever,
         Effect.onInterrupt(() =>
           Effect.flatMap(Queue.takeAll(queue), (left) =>
-            Effect.forEach(left, (pending) => Deferred.interrupt(pending.answer), { discard: true }),
+            Effect.sync(() => {
+              for (const pending of left) pending.answer(Effect.interrupt)
+            }),
           ).pipe(Effect.zipRight(Queue.shutdown(queue))),
         ),
       ),
     )
     return (item: A) =>
-      Effect.suspend(() => {
-        const answer = Deferred.unsafeMake<B, E | F>(FiberId.none)
+      Effect.async<B, E | F>((answer) => {
         // Closed (its scope is gone): nobody would ever answer.
-        if (!queue.unsafeOffer({ item, answer })) return Effect.interrupt
-        return Deferred.await(answer)
+        if (!queue.unsafeOffer({ item, answer })) answer(Effect.interrupt)
       })
   })
