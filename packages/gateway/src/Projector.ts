@@ -18,12 +18,12 @@ import * as Projection from "./Projection.js"
 
 const script = (name: string, keys: number) =>
   Scripts.define(name, keys, new URL(`./internal/lua/${name}.lua`, import.meta.url))
-export const projectScript = script("project-many", 4)
+export const projectScript = script("project-many", 5)
 export const lockScript = script("projector-lock", 1)
 export const unlockScript = script("projector-unlock", 1)
 
 const batchSize = 500
-/** Jobs per `project-many` call: bounds one call's arguments (7 per job). */
+/** Jobs per `project-many` call: bounds one call's arguments (8 per job). */
 const jobsPerCall = 500
 const lockTtl = Duration.seconds(10)
 
@@ -75,6 +75,8 @@ const foldJob = (jobId: string, events: ReadonlyArray<FoldEvent>, start: Project
       last.actor,
       start?.lastEventId ?? "",
       outcomes.join(","),
+      // Acknowledged by the same call that writes the view.
+      events.map((event) => event.id).join(","),
     ],
   }
 }
@@ -89,7 +91,7 @@ const write = (partition: StreamKeys.PartitionKeys, folded: ReadonlyArray<Folded
   const open = new Map<number, { minute: number; args: Array<string> }>()
   for (const job of folded) {
     let call = open.get(job.minute)
-    if (call === undefined || call.args.length >= jobsPerCall * 7) {
+    if (call === undefined || call.args.length >= jobsPerCall * 8) {
       call = { minute: job.minute, args: [] }
       open.set(job.minute, call)
       calls.push(call)
@@ -99,14 +101,20 @@ const write = (partition: StreamKeys.PartitionKeys, folded: ReadonlyArray<Folded
   return Effect.forEach(
     calls,
     ({ minute, args }) =>
-      run(projectScript, [partition.viewJobs, partition.viewCounts, partition.jobs, partition.viewRates(minute)], args),
+      run(
+        projectScript,
+        [partition.viewJobs, partition.viewCounts, partition.jobs, partition.viewRates(minute), partition.events],
+        [StreamKeys.projectorGroup, ...args],
+      ),
     { concurrency: "unbounded" },
   ).pipe(Effect.map((replies) => replies.flatMap((stale) => stale.map(String))))
 }
 
 /**
  * Folds a batch of events of one partition (in log order) and writes every touched job, with one
- * script call for the batch.
+ * script call for the batch, which also acknowledges the events it folded. Answers whether every
+ * job was written: a job whose view kept changing under it (five rounds) is left unacknowledged,
+ * to be read again.
  */
 export const applyBatch = (partition: number, events: ReadonlyArray<FoldEvent>) =>
   Effect.gen(function* () {
@@ -126,16 +134,22 @@ export const applyBatch = (partition: number, events: ReadonlyArray<FoldEvent>) 
       const folded = pending.map((jobId) => foldJob(jobId, byJob.get(jobId) ?? [], views.get(jobId)))
       pending = yield* write(keys, folded)
     }
+    return pending.length === 0
   })
 
-/** Decodes read entries; a pending entry trimmed from the log comes back without fields. */
-const decodeEntries = (entries: Entries): Array<FoldEvent> => {
+/**
+ * Decodes read entries; a pending entry trimmed from the log comes back without fields. Entries
+ * that do not decode are answered apart: nothing folds them, so nothing else acknowledges them.
+ */
+const decodeEntries = (entries: Entries) => {
   const events: Array<FoldEvent> = []
+  const skipped: Array<string> = []
   for (const [id, fields] of entries) {
     const event = fields === null ? undefined : decodeEntry(id, fields)
-    if (event !== undefined) events.push(event)
+    if (event === undefined) skipped.push(id)
+    else events.push(event)
   }
-  return events
+  return { events, skipped }
 }
 
 /**
@@ -156,11 +170,14 @@ const projectOnce = (partition: number, consumer: string, checkPending: boolean)
         .pipe(Effect.map((reply) => ((reply as XReadGroupReply)?.[0]?.[1] ?? []) as Entries))
     const pending = checkPending ? yield* read("0") : []
     const entries = pending.length > 0 ? pending : yield* read(">")
+    let complete = true
     if (entries.length > 0) {
-      yield* applyBatch(partition, decodeEntries(entries))
-      yield* redis.run((c) => c.xack(events, StreamKeys.projectorGroup, ...entries.map(([id]) => id)))
+      const { events: folded, skipped } = decodeEntries(entries)
+      if (folded.length > 0) complete = yield* applyBatch(partition, folded)
+      if (skipped.length > 0) yield* redis.run((c) => c.xack(events, StreamKeys.projectorGroup, ...skipped))
     }
-    return { handled: entries.length, hadPending: pending.length > 0 }
+    // Entries left unacknowledged are read again, from the pending list, on the next pass.
+    return { handled: entries.length, hadPending: pending.length > 0 || !complete }
   })
 
 /** The projector's consumer name: fixed, so a new lock holder finds its predecessor's pending entries. */
@@ -174,11 +191,30 @@ export const project = (owner: string) =>
     // Partitions whose unacknowledged entries may not be folded yet: any this process just took
     // the lock of, or was folding when a pass failed. Others skip that read.
     const unchecked = new Set<number>()
+    // When this process last took or renewed each partition's lock: renewed once a third of its
+    // TTL has passed, not on every pass (a busy projector passes hundreds of times a second).
+    const renewedAt = new Map<number, number>()
+    const ttlMs = Duration.toMillis(lockTtl)
+    const hold = (partition: StreamKeys.PartitionKeys) =>
+      Effect.suspend(() => {
+        const now = Date.now()
+        if (now - (renewedAt.get(partition.index) ?? Number.NEGATIVE_INFINITY) < ttlMs / 3)
+          return Effect.succeed(1) as Effect.Effect<number, RedisClient.RedisError, RedisClient.RedisClient>
+        return run(lockScript, [partition.projectorLock], [owner, ttlMs]).pipe(
+          Effect.map(Number),
+          Effect.tap((held) =>
+            Effect.sync(() => {
+              if (held === 0) renewedAt.delete(partition.index)
+              else renewedAt.set(partition.index, now)
+            }),
+          ),
+        )
+      })
     const pass = Effect.forEach(keyspace.all, (partition) =>
-      run(lockScript, [partition.projectorLock], [owner, Duration.toMillis(lockTtl)]).pipe(
+      hold(partition).pipe(
         Effect.flatMap((held) => {
-          if (Number(held) === 0) return Effect.succeed(0)
-          if (Number(held) === 2) unchecked.add(partition.index)
+          if (held === 0) return Effect.succeed(0)
+          if (held === 2) unchecked.add(partition.index)
           return projectOnce(partition.index, consumerName, unchecked.has(partition.index)).pipe(
             Effect.map(({ handled, hadPending }) => {
               if (!hadPending) unchecked.delete(partition.index)
@@ -196,6 +232,8 @@ export const project = (owner: string) =>
           Effect.zipRight(
             Effect.sync(() => {
               for (const partition of keyspace.all) unchecked.add(partition.index)
+              // Redis trouble: ask for the locks again rather than trust the last renewal.
+              renewedAt.clear()
             }),
           ),
           Effect.zipRight(Effect.sleep("1 second")),

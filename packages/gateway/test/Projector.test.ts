@@ -1,4 +1,4 @@
-import { Producer, RedisClient, Settings } from "@eddy/core"
+import { Producer, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Runtime } from "effect"
 import * as SimulatedWorker from "../../core/test/support/SimulatedWorker.js"
@@ -62,6 +62,54 @@ describe("Projector", () => {
       expect(model.counts.get("task")).toMatchObject({ succeeded: 200, queued: 0, active: 0 })
       expect(model.rates.get("task")).toEqual({ succeeded: 200 })
     }).pipe(Effect.provide(base())),
+  )
+
+  it.scopedLive(
+    "acknowledges a job's entries in the call that writes its view, and leaves a job it could not write pending",
+    () =>
+      Effect.gen(function* () {
+        const producer = yield* Producer.Producer
+        const jobs = yield* producer.submitMany(
+          Task,
+          [1, 2, 3].map((n) => ({ input: { n } })),
+        )
+        yield* SimulatedWorker.completeAll("w1", "task")
+        const { keyspace } = yield* Settings.Settings
+        const redis = yield* RedisClient.RedisClient
+        const log = keyspace.partition(0).events
+        // Read through the group as the projector does: every entry is pending until acknowledged.
+        yield* redis.run((c) => c.xgroup("CREATE", log, StreamKeys.projectorGroup, "0"))
+        yield* redis.run((c) =>
+          c.xreadgroup("GROUP", StreamKeys.projectorGroup, "projector", "COUNT", 100, "STREAMS", log, ">"),
+        )
+        const pendingCount = Effect.map(
+          redis.run((c) => c.xpending(log, StreamKeys.projectorGroup) as Promise<[number, ...Array<unknown>]>),
+          ([count]) => Number(count),
+        )
+        expect(yield* pendingCount).toBe(9)
+        // Before every write, another writer changes the first job's view: it stays stale through
+        // every round, so its entries must stay pending (to be read again); the others are written
+        // and acknowledged by the writes themselves.
+        const first = jobs[0]!.jobId
+        let changes = 0
+        const runtime = yield* Effect.runtime<never>()
+        const watched = beforeEachWrite(redis, async () => {
+          changes++
+          await Runtime.runPromise(runtime)(
+            redis.run((c) => c.hset(keyspace.partition(0).viewJobs, first, `["1-${changes}","task","queued",1,0,0,0]`)),
+          )
+        })
+        const complete = yield* Projector.applyBatch(0, yield* logEvents).pipe(
+          Effect.provideService(RedisClient.RedisClient, watched),
+        )
+        expect(complete).toBe(false)
+        expect(yield* pendingCount).toBe(3)
+        const pending = (yield* redis.run((c) => c.xpending(log, StreamKeys.projectorGroup, "-", "+", 10))) as Array<
+          [string, ...Array<unknown>]
+        >
+        const firstEvents = (yield* logEvents).filter((event) => event.jobId === first).map((event) => event.id)
+        expect(pending.map(([id]) => id)).toEqual(firstEvents)
+      }).pipe(Effect.provide(base())),
   )
 
   it.scopedLive("folds events into job views and per-actor counts", () =>

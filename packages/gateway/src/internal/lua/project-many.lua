@@ -7,12 +7,16 @@
 --   inbox entry) gets no view, and loses one it still has, so a lagging projector or a rebuild
 --   cannot bring back a view that expire.lua deleted with its record. Its outcomes still count
 --   in the rates, which are about events, not retained jobs.
+-- A job's log entries are acknowledged in the same call as its view is written (or found already
+-- written), never for a job reported back: so a crash between folding and acknowledging cannot
+-- happen, and nothing is counted twice in the rates by a projector reading entries again.
 -- A stored view is a JSON array whose first three items are its last event id, actor and state
 -- (see the gateway's Projection.encodeView).
--- KEYS: 1 view jobs, 2 view counts, 3 jobs, 4 rates of the minute
--- ARGV: 7 per job: job id, id of the newest event folded in, view ('' deletes it), its state
---       ('' when deleted), actor, last event id of the view the fold started from ('' none),
---       outcomes to count in the rates (comma-separated, '' none)
+-- KEYS: 1 view jobs, 2 view counts, 3 jobs, 4 rates of the minute, 5 events (the log)
+-- ARGV: 1 projector group, then 8 per job: job id, id of the newest event folded in, view ('' deletes
+--       it), its state ('' when deleted), actor, last event id of the view the fold started from
+--       ('' none), outcomes to count in the rates (comma-separated, '' none), the job's entries
+--       of this batch to acknowledge (comma-separated ids)
 -- Returns: the ids of the jobs whose view changed since it was read
 local function id_parts(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -34,24 +38,27 @@ local function head(raw)
   return view[1], view[3]
 end
 
+local PER_JOB = 8
 local ids = {}
-for i = 1, #ARGV, 7 do ids[#ids + 1] = ARGV[i] end
+for i = 2, #ARGV, PER_JOB do ids[#ids + 1] = ARGV[i] end
 if #ids == 0 then return {} end
 local stored = redis.call('HMGET', KEYS[1], unpack(ids))
 
-local sets, dels, stale, counts, rates = {}, {}, {}, {}, {}
+local sets, dels, stale, counts, rates, acks = {}, {}, {}, {}, {}, {}
 local function add(totals, field, by) totals[field] = (totals[field] or 0) + by end
 
 for j, id in ipairs(ids) do
-  local a = (j - 1) * 7
-  local newest, view, state, actor, from, outcomes =
-    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
+  local a = 1 + (j - 1) * PER_JOB
+  local newest, view, state, actor, from, outcomes, entries =
+    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
   local last, old = head(stored[j])
   if last ~= '' and not newer(newest, last) then
-    -- Already folded: nothing to do.
+    -- Already folded: nothing to write, only to acknowledge.
+    for entry in string.gmatch(entries, '[^,]+') do acks[#acks + 1] = entry end
   elseif last ~= from then
     stale[#stale + 1] = id
   else
+    for entry in string.gmatch(entries, '[^,]+') do acks[#acks + 1] = entry end
     if view ~= '' and redis.call('HEXISTS', KEYS[3], id) == 0 then view, state = '', '' end
     if old ~= state then
       if old ~= '' then add(counts, actor .. '|' .. old, -1) end
@@ -76,4 +83,5 @@ if next(rates) then
   for field, by in pairs(rates) do redis.call('HINCRBY', KEYS[4], field, by) end
   redis.call('EXPIRE', KEYS[4], 7200)
 end
+if #acks > 0 then redis.call('XACK', KEYS[5], ARGV[1], unpack(acks)) end
 return stale
