@@ -57,7 +57,11 @@ export const make = <A, B, E, F, R>(options: {
         Effect.exit,
         Effect.map((exit) => answerAll(group, exit)),
         // Interrupted on the wire (the worker stops): nobody may wait for an answer forever.
-        Effect.onInterrupt(() => Effect.sync(() => group.forEach((pending) => pending.answer(Effect.interrupt)))),
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            for (const pending of group) pending.answer(Effect.interrupt)
+          }),
+        ),
       )
     const flush = Effect.gen(function* () {
       const first = yield* Queue.take(queue)
