@@ -26,13 +26,13 @@ const batch = 1_000
 
 type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: Array<string>]>]> | null
 
-/** The tailer; its reader starts on the first subscription and stops with the layer's scope. */
 /** The `job` field of a raw entry (`""` when it has none). */
 const jobOf = (fields: ReadonlyArray<string>): string => {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "job") return fields[i + 1] as string
   return ""
 }
 
+/** The tailer; its reader starts on the first subscription and stops with the layer's scope. */
 export const make = Effect.gen(function* () {
   const redis = yield* RedisClient
   const { keyspace } = yield* Settings
