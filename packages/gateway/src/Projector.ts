@@ -196,10 +196,9 @@ export const project = (owner: string) =>
     const renewedAt = new Map<number, number>()
     const ttlMs = Duration.toMillis(lockTtl)
     const hold = (partition: StreamKeys.PartitionKeys) =>
-      Effect.suspend(() => {
+      Effect.suspend((): Effect.Effect<number, RedisClient.RedisError, RedisClient.RedisClient> => {
         const now = Date.now()
-        if (now - (renewedAt.get(partition.index) ?? Number.NEGATIVE_INFINITY) < ttlMs / 3)
-          return Effect.succeed(1) as Effect.Effect<number, RedisClient.RedisError, RedisClient.RedisClient>
+        if (now - (renewedAt.get(partition.index) ?? Number.NEGATIVE_INFINITY) < ttlMs / 3) return Effect.succeed(1)
         return run(lockScript, [partition.projectorLock], [owner, ttlMs]).pipe(
           Effect.map(Number),
           Effect.tap((held) =>

@@ -126,7 +126,8 @@ export interface RunnerDeps {
 
 /** What a handler's every job needs, prepared once per handler rather than per job. */
 interface Prepared {
-  readonly decode: (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /** The stored input (JSON text) decoded with the contract; a Left when it is not JSON or does not decode. */
+  readonly decodeInput: (text: string) => Either.Either<unknown, unknown>
   readonly encode: (output: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly metrics: WorkerMetrics.ActorMetrics
   /**
@@ -153,9 +154,16 @@ const prepare = (handler: Handler.Any): Prepared => {
     Schedule.union(Schedule.spaced("2 seconds")),
     Schedule.upTo(contract.policy.lease),
   )
+  // Synchronous: no Effect to run per job for what is plain validation.
+  const decode = Schema.decodeUnknownEither(contract.input)
   const prepared: Prepared = {
-    // Synchronous: no Effect to run per job for what is plain validation.
-    decode: Schema.decodeUnknownEither(contract.input),
+    decodeInput: (text) => {
+      try {
+        return decode(JSON.parse(text))
+      } catch (error) {
+        return Either.left(error)
+      }
+    },
     encode: Schema.encodeEither(contract.output),
     metrics: WorkerMetrics.ofActor(contract.name),
     // Retried only once it failed: setting up the schedule for every call costs on the hot path.
@@ -181,15 +189,7 @@ export const run = (
   const { consumer, batches } = deps
   const contract = handler.contract
   const actor = contract.name
-  const { decode, encode, metrics, persistently, timeoutMs } = prepare(handler)
-  /** The stored input (JSON text) decoded with the contract; a Left when it is not JSON or does not decode. */
-  const decodeInput = (text: string): Either.Either<unknown, unknown> => {
-    try {
-      return decode(JSON.parse(text))
-    } catch (error) {
-      return Either.left(error)
-    }
-  }
+  const { decodeInput, encode, metrics, persistently, timeoutMs } = prepare(handler)
   const count = (metric: Metric.Metric.Counter<number>) => Metric.increment(metric)
 
   /** Logs and counts a refusal: the job changed hands; nothing was applied. */
