@@ -32,13 +32,11 @@ import {
   HashMap,
   Metric,
   Option,
-  type ParseResult,
-  Schedule,
   Schema,
 } from "effect"
 import * as Handler from "../Handler.js"
-import * as WorkerMetrics from "../WorkerMetrics.js"
 import * as Batcher from "./Batcher.js"
+import * as PreparedHandler from "./PreparedHandler.js"
 import * as WorkerState from "./WorkerState.js"
 
 /** Why a running job must stop before its handler ends. */
@@ -124,60 +122,9 @@ export interface RunnerDeps {
   readonly handlerDone: (job: InFlight) => Effect.Effect<void>
 }
 
-/** What a handler's every job needs, prepared once per handler rather than per job. */
-interface Prepared {
-  /** The stored input (JSON text) decoded with the contract; a Left when it is not JSON or does not decode. */
-  readonly decodeInput: (text: string) => Either.Either<unknown, unknown>
-  readonly encode: (output: unknown) => Either.Either<unknown, ParseResult.ParseError>
-  readonly metrics: WorkerMetrics.ActorMetrics
-  /**
-   * Redis trouble while recording an outcome: retry within the lease. Past it another worker
-   * reclaims the job anyway, so giving up then loses nothing.
-   */
-  readonly persistently: <A, E extends { readonly _tag: string }, R>(
-    self: Effect.Effect<A, E, R>,
-  ) => Effect.Effect<A, E, R>
-  readonly timeoutMs: number
-}
-
-const preparedByHandler = new WeakMap<Handler.Any, Prepared>()
-
 /** Changes the current fiber's log annotations for the rest of its life. */
 const annotate = (f: (annotations: HashMap.HashMap<string, unknown>) => HashMap.HashMap<string, unknown>) =>
   FiberRef.update(FiberRef.currentLogAnnotations, f)
-
-const prepare = (handler: Handler.Any): Prepared => {
-  const known = preparedByHandler.get(handler)
-  if (known !== undefined) return known
-  const { contract } = handler
-  const schedule = Schedule.exponential("100 millis").pipe(
-    Schedule.union(Schedule.spaced("2 seconds")),
-    Schedule.upTo(contract.policy.lease),
-  )
-  // Synchronous: no Effect to run per job for what is plain validation.
-  const decode = Schema.decodeUnknownEither(contract.input)
-  const prepared: Prepared = {
-    decodeInput: (text) => {
-      try {
-        return decode(JSON.parse(text))
-      } catch (error) {
-        return Either.left(error)
-      }
-    },
-    encode: Schema.encodeEither(contract.output),
-    metrics: WorkerMetrics.ofActor(contract.name),
-    // Retried only once it failed: setting up the schedule for every call costs on the hot path.
-    persistently: (self) =>
-      Effect.catchIf(
-        self,
-        (error) => error._tag === "RedisUnavailable",
-        () => Effect.retry(self, { schedule, while: (error) => error._tag === "RedisUnavailable" }),
-      ),
-    timeoutMs: Duration.toMillis(contract.policy.timeout),
-  }
-  preparedByHandler.set(handler, prepared)
-  return prepared
-}
 
 /** Runs one delivery with its handler. Never fails: every outcome is recorded or logged. */
 export const run = (
@@ -189,7 +136,7 @@ export const run = (
   const { consumer, batches } = deps
   const contract = handler.contract
   const actor = contract.name
-  const { decodeInput, encode, metrics, persistently, timeoutMs } = prepare(handler)
+  const { decodeInput, encode, metrics, persistently, timeoutMs } = PreparedHandler.prepare(handler)
   const count = (metric: Metric.Metric.Counter<number>) => Metric.increment(metric)
 
   /** Logs and counts a refusal: the job changed hands; nothing was applied. */

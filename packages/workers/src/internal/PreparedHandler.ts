@@ -1,0 +1,59 @@
+/**
+ * What every job of a handler shares, made once per handler rather than per job (the benchmark's
+ * no-op jobs showed each of these as a per-job cost): the input and output codecs, the actor's
+ * metrics, the retry of recording calls through Redis trouble, and the timeout.
+ */
+import { Duration, Effect, Either, type ParseResult, Schedule, Schema } from "effect"
+import type * as Handler from "../Handler.js"
+import * as WorkerMetrics from "../WorkerMetrics.js"
+
+/** What a handler's every job needs, prepared once per handler rather than per job. */
+export interface Prepared {
+  /** The stored input (JSON text) decoded with the contract; a Left when it is not JSON or does not decode. */
+  readonly decodeInput: (text: string) => Either.Either<unknown, unknown>
+  readonly encode: (output: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly metrics: WorkerMetrics.ActorMetrics
+  /**
+   * Redis trouble while recording an outcome: retry within the lease. Past it another worker
+   * reclaims the job anyway, so giving up then loses nothing.
+   */
+  readonly persistently: <A, E extends { readonly _tag: string }, R>(
+    self: Effect.Effect<A, E, R>,
+  ) => Effect.Effect<A, E, R>
+  readonly timeoutMs: number
+}
+
+const preparedByHandler = new WeakMap<Handler.Any, Prepared>()
+
+export const prepare = (handler: Handler.Any): Prepared => {
+  const known = preparedByHandler.get(handler)
+  if (known !== undefined) return known
+  const { contract } = handler
+  const schedule = Schedule.exponential("100 millis").pipe(
+    Schedule.union(Schedule.spaced("2 seconds")),
+    Schedule.upTo(contract.policy.lease),
+  )
+  // Synchronous: no Effect to run per job for what is plain validation.
+  const decode = Schema.decodeUnknownEither(contract.input)
+  const prepared: Prepared = {
+    decodeInput: (text) => {
+      try {
+        return decode(JSON.parse(text))
+      } catch (error) {
+        return Either.left(error)
+      }
+    },
+    encode: Schema.encodeEither(contract.output),
+    metrics: WorkerMetrics.ofActor(contract.name),
+    // Retried only once it failed: setting up the schedule for every call costs on the hot path.
+    persistently: (self) =>
+      Effect.catchIf(
+        self,
+        (error) => error._tag === "RedisUnavailable",
+        () => Effect.retry(self, { schedule, while: (error) => error._tag === "RedisUnavailable" }),
+      ),
+    timeoutMs: Duration.toMillis(contract.policy.timeout),
+  }
+  preparedByHandler.set(handler, prepared)
+  return prepared
+}
