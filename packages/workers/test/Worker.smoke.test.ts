@@ -55,6 +55,33 @@ describe("worker smoke", () => {
     }).pipe(Effect.provide(Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base())))
   })
 
+  it.live("a void output succeeds with null; an output that is no JSON value dead-letters as InvalidOutput", () => {
+    const Fire = Actor.define("fire", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Void })
+    const Big = Actor.define("big", {
+      input: Schema.Struct({ n: Schema.Number }),
+      output: Schema.Unknown,
+      policy: { attempts: 3 },
+    })
+    const fire = Worker.handle(Fire, () => Effect.void)
+    const big = Worker.handle(Big, ({ n }) => Effect.succeed({ n: BigInt(n) }))
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      yield* Worker.make({ handlers: [fire, big], concurrency: 4 })
+      const fired = yield* producer.submit(Fire, { n: 1 })
+      yield* producer.resultOf(Fire, fired.jobId, { timeout: "5 seconds" })
+      expect(yield* producer.status(fired.jobId)).toMatchObject({ state: "succeeded", output: null })
+      const bigJob = yield* producer.submit(Big, { n: 1 })
+      const failure = yield* producer.resultOf(Big, bigJob.jobId, { timeout: "5 seconds" }).pipe(Effect.flip)
+      expect(failure._tag).toBe("JobDeadLettered")
+      // Not retried: the same handler would make the same output.
+      expect(yield* producer.status(bigJob.jobId)).toMatchObject({
+        state: "deadLettered",
+        attempt: 1,
+        error: { tag: "InvalidOutput" },
+      })
+    }).pipe(Effect.scoped, Effect.provide(Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base())))
+  })
+
   it.live("annotates the logs of a job, its handler's among them, with actor, job id and attempt", () => {
     const lines: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
     const capture = Logger.replace(

@@ -3,7 +3,7 @@
  * no-op jobs showed each of these as a per-job cost): the input and output codecs, the actor's
  * metrics, the retry of recording calls through Redis trouble, and the timeout.
  */
-import { Duration, Effect, Either, type ParseResult, Schedule, Schema } from "effect"
+import { Duration, Effect, Either, Schedule, Schema } from "effect"
 import type * as Handler from "../Handler.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 
@@ -11,7 +11,11 @@ import * as WorkerMetrics from "../WorkerMetrics.js"
 export interface Prepared {
   /** The stored input (JSON text) decoded with the contract; a Left when it is not JSON or does not decode. */
   readonly decodeInput: (text: string) => Either.Either<unknown, unknown>
-  readonly encode: (output: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /**
+   * The handler's output encoded with the contract, as the JSON text to record; a Left (why) when
+   * it does not encode or is no JSON value. Nothing (a void output) is recorded as `null`.
+   */
+  readonly encodeOutput: (output: unknown) => Either.Either<string, string>
   readonly metrics: WorkerMetrics.ActorMetrics
   /**
    * Redis trouble while recording an outcome: retry within the lease. Past it another worker
@@ -35,6 +39,7 @@ export const prepare = (handler: Handler.Any): Prepared => {
   )
   // Synchronous: no Effect to run per job for what is plain validation.
   const decode = Schema.decodeUnknownEither(contract.input)
+  const encode = Schema.encodeEither(contract.output)
   const prepared: Prepared = {
     decodeInput: (text) => {
       try {
@@ -43,7 +48,20 @@ export const prepare = (handler: Handler.Any): Prepared => {
         return Either.left(error)
       }
     },
-    encode: Schema.encodeEither(contract.output),
+    encodeOutput: (output) =>
+      Either.flatMap(
+        Either.mapLeft(encode(output), (error) => error.message),
+        (encoded) => {
+          try {
+            return Either.right(JSON.stringify(encoded) ?? "null")
+          } catch (error) {
+            // A cycle, a BigInt, or a value nested deeper than the stack allows.
+            return Either.left(
+              `the output is not a JSON value: ${error instanceof Error ? error.message : String(error)}`,
+            )
+          }
+        },
+      ),
     metrics: WorkerMetrics.ofActor(contract.name),
     // Retried only once it failed: setting up the schedule for every call costs on the hot path.
     persistently: (self) =>
