@@ -1,7 +1,9 @@
 /**
  * How the reader moves jobs in: `claim` (read and start in one script) while there is a backlog,
  * a blocking read otherwise. A read that drains the inboxes must not be followed by a claim,
- * which would find nothing and hold up the starts of what the read brought.
+ * which would find nothing and hold up the starts of what the read brought. With a backlog, the
+ * next claim goes out as soon as one answers, before its jobs run, and never for more than the
+ * free slots.
  */
 import { Actor, EventTailer, Producer, RedisClient, Scripts, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
@@ -15,8 +17,8 @@ const Echo = Actor.define("reads-echo", {
   policy: { lease: "30 seconds" },
 })
 
-/** The run's RedisClient, counting the `claim` scripts sent through it. */
-const counting = (claims: { count: number }) =>
+/** The run's RedisClient, counting the `claim` scripts sent through it (and calling `onClaim`). */
+const counting = (claims: { count: number; readonly onClaim?: () => void }) =>
   Layer.effect(
     RedisClient.RedisClient,
     Effect.map(RedisClient.make({ url: Redacted.make(TestRedis.url()) }), (real) => ({
@@ -29,7 +31,10 @@ const counting = (claims: { count: number }) =>
                 const value: unknown = Reflect.get(target, property)
                 if (property !== "evalsha" || typeof value !== "function") return value
                 return (sha: unknown, ...rest: Array<unknown>) => {
-                  if (sha === Scripts.claim.sha) claims.count++
+                  if (sha === Scripts.claim.sha) {
+                    claims.count++
+                    claims.onClaim?.()
+                  }
                   return value.call(target, sha, ...rest)
                 }
               },
@@ -39,7 +44,7 @@ const counting = (claims: { count: number }) =>
     })),
   ).pipe(Layer.provide(Layer.scope))
 
-const services = (claims: { count: number }) =>
+const services = (claims: { count: number; readonly onClaim?: () => void }) =>
   Layer.provideMerge(
     Layer.merge(Producer.layer, EventTailer.layer),
     Layer.merge(counting(claims), Settings.layer({ prefix: TestRedis.uniquePrefix() })),
@@ -79,5 +84,51 @@ describe("worker reads", () => {
       for (const { jobId } of jobs) yield* producer.resultOf(Echo, jobId, { timeout: "5 seconds" })
       expect(claims.count).toBeGreaterThan(before)
     }).pipe(Effect.scoped, Effect.provide(services(claims)))
+  })
+
+  it.live("with a backlog, the next claim goes out as soon as one answers, before that claim's jobs run", () => {
+    const order: Array<string> = []
+    const claims = { count: 0, onClaim: () => order.push("claim") }
+    const Logged = Actor.define("reads-logged", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Void })
+    const logged = Worker.handle(Logged, ({ n }) => Effect.sync(() => void order.push(`run ${n}`)))
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const jobs = yield* producer.submitMany(
+        Logged,
+        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
+      )
+      // Concurrency 4: claims of 2, so that one group runs while the next is claimed.
+      yield* Worker.make({ handlers: [logged], concurrency: 4, blockFor: "200 millis" })
+      for (const { jobId } of jobs) yield* producer.resultOf(Logged, jobId, { timeout: "5 seconds" })
+      expect(order.slice(0, 4)).toEqual(["claim", "claim", "run 0", "run 1"])
+    }).pipe(Effect.scoped, Effect.provide(services(claims)))
+  })
+
+  it.live("claims never take more than the free slots: handlers never run above the concurrency", () => {
+    const Slow = Actor.define("reads-slow", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Void })
+    let running = 0
+    let most = 0
+    const slow = Worker.handle(Slow, () =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          running++
+          most = Math.max(most, running)
+        }),
+        () => Effect.sleep("5 millis"),
+        () => Effect.sync(() => running--),
+      ),
+    )
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const jobs = yield* producer.submitMany(
+        Slow,
+        Array.from({ length: 60 }, (_, n) => ({ input: { n } })),
+      )
+      yield* Worker.make({ handlers: [slow], concurrency: 4, blockFor: "200 millis" })
+      for (const { jobId } of jobs) yield* producer.resultOf(Slow, jobId, { timeout: "10 seconds" })
+      expect(most).toBe(4)
+      const statuses = yield* Effect.forEach(jobs, ({ jobId }) => producer.status(jobId))
+      expect(statuses.every((status) => status.state === "succeeded" && status.attempt === 1)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
   })
 })
