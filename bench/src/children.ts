@@ -37,23 +37,18 @@ process.on("exit", killAll)
 /**
  * Starts `bench/src/<file>` under tsx with `args`. Its stdout goes to our stderr (stdout is
  * reserved for `--json`); `execArgv` adds Node flags such as `--cpu-prof`. eddy's packages load
- * from their TypeScript sources unless `built`, when they load from `dist/` (as published).
+ * from `dist/`, as published (the bench builds them first): run from their TypeScript sources
+ * through tsx, every function eddy makes is also named at run time (esbuild's `keepNames`),
+ * which cost a no-op job about a third more CPU.
  */
 export const start = (
   file: string,
   args: ReadonlyArray<string>,
-  options: { readonly execArgv?: ReadonlyArray<string>; readonly built?: boolean } = {},
+  options: { readonly execArgv?: ReadonlyArray<string> } = {},
 ): Child => {
   const child = spawn(
     process.execPath,
-    [
-      ...(options.built ? [] : ["--conditions=@eddy/source"]),
-      "--import",
-      "tsx",
-      ...(options.execArgv ?? []),
-      join(root, "bench", "src", file),
-      ...args,
-    ],
+    ["--import", "tsx", ...(options.execArgv ?? []), join(root, "bench", "src", file), ...args],
     // "advanced" (structured clone) keeps Infinity and NaN, which JSON would turn into null.
     { cwd: root, stdio: ["ignore", process.stderr, "inherit", "ipc"], serialization: "advanced" },
   )
@@ -107,6 +102,14 @@ export const start = (
     next,
     exited,
   }
+}
+
+/** Asks a child to `stop` and waits for it to exit; SIGKILL if it has not within 10 s. */
+export const stop = async (child: Child): Promise<void> => {
+  child.send({ type: "stop" })
+  const timer = setTimeout(() => child.process.kill("SIGKILL"), 10_000)
+  await child.exited
+  clearTimeout(timer)
 }
 
 /** In a child: the channel to the parent, and exit when it closes (the parent is gone). */

@@ -46,7 +46,7 @@ const runner = (system: System, profileDir: string | undefined) =>
       const child = Children.start(
         "runner.ts",
         [system],
-        profileDir === undefined ? {} : { execArgv: ["--cpu-prof", "--cpu-prof-dir", profileDir], built: true },
+        profileDir === undefined ? {} : { execArgv: ["--cpu-prof", "--cpu-prof-dir", profileDir] },
       )
       await child.next((message) => message.type === "ready", 120_000)
       return child
@@ -61,11 +61,12 @@ const runner = (system: System, profileDir: string | undefined) =>
   )
 
 /**
- * Builds eddy's packages into `dist/` for a profiled run: tsx compiles each TypeScript module
- * onto one line, which would leave every profile frame at line 1; tsc keeps the lines.
+ * Builds eddy's packages into `dist/`, which the runners load, as an application would load the
+ * published packages. (Through tsx, each module is also compiled onto one line, which left every
+ * profile frame at line 1, and every function is named at run time, a cost of its own.)
  */
 const buildPackages = () => {
-  progress("building eddy's packages (tsc -b) so that profile frames keep their source lines")
+  progress("building eddy's packages (tsc -b): they run from dist/, as published")
   const steps = [
     [
       join(Children.root, "node_modules/typescript/bin/tsc"),
@@ -115,10 +116,8 @@ const program = Effect.gen(function* () {
   const profileDir = options.profile === undefined ? undefined : resolve(options.profile)
   const systems: ReadonlyArray<System> = profileDir === undefined ? ["eddy", "bullmq"] : ["eddy"]
   const scenarioNames: ReadonlyArray<Options.ScenarioName> = profileDir === undefined ? options.only : ["process"]
-  if (profileDir !== undefined) {
-    mkdirSync(profileDir, { recursive: true })
-    buildPackages()
-  }
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
+  buildPackages()
 
   progress(
     `redis-server ${redisVersion} at ${server.url}; starting ${systems.join(" and ")} runners (${options.preset} sizes)`,

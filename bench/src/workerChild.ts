@@ -13,11 +13,6 @@ export const start = async (config: Config): Promise<WorkerChild> => {
   await child.next((message) => message.type === "ready", 60_000)
   return {
     ...child,
-    stop: async () => {
-      child.send({ type: "stop" })
-      const timer = setTimeout(() => child.process.kill("SIGKILL"), 10_000)
-      await child.exited
-      clearTimeout(timer)
-    },
+    stop: () => Children.stop(child),
   }
 }
