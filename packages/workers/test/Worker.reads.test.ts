@@ -1,9 +1,8 @@
 /**
  * How the reader moves jobs in: `claim` (read and start in one script) while there is a backlog,
  * a blocking read otherwise. A read that drains the inboxes must not be followed by a claim,
- * which would find nothing and hold up the starts of what the read brought. With a backlog, the
- * next claim goes out as soon as one answers, before its jobs run, and never for more than the
- * free slots.
+ * which would find nothing and hold up the starts of what the read brought. Claims never take
+ * more than the free slots.
  */
 import { Actor, EventTailer, Producer, RedisClient, Scripts, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
@@ -17,8 +16,8 @@ const Echo = Actor.define("reads-echo", {
   policy: { lease: "30 seconds" },
 })
 
-/** The run's RedisClient, counting the `claim` scripts sent through it (and calling `onClaim`). */
-const counting = (claims: { count: number; readonly onClaim?: () => void }) =>
+/** The run's RedisClient, counting the `claim` scripts sent through it. */
+const counting = (claims: { count: number }) =>
   Layer.effect(
     RedisClient.RedisClient,
     Effect.map(RedisClient.make({ url: Redacted.make(TestRedis.url()) }), (real) => ({
@@ -31,10 +30,7 @@ const counting = (claims: { count: number; readonly onClaim?: () => void }) =>
                 const value: unknown = Reflect.get(target, property)
                 if (property !== "evalsha" || typeof value !== "function") return value
                 return (sha: unknown, ...rest: Array<unknown>) => {
-                  if (sha === Scripts.claim.sha) {
-                    claims.count++
-                    claims.onClaim?.()
-                  }
+                  if (sha === Scripts.claim.sha) claims.count++
                   return value.call(target, sha, ...rest)
                 }
               },
@@ -44,7 +40,7 @@ const counting = (claims: { count: number; readonly onClaim?: () => void }) =>
     })),
   ).pipe(Layer.provide(Layer.scope))
 
-const services = (claims: { count: number; readonly onClaim?: () => void }) =>
+const services = (claims: { count: number }) =>
   Layer.provideMerge(
     Layer.merge(Producer.layer, EventTailer.layer),
     Layer.merge(counting(claims), Settings.layer({ prefix: TestRedis.uniquePrefix() })),
@@ -83,24 +79,6 @@ describe("worker reads", () => {
       )
       for (const { jobId } of jobs) yield* producer.resultOf(Echo, jobId, { timeout: "5 seconds" })
       expect(claims.count).toBeGreaterThan(before)
-    }).pipe(Effect.scoped, Effect.provide(services(claims)))
-  })
-
-  it.live("with a backlog, the next claim goes out as soon as one answers, before that claim's jobs run", () => {
-    const order: Array<string> = []
-    const claims = { count: 0, onClaim: () => order.push("claim") }
-    const Logged = Actor.define("reads-logged", { input: Schema.Struct({ n: Schema.Number }), output: Schema.Void })
-    const logged = Worker.handle(Logged, ({ n }) => Effect.sync(() => void order.push(`run ${n}`)))
-    return Effect.gen(function* () {
-      const producer = yield* Producer.Producer
-      const jobs = yield* producer.submitMany(
-        Logged,
-        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
-      )
-      // Concurrency 4: claims of 2, so that one group runs while the next is claimed.
-      yield* Worker.make({ handlers: [logged], concurrency: 4, blockFor: "200 millis" })
-      for (const { jobId } of jobs) yield* producer.resultOf(Logged, jobId, { timeout: "5 seconds" })
-      expect(order.slice(0, 4)).toEqual(["claim", "claim", "run 0", "run 1"])
     }).pipe(Effect.scoped, Effect.provide(services(claims)))
   })
 

@@ -17,11 +17,6 @@ export interface DispatchDeps {
   readonly progressThrottle: Duration.Duration
 }
 
-/** What reading needs besides the state. */
-export interface ReadDeps extends DispatchDeps {
-  readonly blockFor: Duration.Duration
-}
-
 /**
  * Starts what the buffer allows, high lane first. The buffer and the in-flight map change in one
  * synchronous step, so that two callers (the reader and the reclaimer) can neither start one
@@ -90,16 +85,6 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
     )
   })
 
-/** Adds deliveries to the buffer, skipping any already held. */
-const hold = (state: WorkerState.WorkerState, deliveries: ReadonlyArray<Deliveries.Delivery>): void => {
-  const held = new Set([...state.inFlight.keys(), ...state.buffer.map(WorkerState.keyOf)])
-  for (const delivery of deliveries)
-    if (!held.has(WorkerState.keyOf(delivery))) {
-      held.add(WorkerState.keyOf(delivery))
-      state.buffer.push(delivery)
-    }
-}
-
 /** Adds deliveries to the buffer (skipping any already held) and dispatches. */
 export const accept = (
   state: WorkerState.WorkerState,
@@ -107,7 +92,12 @@ export const accept = (
   deps: DispatchDeps,
 ) =>
   Effect.suspend(() => {
-    hold(state, deliveries)
+    const held = new Set([...state.inFlight.keys(), ...state.buffer.map(WorkerState.keyOf)])
+    for (const delivery of deliveries)
+      if (!held.has(WorkerState.keyOf(delivery))) {
+        held.add(WorkerState.keyOf(delivery))
+        state.buffer.push(delivery)
+      }
     return dispatch(state, deps)
   })
 
@@ -153,41 +143,27 @@ export const countPerStream = (state: WorkerState.WorkerState, inboxes: Readonly
 export const isDrained = (reply: XReadGroupReply, count: number): boolean =>
   (reply ?? []).every(([, entries]) => entries.length < count)
 
-/** Most claims on the wire at once: one answers while this process runs the jobs of the other. */
-const maxClaiming = 2
-
 /**
- * One round: starts what the buffer allows, then, if there is room, claims (up to two claims on
- * the wire) or, once the inboxes were found empty, blocks up to `blockFor` for new deliveries;
- * if there is nothing to do, waits until a job or a claim ends (or `blockFor` passes, to notice
- * a stop).
+ * One round: starts what the buffer allows, then, if there is room, blocks up to `blockFor` for
+ * new deliveries; if there is none, waits until a job ends (or `blockFor` passes, to notice a stop).
  */
-const readOnce = (state: WorkerState.WorkerState, deps: ReadDeps) =>
+const readOnce = (
+  state: WorkerState.WorkerState,
+  deps: { readonly blockFor: Duration.Duration; readonly progressThrottle: Duration.Duration },
+) =>
   Effect.gen(function* () {
     // Deliveries wait in the buffer while their actor is at its concurrency; a slot freeing up
     // (the wake below) must start them even when there is no room to read more.
     yield* dispatch(state, deps)
-    const failure = state.claimFailure
-    if (failure !== undefined) {
-      state.claimFailure = undefined
-      return yield* Effect.failCause(failure)
-    }
+    const room = WorkerState.room(state)
     const inboxes = state.inboxes.filter((inbox) => WorkerState.roomFor(state, inbox.actor) > 0)
-    if (WorkerState.room(state) > 0 && inboxes.length > 0) {
-      // With a backlog, a claim reads and starts in one round trip. The reader sends one only when
-      // none is on the wire: a second goes out when the first answers (see `startClaim`), which
-      // keeps the two groups of jobs staggered. Only when a claim found nothing (or for
-      // rate-limited actors, which need a permit before they start) block on a read, and only
-      // once no claim is on the wire (their jobs would wait behind the read).
-      const claimed = !state.quiet && state.claiming === 0 && (yield* startClaim(state, inboxes, deps))
-      if (!claimed && state.claiming === 0) return yield* blockingRead(state, inboxes, deps)
+    if (room <= 0 || inboxes.length === 0) {
+      yield* Queue.take(state.wake).pipe(Effect.timeout(deps.blockFor), Effect.ignore)
+      return
     }
-    yield* Queue.take(state.wake).pipe(Effect.timeout(deps.blockFor), Effect.ignore)
-  })
-
-/** Blocks up to `blockFor` for new deliveries of `inboxes`, and accepts what comes. */
-const blockingRead = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, deps: ReadDeps) =>
-  Effect.gen(function* () {
+    // With a backlog, `claim` reads and starts in one round trip; only when it finds nothing
+    // (or for rate-limited actors, which need a permit before they start) block on a read.
+    if (!state.quiet && (yield* claimOnce(state, inboxes, deps))) return
     const keys = inboxes.map((inbox) => inbox.key)
     const count = countPerStream(state, inboxes)
     const redis = yield* RedisClient.RedisClient
@@ -210,103 +186,38 @@ const blockingRead = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Wor
   })
 
 /**
- * Claims (reads and starts) what waits in the inboxes of actors with room and no rate limit, one
- * call per actor and partition, in a fiber of its own, the slots it may fill reserved until it
- * answers; answers whether a claim went out. When it answers, its deliveries are started and, if
- * there is room and it did not drain the inboxes, the next claim goes out at once, before those
- * jobs run: Redis then claims while this process runs jobs, in two staggered groups. (Two claims
- * sent together would answer together, and their jobs would end together: this process and Redis
- * would wait on each other in turn.) A claim that drains the inboxes sends the reader back to
- * blocking reads.
+ * Claims (reads and starts) what waits in the inboxes of actors with room and no rate limit,
+ * one call per actor and partition; answers whether it found anything.
  */
-const startClaim = (
-  state: WorkerState.WorkerState,
-  inboxes: ReadonlyArray<WorkerState.Inbox>,
-  deps: DispatchDeps,
-): Effect.Effect<boolean, never, RedisClient.RedisClient | Settings.Settings> =>
-  Effect.suspend(() => {
+const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, deps: DispatchDeps) =>
+  Effect.gen(function* () {
     const targets = new Map<string, { readonly partition: number; readonly actor: string }>()
     for (const inbox of inboxes)
       if (state.handlers.get(inbox.actor)?.contract.policy.rateLimit === undefined)
         targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
+    if (targets.size === 0) return false
     // Room is split evenly so that one actor or partition cannot take every slot of a round; and
-    // no claim takes more than half the concurrency, so that jobs move in two groups: one runs
-    // here while the other's results and next claim are in Redis.
+    // no claim takes more than half the concurrency, so that jobs move in at least two groups:
+    // one runs here while the other's results and next claim are in Redis (one group of all the
+    // slots would leave this process and Redis waiting on each other in turn).
     const share = Math.max(
       1,
-      Math.min(Math.ceil(state.concurrency / 2), Math.floor(WorkerState.room(state) / Math.max(1, targets.size))),
+      Math.min(Math.ceil(state.concurrency / 2), Math.floor(WorkerState.room(state) / targets.size)),
     )
-    const asks: Array<{ readonly partition: number; readonly actor: string; readonly count: number }> = []
-    for (const { partition, actor } of targets.values()) {
-      const count = Math.min(share, WorkerState.roomFor(state, actor))
-      if (count <= 0) continue
-      WorkerState.reserve(state, actor, count)
-      asks.push({ partition, actor, count })
-    }
-    if (asks.length === 0) return Effect.succeed(false)
-    state.claiming++
-    let settled = false
-    // The reserved slots turn into held deliveries (or free room) in one step: never counted twice.
-    const settle = () => {
-      if (settled) return
-      settled = true
-      state.claiming--
-      for (const { actor, count } of asks) WorkerState.reserve(state, actor, -count)
-    }
-    const claimOne = ({ partition, actor, count }: (typeof asks)[number]) =>
-      Deliveries.claim(partition, actor, state.consumer, count)
-    // One ask (the usual case) runs in this fiber: a fiber forked for it would answer later.
-    const [only] = asks
-    const claimAll =
-      asks.length === 1 && only !== undefined
-        ? Effect.map(claimOne(only), (claimed) => [claimed])
-        : Effect.forEach(asks, claimOne, { concurrency: "unbounded" })
-    return claimAll.pipe(
-      Effect.flatMap((claimed) => {
-        settle()
-        const all = claimed.flat()
-        for (const { delivery, started } of all) state.claimed.set(WorkerState.keyOf(delivery), started)
-        hold(
-          state,
-          all.map(({ delivery }) => delivery),
-        )
-        state.quiet = claimed.every((found, i) => found.length < (asks[i]?.count ?? 0))
-        // The next claim's fiber is forked before these jobs' fibers, so it runs (and its call
-        // goes out) first.
-        return claimAhead(state, deps).pipe(Effect.zipRight(dispatch(state, deps)))
-      }),
-      Effect.catchAllCause((cause) =>
-        Effect.sync(() => {
-          state.claimFailure = cause
-        }),
-      ),
-      Effect.ensuring(
-        Effect.suspend(() => {
-          settle()
-          return Queue.offer(state.wake, undefined)
-        }),
-      ),
-      // A daemon: a claim must outlive the fiber that sent it (the reader's round, or the claim
-      // before it), and its answer must land; the reader waits for every claim before it ends.
-      Effect.forkDaemon,
-      Effect.as(true),
+    const claimed = yield* Effect.forEach(
+      targets.values(),
+      ({ partition, actor }) =>
+        Deliveries.claim(partition, actor, state.consumer, Math.min(share, WorkerState.roomFor(state, actor))),
+      { concurrency: "unbounded" },
     )
-  })
-
-/** The next claim, right after one answered, if there is room and the inboxes were not drained. */
-const claimAhead = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
-  Effect.suspend(() => {
-    if (state.stopping || state.quiet || state.claiming >= maxClaiming) return Effect.void
-    const inboxes = state.inboxes.filter((inbox) => WorkerState.roomFor(state, inbox.actor) > 0)
-    return inboxes.length === 0 ? Effect.void : Effect.asVoid(startClaim(state, inboxes, deps))
-  })
-
-/** Waits until no claim is on the wire: what they claimed is then held, for the shutdown to release. */
-const awaitClaims = (state: WorkerState.WorkerState) =>
-  Effect.whileLoop({
-    while: () => state.claiming > 0,
-    body: () => Queue.take(state.wake),
-    step: () => {},
+    const all = claimed.flat()
+    for (const { delivery, started } of all) state.claimed.set(WorkerState.keyOf(delivery), started)
+    yield* accept(
+      state,
+      all.map(({ delivery }) => delivery),
+      deps,
+    )
+    return all.length > 0
   })
 
 /**
@@ -315,7 +226,7 @@ const awaitClaims = (state: WorkerState.WorkerState) =>
  */
 export const loop = (
   state: WorkerState.WorkerState,
-  deps: ReadDeps,
+  deps: { readonly blockFor: Duration.Duration; readonly progressThrottle: Duration.Duration },
 ): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> => {
   const round = readOnce(state, deps).pipe(
     Effect.catchAll((error) =>
@@ -329,7 +240,6 @@ export const loop = (
       Effect.retry(round, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
     ),
     Effect.repeat({ while: () => !state.stopping }),
-    Effect.zipRight(awaitClaims(state)),
     Effect.asVoid,
     Effect.orDie, // unreachable: the retry schedule never ends
   )

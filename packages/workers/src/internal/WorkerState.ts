@@ -3,8 +3,8 @@
  * read but not started (the buffer) and those it is running (in flight). Every part of the
  * runtime — reader, heartbeat, reclaimer, shutdown — works on this one state.
  */
-import { type Actor, type Deliveries, type RedisClient, StreamKeys } from "@eddy/core"
-import { type Cause, Effect, type FiberSet, Queue } from "effect"
+import { type Actor, type Deliveries, StreamKeys } from "@eddy/core"
+import { Effect, type FiberSet, Queue } from "effect"
 import type * as Handler from "../Handler.js"
 import type { Batches, InFlight } from "./JobRunner.js"
 
@@ -37,15 +37,6 @@ export interface WorkerState {
    * starts each as soon as it is read.
    */
   quiet: boolean
-  /**
-   * Slots promised to claims on the wire, by actor: a claim may fill them when it answers, so
-   * nothing else (another claim, a read, the reclaimer) may count them as room meanwhile.
-   */
-  readonly reserved: Map<string, number>
-  /** Claims on the wire (see `Reader`: up to two, so that Redis claims while this process runs jobs). */
-  claiming: number
-  /** A claim on the wire failed: the reader's next round fails with it (and backs off). */
-  claimFailure: Cause.Cause<RedisClient.RedisError> | undefined
   /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
   readonly claimed: Map<string, Deliveries.Claimed["started"]>
   /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
@@ -86,9 +77,6 @@ export const make = (options: {
       inFlight: new Map(),
       finishing: 0,
       buffer: [],
-      reserved: new Map(),
-      claiming: 0,
-      claimFailure: undefined,
       claimed: new Map(),
       quiet: false,
       wake,
@@ -113,31 +101,16 @@ export const inboxOf = (delivery: Deliveries.Delivery): string =>
 /** Jobs running in this worker: in flight, less those only recording their outcome. */
 export const running = (state: WorkerState): number => state.inFlight.size - state.finishing
 
-/** Jobs of an actor this worker runs, holds or has claims on the wire for (not counting those recording their outcome). */
+/** Jobs of an actor this worker runs or holds (not counting those recording their outcome). */
 export const heldOf = (state: WorkerState, actor: string): number => {
-  let held = state.reserved.get(actor) ?? 0
+  let held = 0
   for (const job of state.inFlight.values()) if (job.delivery.actor === actor && !job.handlerDone) held++
   for (const delivery of state.buffer) if (delivery.actor === actor) held++
   return held
 }
 
-/** Slots promised to claims on the wire, over all actors. */
-const reservedInAll = (state: WorkerState): number => {
-  let reserved = 0
-  for (const slots of state.reserved.values()) reserved += slots
-  return reserved
-}
-
 /** Room for more deliveries in the whole process. */
-export const room = (state: WorkerState): number =>
-  state.concurrency - running(state) - state.buffer.length - reservedInAll(state)
-
-/** Promises (a positive `slots`) or gives back (negative) slots of an actor to a claim on the wire. */
-export const reserve = (state: WorkerState, actor: string, slots: number): void => {
-  const left = (state.reserved.get(actor) ?? 0) + slots
-  if (left > 0) state.reserved.set(actor, left)
-  else state.reserved.delete(actor)
-}
+export const room = (state: WorkerState): number => state.concurrency - running(state) - state.buffer.length
 
 /** Room for more deliveries of one actor. */
 export const roomFor = (state: WorkerState, actor: string): number =>
