@@ -118,6 +118,8 @@ export interface RunnerDeps {
   /** Run when a failed attempt was scheduled for a retry (wakes the promoter). */
   readonly retryScheduled: Effect.Effect<void>
   readonly batches: Batches
+  /** The services a handler's context uses (progress, send), read once per dispatch rather than per job. */
+  readonly services: Context.Context<RedisClient.RedisClient | Settings.Settings>
   /** Run when a job's handler has ended, before its outcome is recorded: frees its slot. */
   readonly handlerDone: (job: InFlight) => Effect.Effect<void>
 }
@@ -211,15 +213,16 @@ export const run = (
       Effect.asVoid,
     )
 
+  /** Decodes the input, runs the handler (interruptibly) and records its outcome. */
   const execute = (
     started: Deliveries.Started,
     restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   ) =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       const decoded = decodeInput(started.input)
       if (decoded._tag === "Left") {
         const message = decoded.left instanceof Error ? decoded.left.message : String(decoded.left)
-        return yield* fail(
+        return fail(
           {
             error: { tag: "MalformedInput", message },
             retryable: false,
@@ -229,22 +232,28 @@ export const run = (
           started.attempt,
         )
       }
-      const services = yield* Effect.context<RedisClient.RedisClient | Settings.Settings>()
-      const context = makeContext(started, services)
+      const context = makeContext(started, deps.services)
       job.deadline = Date.now() + timeoutMs
-      const exit = yield* restore(handler.run(decoded.right, context.context)).pipe(Effect.exit)
-      context.abort()
-      job.deadline = Number.POSITIVE_INFINITY
-      yield* deps.handlerDone(job)
-      if (job.stopReason === "timeout")
-        return yield* finished(
-          Exit.fail(new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })),
-          started,
+      return Effect.flatMap(Effect.exit(restore(handler.run(decoded.right, context.context))), (exit) => {
+        context.abort()
+        job.deadline = Number.POSITIVE_INFINITY
+        return Effect.zipRight(
+          deps.handlerDone(job),
+          Effect.suspend(() => outcome(exit, started)),
         )
-      if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
-        return yield* stopped(job.stopReason ?? "shutdown")
-      return yield* finished(exit, started)
+      })
     })
+
+  /** What a handler's end records: a timeout and a stop come first, whatever it answered. */
+  const outcome = (exit: Exit.Exit<unknown, unknown>, started: Deliveries.Started) => {
+    if (job.stopReason === "timeout")
+      return finished(
+        Exit.fail(new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })),
+        started,
+      )
+    if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return stopped(job.stopReason ?? "shutdown")
+    return finished(exit, started)
+  }
 
   /** A job stopped before it started: at shutdown it goes back to its inbox for another worker. */
   const stoppedBeforeStart = (reason: StopReason) =>

@@ -23,7 +23,7 @@ export interface DispatchDeps {
  * delivery twice nor drop one that the other added meanwhile.
  */
 export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
-  Effect.suspend(() => {
+  Effect.flatMap(Effect.context<RedisClient.RedisClient | Settings.Settings>(), (services) => {
     if (state.stopping) return Effect.void
     state.buffer.sort(WorkerState.byLane)
     const running = new Map<string, number>()
@@ -53,6 +53,7 @@ export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
       progressThrottle: deps.progressThrottle,
       retryScheduled: Queue.offer(state.promoteSoon, undefined),
       batches: state.batches,
+      services,
       handlerDone: (job: JobRunner.InFlight) =>
         Effect.suspend(() => {
           job.handlerDone = true
