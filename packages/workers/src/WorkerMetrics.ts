@@ -40,6 +40,9 @@ export const duration = Metric.fromMetricKey(keys.duration)
 export const forActor = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, actor: string) =>
   Metric.tagged(metric, "actor", actor)
 
+/** The counters of an actor (every metric but the duration). */
+export type CounterName = Exclude<keyof ActorMetrics, "duration">
+
 /** Every metric of one actor. */
 export interface ActorMetrics {
   readonly started: Metric.Metric.Counter<number>

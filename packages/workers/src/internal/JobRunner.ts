@@ -134,14 +134,11 @@ export const run = (
   const { consumer, batches } = deps
   const contract = handler.contract
   const actor = contract.name
-  const { decodeInput, encodeOutput, metrics, persistently, timeoutMs } = PreparedHandler.prepare(handler)
-  const count = (metric: Metric.Metric.Counter<number>) => Metric.increment(metric)
+  const { decodeInput, encodeOutput, metrics, count, persistently, timeoutMs } = PreparedHandler.prepare(handler)
 
   /** Logs and counts a refusal: the job changed hands; nothing was applied. */
   const refused = (what: string) => (error: { readonly _tag: string; readonly message: string }) =>
-    Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(
-      Effect.zipRight(count(metrics.rejected)),
-    )
+    Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(Effect.zipRight(count.rejected))
 
   /**
    * Sets the job's log annotations (actor, job id, attempt) for the rest of its fiber's life, in
@@ -162,7 +159,7 @@ export const run = (
     Effect.gen(function* () {
       if (delivery.jobId === "") {
         yield* Deliveries.deadLetterEntry(delivery, consumer, "inbox entry names no job").pipe(persistently)
-        yield* count(metrics.deadLettered)
+        yield* count.deadLettered
         return yield* beforeStart(Effect.logWarning(`dead-lettered malformed entry ${delivery.entryId} of ${actor}`))
       }
       if (contract.policy.rateLimit !== undefined) {
@@ -178,13 +175,13 @@ export const run = (
         const error = startedResult.left
         if (error._tag === "CancelRequested") {
           yield* Deliveries.confirmCancel(delivery, consumer).pipe(persistently, Effect.ignore)
-          return yield* count(metrics.cancelled)
+          return yield* count.cancelled
         }
         return yield* beforeStart(Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`))
       }
       const started = startedResult.right
       job.started = true
-      yield* count(metrics.started)
+      yield* count.started
       const startedAt = Date.now()
       yield* annotateJob(started.attempt)
       yield* execute(started, restore)
@@ -196,8 +193,8 @@ export const run = (
       persistently,
       Effect.tap((outcome) =>
         Effect.all([
-          count(metrics.failed),
-          count(outcome._tag === "retrying" ? metrics.retried : metrics.deadLettered),
+          count.failed,
+          outcome._tag === "retrying" ? count.retried : count.deadLettered,
           outcome._tag === "retrying" ? deps.retryScheduled : Effect.void,
           outcome._tag === "retrying"
             ? Effect.logInfo(
@@ -209,7 +206,7 @@ export const run = (
         ]),
       ),
       Effect.catchTags({ LeaseLost: refused("failure"), JobAlreadyFinished: refused("failure") }),
-      Effect.catchTag("CancelRequested", () => count(metrics.cancelled)),
+      Effect.catchTag("CancelRequested", () => count.cancelled),
       Effect.asVoid,
     )
 
@@ -260,7 +257,7 @@ export const run = (
     reason === "shutdown"
       ? Deliveries.release(delivery, consumer).pipe(
           persistently,
-          Effect.zipRight(count(metrics.released)),
+          Effect.zipRight(count.released),
           Effect.zipRight(Effect.logDebug("released before it started, at shutdown")),
           Effect.catchAll(refused("release")),
           beforeStart,
@@ -272,7 +269,7 @@ export const run = (
       case "cancel":
         return Deliveries.confirmCancel(delivery, consumer).pipe(
           persistently,
-          Effect.zipRight(count(metrics.cancelled)),
+          Effect.zipRight(count.cancelled),
           Effect.zipRight(Effect.logInfo("cancelled while running; handler interrupted")),
           Effect.catchAll(refused("cancel")),
         )
@@ -282,7 +279,7 @@ export const run = (
       case "shutdown":
         return Deliveries.release(delivery, consumer).pipe(
           persistently,
-          Effect.zipRight(count(metrics.released)),
+          Effect.zipRight(count.released),
           Effect.zipRight(Effect.logInfo("released at shutdown")),
           Effect.catchAll(refused("release")),
         )
@@ -300,11 +297,11 @@ export const run = (
         onRight: (output) =>
           batches.complete({ delivery, output }).pipe(
             persistently,
-            Effect.zipRight(count(metrics.succeeded)),
+            Effect.zipRight(count.succeeded),
             Effect.catchTags({
               LeaseLost: refused("result"),
               JobAlreadyFinished: refused("result"),
-              CancelRequested: () => count(metrics.cancelled),
+              CancelRequested: () => count.cancelled,
             }),
           ),
       })

@@ -3,7 +3,7 @@
  * no-op jobs showed each of these as a per-job cost): the input and output codecs, the actor's
  * metrics, the retry of recording calls through Redis trouble, and the timeout.
  */
-import { Duration, Effect, Either, Schedule, Schema } from "effect"
+import { Duration, Effect, Either, Metric, Schedule, Schema } from "effect"
 import type * as Handler from "../Handler.js"
 import * as WorkerMetrics from "../WorkerMetrics.js"
 
@@ -17,6 +17,11 @@ export interface Prepared {
    */
   readonly encodeOutput: (output: unknown) => Either.Either<string, string>
   readonly metrics: WorkerMetrics.ActorMetrics
+  /**
+   * Adds one to a counter of the actor. Made once: an Effect is a reusable description, and
+   * `Metric.increment` builds a new one (and its closures) on every call.
+   */
+  readonly count: Record<WorkerMetrics.CounterName, Effect.Effect<void>>
   /**
    * Redis trouble while recording an outcome: retry within the lease. Past it another worker
    * reclaims the job anyway, so giving up then loses nothing.
@@ -40,6 +45,7 @@ export const prepare = (handler: Handler.Any): Prepared => {
   // Synchronous: no Effect to run per job for what is plain validation.
   const decode = Schema.decodeUnknownEither(contract.input)
   const encode = Schema.encodeEither(contract.output)
+  const metrics = WorkerMetrics.ofActor(contract.name)
   const prepared: Prepared = {
     decodeInput: (text) => {
       try {
@@ -62,7 +68,17 @@ export const prepare = (handler: Handler.Any): Prepared => {
           }
         },
       ),
-    metrics: WorkerMetrics.ofActor(contract.name),
+    metrics,
+    count: {
+      started: Metric.increment(metrics.started),
+      succeeded: Metric.increment(metrics.succeeded),
+      failed: Metric.increment(metrics.failed),
+      retried: Metric.increment(metrics.retried),
+      deadLettered: Metric.increment(metrics.deadLettered),
+      cancelled: Metric.increment(metrics.cancelled),
+      released: Metric.increment(metrics.released),
+      rejected: Metric.increment(metrics.rejected),
+    },
     // Retried only once it failed: setting up the schedule for every call costs on the hot path.
     persistently: (self) =>
       Effect.catchIf(
