@@ -15,6 +15,12 @@ import { Settings } from "./Settings.js"
 export interface EventTailerService {
   /** Live events of one job from now on, until the scope closes. */
   readonly subscribe: (jobId: string) => Effect.Effect<Queue.Dequeue<JobEvent.JobEvent>, RedisError, Scope.Scope>
+  /**
+   * Calls `onEvent` with each live event of one job from now on, until the returned function is
+   * called (which the caller must do). A callback rather than a queue and a scope: a wait for one
+   * result needs neither, and each was a share of what a wait left for the garbage collector.
+   */
+  readonly listen: (jobId: string, onEvent: (event: JobEvent.JobEvent) => void) => Effect.Effect<() => void, RedisError>
 }
 
 export class EventTailer extends Context.Tag("@eddy/core/EventTailer")<EventTailer, EventTailerService>() {}
@@ -38,7 +44,7 @@ export const make = Effect.gen(function* () {
   const { keyspace } = yield* Settings
   const scope = yield* Effect.scope
   const streams = keyspace.all.map((partition) => partition.events)
-  const waiters = new Map<string, Set<Queue.Queue<JobEvent.JobEvent>>>()
+  const waiters = new Map<string, Set<(event: JobEvent.JobEvent) => void>>()
 
   const route = (reply: XReadReply, positions: Array<string>) => {
     for (const [stream, entries] of reply ?? []) {
@@ -50,7 +56,7 @@ export const make = Effect.gen(function* () {
         if (listening === undefined) continue
         const event = JobEvent.fromEntry(id, fields)
         if (Option.isNone(event)) continue
-        for (const queue of listening) Queue.unsafeOffer(queue, event.value)
+        for (const onEvent of listening) onEvent(event.value)
       }
     }
   }
@@ -101,23 +107,28 @@ export const make = Effect.gen(function* () {
         ),
   )
 
+  const listen = (jobId: string, onEvent: (event: JobEvent.JobEvent) => void) =>
+    Effect.map(ensureStarted, () => {
+      // A listener of its own, even when the caller passes the same function twice.
+      const listener = (event: JobEvent.JobEvent) => onEvent(event)
+      const set = waiters.get(jobId) ?? new Set()
+      set.add(listener)
+      waiters.set(jobId, set)
+      return () => {
+        set.delete(listener)
+        if (set.size === 0 && waiters.get(jobId) === set) waiters.delete(jobId)
+      }
+    })
+
   const subscribe = (jobId: string) =>
     Effect.gen(function* () {
-      yield* ensureStarted
-      const queue = yield* Effect.acquireRelease(Queue.unbounded<JobEvent.JobEvent>(), (queue) =>
-        Effect.sync(() => {
-          const set = waiters.get(jobId)
-          set?.delete(queue)
-          if (set?.size === 0) waiters.delete(jobId)
-        }).pipe(Effect.zipRight(Queue.shutdown(queue))),
-      )
-      const set = waiters.get(jobId) ?? new Set()
-      set.add(queue)
-      waiters.set(jobId, set)
+      const queue = yield* Effect.acquireRelease(Queue.unbounded<JobEvent.JobEvent>(), Queue.shutdown)
+      const stop = yield* listen(jobId, (event) => Queue.unsafeOffer(queue, event))
+      yield* Effect.addFinalizer(() => Effect.sync(stop))
       return queue as Queue.Dequeue<JobEvent.JobEvent>
     })
 
-  return { subscribe } satisfies EventTailerService
+  return { subscribe, listen } satisfies EventTailerService
 })
 
 /** The process's tailer. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Layer, Queue, Redacted, Schema, Stream } from "effect"
+import { Effect, Either, Fiber, Layer, Option, Queue, Redacted, Schema, Stream } from "effect"
 import { Redis } from "ioredis"
 import * as Actor from "../src/Actor.js"
 import * as Deliveries from "../src/Deliveries.js"
@@ -136,6 +136,55 @@ describe("Producer", () => {
       expect(yield* Fiber.join(waiting)).toEqual({ text: "hello", count: 3 })
       // Already finished: answered from the status, at once.
       expect(yield* producer.result(jobId, { timeout: "1 second" })).toEqual({ text: "hello", count: 3 })
+    }).pipe(Effect.provide(producerLayer())),
+  )
+
+  it.live("with failFast, result fails with the first failed attempt; without it, waits for the retry", () =>
+    Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const { jobId } = yield* producer.submit(Echo, { text: "flaky", count: 1 })
+      const fast = yield* Effect.fork(producer.result(jobId, { timeout: "10 seconds", failFast: true }))
+      const patient = yield* Effect.fork(producer.result(jobId, { timeout: "10 seconds" }))
+      yield* Effect.sleep("50 millis")
+      const [delivery] = yield* SimulatedWorker.read("w1", "echo")
+      if (delivery === undefined) throw new Error("no delivery")
+      yield* Deliveries.start(delivery, "w1")
+      yield* Deliveries.fail(delivery, "w1", {
+        error: { tag: "Flaky", message: "try again" },
+        retryable: true,
+        retryDelay: Actor.defaultPolicy.lease,
+      })
+      expect(yield* Effect.flip(Fiber.join(fast))).toMatchObject({
+        _tag: "JobFailed",
+        attempt: 1,
+        willRetry: true,
+        error: { tag: "Flaky" },
+      })
+      // The other waiter is still waiting: the job will be retried.
+      expect(yield* Fiber.poll(patient)).toEqual(Option.none())
+      expect(yield* producer.cancel(jobId)).toBe("cancelled")
+      expect((yield* Effect.flip(Fiber.join(patient)))._tag).toBe("JobCancelled")
+    }).pipe(Effect.provide(producerLayer())),
+  )
+
+  it.live("a listener of the tailer gets its job's events only, and none once it stopped", () =>
+    Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const tailer = yield* EventTailer.EventTailer
+      const mine = yield* producer.submit(Echo, { text: "mine", count: 1 })
+      const seen: Array<string> = []
+      const stop = yield* tailer.listen(mine.jobId, (event) => seen.push(event.type))
+      yield* producer.submit(Echo, { text: "other", count: 1 })
+      const [delivery] = yield* SimulatedWorker.read("w1", "echo")
+      if (delivery === undefined || delivery.jobId !== mine.jobId) throw new Error("not my delivery")
+      yield* Deliveries.start(delivery, "w1")
+      yield* Effect.sleep("200 millis")
+      expect(seen).toEqual(["started"])
+      stop()
+      yield* Deliveries.complete(delivery, "w1", JSON.stringify({ text: "mine", count: 1 }))
+      expect((yield* producer.status(mine.jobId)).state).toBe("succeeded")
+      yield* Effect.sleep("200 millis")
+      expect(seen).toEqual(["started"])
     }).pipe(Effect.provide(producerLayer())),
   )
 
