@@ -8,7 +8,7 @@
  * Effect's own request batching (`RequestResolver.makeBatched`) only batches requests made
  * inside one fiber's `Effect.all`/`forEach`; job fibers are independent, hence this.
  */
-import { Effect, Either, Exit, Queue, type Scope } from "effect"
+import { Effect, Either, Exit, type Scope } from "effect"
 
 /**
  * An item and how to answer its caller: the caller's own resume callback, not a Deferred (a
@@ -51,7 +51,22 @@ export const make = <A, B, E, F, R>(options: {
   readonly maxBatch: number
 }): Effect.Effect<Batcher<A, B, E | F>, never, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const queue = yield* Queue.unbounded<Pending<A, B, E | F>>()
+    // A plain array and one waiting callback rather than an Effect `Queue`: at low load every
+    // item is a batch of its own, and a queue's take per batch was among what survived the
+    // worker's young-generation collections.
+    let waiting: Array<Pending<A, B, E | F>> = []
+    let closed = false
+    let wakeFlusher: (() => void) | undefined
+    const nextItems = Effect.async<void>((resume) => {
+      if (waiting.length > 0) return resume(Effect.void)
+      wakeFlusher = () => {
+        wakeFlusher = undefined
+        resume(Effect.void)
+      }
+      return Effect.sync(() => {
+        wakeFlusher = undefined
+      })
+    })
     const runGroup = (group: ReadonlyArray<Pending<A, B, E | F>>) =>
       options.run(group.map((pending) => pending.item)).pipe(
         Effect.exit,
@@ -64,12 +79,13 @@ export const make = <A, B, E, F, R>(options: {
         ),
       )
     const flush = Effect.gen(function* () {
-      const first = yield* Queue.take(queue)
+      yield* nextItems
       // Let the other fibers woken in this round ask too before the batch is cut.
       yield* Effect.yieldNow()
-      const rest = yield* Queue.takeUpTo(queue, options.maxBatch - 1)
+      const batch = waiting.length <= options.maxBatch ? waiting : waiting.slice(0, options.maxBatch)
+      waiting = batch === waiting ? [] : waiting.slice(options.maxBatch)
       const groups = new Map<string, Array<Pending<A, B, E | F>>>()
-      for (const pending of [first, ...rest]) {
+      for (const pending of batch) {
         const key = options.groupOf(pending.item)
         const group = groups.get(key)
         if (group === undefined) groups.set(key, [pending])
@@ -84,17 +100,20 @@ export const make = <A, B, E, F, R>(options: {
       flush.pipe(
         Effect.forever,
         Effect.onInterrupt(() =>
-          Effect.flatMap(Queue.takeAll(queue), (left) =>
-            Effect.sync(() => {
-              for (const pending of left) pending.answer(Effect.interrupt)
-            }),
-          ).pipe(Effect.zipRight(Queue.shutdown(queue))),
+          Effect.sync(() => {
+            closed = true
+            const left = waiting
+            waiting = []
+            for (const pending of left) pending.answer(Effect.interrupt)
+          }),
         ),
       ),
     )
     return (item: A) =>
       Effect.async<B, E | F>((answer) => {
         // Closed (its scope is gone): nobody would ever answer.
-        if (!queue.unsafeOffer({ item, answer })) answer(Effect.interrupt)
+        if (closed) return answer(Effect.interrupt)
+        waiting.push({ item, answer })
+        wakeFlusher?.()
       })
   })
