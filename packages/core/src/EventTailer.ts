@@ -97,7 +97,9 @@ export const make = Effect.gen(function* () {
           running
             ? Effect.succeed(true)
             : currentPositions.pipe(
-                Effect.tap((positions) => Effect.forkIn(readLoop(positions), scope)),
+                // Interruptible wherever the first listener came from (an acquire runs uninterruptibly):
+                // the reader must stop with the layer.
+                Effect.tap((positions) => Effect.forkIn(Effect.interruptible(readLoop(positions)), scope)),
                 Effect.as(true),
                 Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo(redis.timeout))),
                 Effect.tap(() => {

@@ -318,11 +318,14 @@ export const make = Effect.gen(function* () {
         }
         return Effect.sync(() => clearTimeout(timer))
       })
-      return Effect.flatMap(tailer.listen(jobId, onEvent), (stop) =>
-        provide(JobStore.status(jobId)).pipe(
-          Effect.flatMap((status) => Option.getOrElse(outcomeOfStatus(status), () => early ?? outcome)),
-          Effect.ensuring(Effect.sync(stop)),
-        ),
+      // The listener is removed however the wait ends, an interruption right after it was added included.
+      return Effect.acquireUseRelease(
+        tailer.listen(jobId, onEvent),
+        () =>
+          Effect.flatMap(provide(JobStore.status(jobId)), (status) =>
+            Option.getOrElse(outcomeOfStatus(status), () => early ?? outcome),
+          ),
+        (stop) => Effect.sync(stop),
       )
     })
 
