@@ -36,6 +36,15 @@ const connectionsNamed = async (name: string) => {
   }
 }
 
+/** As worker `w1`: reads the next `echo` delivery, starts it and fails the attempt with `error`. */
+const startAndFail = (error: { readonly tag: string; readonly message: string }, retryable: boolean) =>
+  Effect.gen(function* () {
+    const [delivery] = yield* SimulatedWorker.read("w1", "echo")
+    if (delivery === undefined) throw new Error("no delivery")
+    yield* Deliveries.start(delivery, "w1")
+    yield* Deliveries.fail(delivery, "w1", { error, retryable, retryDelay: Actor.defaultPolicy.lease })
+  })
+
 describe("Producer", () => {
   it.live("submits a valid input and finds the job queued", () =>
     Effect.gen(function* () {
@@ -146,14 +155,7 @@ describe("Producer", () => {
       const fast = yield* Effect.fork(producer.result(jobId, { timeout: "10 seconds", failFast: true }))
       const patient = yield* Effect.fork(producer.result(jobId, { timeout: "10 seconds" }))
       yield* Effect.sleep("50 millis")
-      const [delivery] = yield* SimulatedWorker.read("w1", "echo")
-      if (delivery === undefined) throw new Error("no delivery")
-      yield* Deliveries.start(delivery, "w1")
-      yield* Deliveries.fail(delivery, "w1", {
-        error: { tag: "Flaky", message: "try again" },
-        retryable: true,
-        retryDelay: Actor.defaultPolicy.lease,
-      })
+      yield* startAndFail({ tag: "Flaky", message: "try again" }, true)
       expect(yield* Effect.flip(Fiber.join(fast))).toMatchObject({
         _tag: "JobFailed",
         attempt: 1,
@@ -202,14 +204,7 @@ describe("Producer", () => {
 
       const doomed = yield* producer.submit(Echo, { text: "doomed", count: 1 })
       const waitingDead = yield* Effect.fork(producer.result(doomed.jobId, { timeout: "10 seconds" }))
-      const [delivery] = yield* SimulatedWorker.read("w1", "echo")
-      if (delivery === undefined) throw new Error("no delivery")
-      yield* Deliveries.start(delivery, "w1")
-      yield* Deliveries.fail(delivery, "w1", {
-        error: { tag: "Poison", message: "cannot parse" },
-        retryable: false,
-        retryDelay: Actor.defaultPolicy.lease,
-      })
+      yield* startAndFail({ tag: "Poison", message: "cannot parse" }, false)
       const dead = yield* Effect.flip(Fiber.join(waitingDead))
       expect(dead).toMatchObject({ _tag: "JobDeadLettered", reason: "nonRetryable", error: { tag: "Poison" } })
       const missing = yield* Effect.flip(producer.result("no-such-job", { timeout: "1 second" }))
