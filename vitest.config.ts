@@ -20,6 +20,7 @@ export default defineConfig({
       project("gateway", "packages/gateway/test/**/*.test.ts"),
       project("cli", "packages/cli/test/**/*.test.ts"),
       project("system", "test/**/*.test.ts"),
+      project("bench", "bench/test/**/*.test.ts"),
     ],
     coverage: {
       provider: "v8",

@@ -3,8 +3,10 @@
  * redis-server (data in a temp directory, removed afterwards), one system after the other per
  * scenario, the server flushed before each run. Each system runs in a runner process of its
  * own. Prints a Markdown table with both systems, eddy/BullMQ and the targets; `--json` writes
- * the report as JSON; `--profile` runs eddy's process scenario under `node --cpu-prof` and
- * summarises the profile instead. See docs/benchmarks.md.
+ * the report as JSON; `--repeat <n>` runs each scenario n times per system, the systems taking
+ * turns going first, and reports medians and the range of the rounds' ratios; `--profile` runs
+ * eddy's process scenario under `node --cpu-prof` and summarises the profile instead. See
+ * docs/benchmarks.md.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
@@ -130,48 +132,66 @@ const program = Effect.gen(function* () {
     ),
   )
 
-  const outcomes = new Map<string, Outcome>()
+  // Per scenario and system, one outcome per round. Within a round the two systems run back to
+  // back; they take turns going first, so that neither always runs on the heels of the other.
+  const outcomes = new Map<string, Array<Outcome>>()
+  const rounds = profileDir === undefined ? options.repeat : 1
   for (const scenario of scenarioNames)
-    for (const system of systems) {
-      yield* Effect.promise(() => RedisProbe.flush(admin))
-      progress(`${scenario}: ${system} …`)
-      const started = Date.now()
-      const outcome = yield* Effect.promise(() =>
-        runScenario(runners.get(system) as Children.Child, scenario, server.url),
-      )
-      outcomes.set(`${scenario}/${system}`, outcome)
-      progress(
-        outcome.error === undefined
-          ? `${scenario}: ${system} ${describeValues(outcome.rows)} (${((Date.now() - started) / 1000).toFixed(1)} s)`
-          : `${scenario}: ${system} FAILED\n${outcome.error}`,
-      )
-    }
+    for (let round = 0; round < rounds; round++)
+      for (const system of round % 2 === 0 ? systems : [...systems].reverse()) {
+        yield* Effect.promise(() => RedisProbe.flush(admin))
+        const name = rounds > 1 ? `${scenario} (round ${round + 1} of ${rounds})` : scenario
+        progress(`${name}: ${system} …`)
+        const started = Date.now()
+        const outcome = yield* Effect.promise(() =>
+          runScenario(runners.get(system) as Children.Child, scenario, server.url),
+        )
+        const key = `${scenario}/${system}`
+        outcomes.set(key, [...(outcomes.get(key) ?? []), outcome])
+        progress(
+          outcome.error === undefined
+            ? `${name}: ${system} ${describeValues(outcome.rows)} (${((Date.now() - started) / 1000).toFixed(1)} s)`
+            : `${name}: ${system} FAILED\n${outcome.error}`,
+        )
+      }
+  const runsOf = (scenario: string, system: System) => outcomes.get(`${scenario}/${system}`) ?? []
+  // Notes and failures name their round when there are several.
+  const labelled = [...outcomes.entries()].flatMap(([key, runs]) => {
+    const [scenario = key, system = ""] = key.split("/")
+    return runs.map((outcome, i) => ({
+      system,
+      where: rounds > 1 ? `${scenario} (round ${i + 1})` : scenario,
+      outcome,
+    }))
+  })
 
   const report: Report.Report = {
     date: new Date().toISOString(),
     preset: options.preset,
+    repeat: rounds,
     machine: Machine.describe(redisVersion),
     sizes: options.sizes,
     rows: scenarioNames.flatMap((scenario) =>
       Report.merge(
         scenario,
-        outcomes.get(`${scenario}/eddy`)?.rows ?? [],
-        outcomes.get(`${scenario}/bullmq`)?.rows ?? [],
+        runsOf(scenario, "eddy").map((outcome) => outcome.rows),
+        runsOf(scenario, "bullmq").map((outcome) => outcome.rows),
       ),
     ),
     details: Object.fromEntries(
       scenarioNames.map((scenario) => [
         scenario,
-        Object.fromEntries(systems.map((system) => [system, outcomes.get(`${scenario}/${system}`)?.details ?? {}])),
+        Object.fromEntries(
+          systems.map((system) => {
+            const details = runsOf(scenario, system).map((outcome) => outcome.details)
+            return [system, rounds > 1 ? details : (details[0] ?? {})]
+          }),
+        ),
       ]),
     ),
-    notes: [...outcomes.entries()].flatMap(([key, outcome]) =>
-      outcome.notes.map((note) => `${key.split("/")[1]} ${key.split("/")[0]}: ${note}`),
-    ),
-    failures: [...outcomes.entries()].flatMap(([key, outcome]) =>
-      outcome.error === undefined
-        ? []
-        : [{ scenario: key.split("/")[0] ?? key, system: key.split("/")[1] ?? "", error: outcome.error }],
+    notes: labelled.flatMap(({ system, where, outcome }) => outcome.notes.map((note) => `${system} ${where}: ${note}`)),
+    failures: labelled.flatMap(({ system, where, outcome }) =>
+      outcome.error === undefined ? [] : [{ scenario: where, system, error: outcome.error }],
     ),
   }
 

@@ -1,7 +1,7 @@
 /**
  * The command line: which scenarios, how big, where the JSON goes, whether to profile.
  *
- *   pnpm bench [--quick | --scale <f>] [--rate <n>] [--only a,b] [--json [path]] [--profile [dir]]
+ *   pnpm bench [--quick | --scale <f>] [--rate <n>] [--only a,b] [--repeat <n>] [--json [path]] [--profile [dir]]
  */
 
 /** Every scenario, in the order they run and are reported. */
@@ -57,6 +57,12 @@ export interface Options {
   readonly sizes: Sizes
   readonly preset: string
   readonly only: ReadonlyArray<ScenarioName>
+  /**
+   * Runs of each scenario per system. Above 1, the two systems take turns going first, each row
+   * reports the median of its runs, and the eddy/BullMQ ratio of every round (the two runs made
+   * back to back) is kept: on a shared machine one run can land in a slow phase for one system.
+   */
+  readonly repeat: number
   /** Unset: no JSON; "-": stdout; else a file path. */
   readonly json: string | undefined
   /** Set: profile eddy's process scenario with `--cpu-prof`, writing the profile into this directory. */
@@ -75,7 +81,7 @@ const scaled = (factor: number): Sizes => {
   }
 }
 
-const usage = `usage: pnpm bench [--quick | --scale <factor>] [--rate <latency submissions/s>] [--only ${scenarioNames.join(",")}] [--json [path]] [--profile [dir]]`
+const usage = `usage: pnpm bench [--quick | --scale <factor>] [--rate <latency submissions/s>] [--only ${scenarioNames.join(",")}] [--repeat <runs>] [--json [path]] [--profile [dir]]`
 
 /** Parses the arguments; throws with the usage line on a bad one. */
 export const parse = (argv: ReadonlyArray<string>): Options => {
@@ -85,6 +91,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
   let json: string | undefined
   let profile: string | undefined
   let latencyRate: number | undefined
+  let repeat = 1
   const valueAfter = (i: number) => {
     const value = argv[i + 1]
     return value !== undefined && !value.startsWith("--") ? value : undefined
@@ -121,6 +128,14 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
         i++
         break
       }
+      case "--repeat": {
+        const runs = Number(valueAfter(i))
+        if (!(Number.isInteger(runs) && runs >= 1 && runs <= 20))
+          throw new Error(`--repeat takes the runs per scenario and system (1 to 20)\n${usage}`)
+        repeat = runs
+        i++
+        break
+      }
       case "--json":
         json = valueAfter(i) ?? "-"
         if (json !== "-") i++
@@ -140,5 +155,6 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     sizes = { ...sizes, latencyRate: latencyRate }
     preset = `${preset}, latency at ${latencyRate}/s`
   }
-  return { sizes, preset, only, json, profile }
+  if (profile !== undefined && repeat > 1) throw new Error(`--profile runs once; leave out --repeat\n${usage}`)
+  return { sizes, preset, only, repeat, json, profile }
 }

@@ -5,23 +5,41 @@
 import type { Machine } from "./machine.js"
 import type { Sizes } from "./options.js"
 import type { Row, Target } from "./scenarios/scenario.js"
+import { medianOfRuns } from "./stats.js"
 
-/** One row of the report. `ratio` is eddy / BullMQ; `met` is unset for rows without a target. */
+/** With `--repeat`: each round's values, in the order they ran, and each round's eddy/BullMQ. */
+export interface Rounds {
+  readonly eddy: ReadonlyArray<number>
+  readonly bullmq: ReadonlyArray<number>
+  readonly ratio: ReadonlyArray<number>
+}
+
+/**
+ * One row of the report. `ratio` is eddy / BullMQ; `met` is unset for rows without a target.
+ * With more than one round, `eddy` and `bullmq` are the medians of the rounds, `ratio` is theirs,
+ * and `rounds` keeps every round.
+ */
 export interface ReportRow extends Row {
   readonly scenario: string
   readonly eddy: number
   readonly bullmq: number
   readonly ratio: number
   readonly met?: boolean
+  readonly rounds?: Rounds
 }
 
 export interface Report {
   readonly date: string
   readonly preset: string
+  /** Runs of each scenario per system (`--repeat`). */
+  readonly repeat: number
   readonly machine: Machine
   readonly sizes: Sizes
   readonly rows: ReadonlyArray<ReportRow>
-  /** Per scenario and system: what the run kept besides its values (samples, names, windows). */
+  /**
+   * Per scenario and system: what the run kept besides its values (samples, names, windows); with
+   * more than one round, a list of them, one per round.
+   */
   readonly details: Record<string, Record<string, unknown>>
   /** What a reader must know about a run, e.g. jobs that failed under load. */
   readonly notes: ReadonlyArray<string>
@@ -53,20 +71,39 @@ export const describeTarget = (target: Target, unit: string): string => {
   }
 }
 
-/** Puts one scenario's rows of both systems together (a failed run leaves its values NaN). */
+type Values = ReadonlyArray<Row & { readonly value: number }>
+
+/**
+ * Puts one scenario's rows of both systems together: per system, the rows of each round (a failed
+ * run has none, and leaves its values NaN). Round `i` of the two systems ran back to back.
+ */
 export const merge = (
   scenario: string,
-  eddy: ReadonlyArray<Row & { readonly value: number }>,
-  bullmq: ReadonlyArray<Row & { readonly value: number }>,
+  eddy: ReadonlyArray<Values>,
+  bullmq: ReadonlyArray<Values>,
 ): Array<ReportRow> => {
-  const template = eddy.length > 0 ? eddy : bullmq
+  const template = [...eddy, ...bullmq].find((rows) => rows.length > 0) ?? []
+  const valuesOf = (rounds: ReadonlyArray<Values>, key: string) =>
+    rounds.map((rows) => rows.find((r) => r.key === key)?.value ?? Number.NaN)
   return template.map((row) => {
     const { value: _value, ...meta } = row
-    const e = eddy.find((r) => r.key === row.key)?.value ?? Number.NaN
-    const b = bullmq.find((r) => r.key === row.key)?.value ?? Number.NaN
+    const eddyRuns = valuesOf(eddy, row.key)
+    const bullmqRuns = valuesOf(bullmq, row.key)
+    const e = medianOfRuns(eddyRuns)
+    const b = medianOfRuns(bullmqRuns)
     const ratio = e / b
     // An infinite value (jobs that failed under load) is judged, and fails its target; a missing one is not.
     const judged = row.target !== undefined && !Number.isNaN(e) ? { met: meets(row.target, e, ratio) } : {}
-    return { ...meta, scenario, eddy: e, bullmq: b, ratio, ...judged }
+    const rounds =
+      eddyRuns.length > 1 || bullmqRuns.length > 1
+        ? {
+            rounds: {
+              eddy: eddyRuns,
+              bullmq: bullmqRuns,
+              ratio: eddyRuns.map((value, i) => value / (bullmqRuns[i] ?? Number.NaN)),
+            },
+          }
+        : {}
+    return { ...meta, scenario, eddy: e, bullmq: b, ratio, ...judged, ...rounds }
   })
 }

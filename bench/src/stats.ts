@@ -13,3 +13,14 @@ export const median = (samples: ReadonlyArray<number>): number => percentile(sam
 
 /** Items per second over a span in milliseconds. */
 export const perSecond = (count: number, spanMs: number): number => (spanMs > 0 ? (count / spanMs) * 1000 : Number.NaN)
+
+/**
+ * The median of repeated runs' values: the middle one, or the mean of the two middle ones. NaN
+ * (a run that failed) is left out; NaN when no run has a value.
+ */
+export const medianOfRuns = (values: ReadonlyArray<number>): number => {
+  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}

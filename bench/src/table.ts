@@ -26,10 +26,30 @@ const markdown = (
   return [line(header), rule, ...rows.map(line)].join("\n")
 }
 
-/** The results table. */
-export const results = (report: Report): string =>
-  markdown(
-    ["scenario", "measure", "unit", "eddy", "BullMQ", "eddy/BullMQ", "target (eddy)", "met"],
+/** The lowest and highest ratio of a row's rounds, e.g. "0.31–0.39×". */
+const ratioRange = (ratios: ReadonlyArray<number>): string => {
+  const known = ratios.filter((value) => !Number.isNaN(value))
+  if (known.length === 0) return "—"
+  const low = Math.min(...known)
+  const high = Math.max(...known)
+  return low === high ? ratio(low) : `${ratio(low).slice(0, -1)}–${ratio(high)}`
+}
+
+/** The results table; with rounds (`--repeat`), a column with the range of the rounds' ratios. */
+export const results = (report: Report): string => {
+  const rounds = report.repeat > 1
+  return markdown(
+    [
+      "scenario",
+      "measure",
+      "unit",
+      "eddy",
+      "BullMQ",
+      "eddy/BullMQ",
+      ...(rounds ? ["per round"] : []),
+      "target (eddy)",
+      "met",
+    ],
     report.rows.map((row) => [
       row.scenario,
       row.label,
@@ -37,11 +57,13 @@ export const results = (report: Report): string =>
       number(row.eddy),
       number(row.bullmq),
       ratio(row.ratio),
+      ...(rounds ? [ratioRange(row.rounds?.ratio ?? [])] : []),
       row.target === undefined ? "" : describeTarget(row.target, row.unit),
       row.met === undefined ? "" : row.met ? "yes" : "**no**",
     ]),
-    new Set([3, 4, 5]),
+    new Set(rounds ? [3, 4, 5, 6] : [3, 4, 5]),
   )
+}
 
 /** The machine and run, as a list under the table. */
 export const machine = (report: Report): string =>
@@ -50,6 +72,11 @@ export const machine = (report: Report): string =>
     `- machine: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB memory, ${report.machine.os}`,
     `- Node ${report.machine.node}, redis-server ${report.machine.redis} (embedded, AOF everysec), BullMQ ${report.machine.bullmq}`,
     `- sizes: ${report.preset}`,
+    ...(report.repeat > 1
+      ? [
+          `- rounds: ${report.repeat} runs of each scenario per system, the systems taking turns going first; eddy and BullMQ are the medians of the runs, "per round" the range of eddy/BullMQ between runs made back to back`,
+        ]
+      : []),
     ...report.notes.map((note) => `- note: ${note}`),
     ...report.failures.map(
       (failure) => `- FAILED: ${failure.scenario} (${failure.system}): ${failure.error.split("\n")[0]}`,
