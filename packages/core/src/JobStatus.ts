@@ -86,6 +86,25 @@ const eventId = (submittedAt: number, entry: string): string => {
 const afterSubmission = (submittedAt: number, stored: number): number =>
   stored >= 1e11 ? stored : submittedAt + stored
 
+const states: ReadonlySet<string> = new Set(State.literals)
+
+/** The states a job ends in: nothing changes it after. */
+export const isEnded = (state: State): boolean =>
+  state === "succeeded" || state === "deadLettered" || state === "cancelled"
+
+/**
+ * The state of a stored record, read without decoding the rest (`fromRecord` decodes every field
+ * with the Schema, ~5× the cost): undefined when the text is not a record's JSON.
+ */
+export const stateOfRecord = (raw: string): State | undefined => {
+  try {
+    const state: unknown = (JSON.parse(raw) as { readonly s?: unknown } | null)?.s
+    return typeof state === "string" && states.has(state) ? (state as State) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Decodes the stored record of job `jobId` (the hash field: the record leaves it out); `None`
  * when it is not one (never written by these scripts).

@@ -137,10 +137,10 @@ export interface Located {
 }
 
 /**
- * Finds a job: first in the partition its id hashes to, then (when jobs were placed by a
- * partition key) in the others, all at once.
+ * Finds a job's record, decoded by `decode` (`None`: not a record): first in the partition its
+ * id hashes to, then (when jobs were placed by a partition key) in the others, all at once.
  */
-export const locate = (jobId: string) =>
+const find = <A>(jobId: string, decode: (raw: string) => Option.Option<A>) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
     const redis = yield* RedisClient
@@ -148,25 +148,50 @@ export const locate = (jobId: string) =>
     const read = (partition: PartitionKeys) =>
       redis
         .run((connection) => connection.hget(partition.jobs, jobId))
-        .pipe(
-          Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), (text) => JobStatus.fromRecord(jobId, text))),
-        )
+        .pipe(Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), decode)))
     const found = yield* read(home)
     if (Option.isSome(found) || keyspace.partitions === 1)
-      return Option.map(found, (status) => ({ status, partition: home }))
+      return Option.map(found, (value) => ({ value, partition: home }))
     const others = keyspace.all.filter((partition) => partition.index !== home.index)
     const results = yield* Effect.forEach(others, read, { concurrency: "unbounded" })
     const index = results.findIndex(Option.isSome)
     const partition = others[index]
-    const status = results[index]
-    return partition === undefined || status === undefined || Option.isNone(status)
-      ? Option.none<Located>()
-      : Option.some({ status: status.value, partition })
+    const value = results[index]
+    return partition === undefined || value === undefined || Option.isNone(value)
+      ? Option.none<{ readonly value: A; readonly partition: PartitionKeys }>()
+      : Option.some({ value: value.value, partition })
   })
+
+/** Finds a job: its status and the partition it lives in. */
+export const locate = (jobId: string) =>
+  Effect.map(
+    find(jobId, (raw) => JobStatus.fromRecord(jobId, raw)),
+    Option.map(({ value, partition }): Located => ({ status: value, partition })),
+  )
 
 const located = (jobId: string) =>
   locate(jobId).pipe(
     Effect.flatMap(Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId })), onSome: Effect.succeed })),
+  )
+
+/**
+ * The status of a job that has ended; `None` while it waits or runs, `JobNotFound` when there is
+ * no such job. Only an ended job's record is decoded whole: a result wait asks this once, almost
+ * always before the job ends, and only needs to know that it has not.
+ */
+export const endedStatus = (jobId: string) =>
+  find(jobId, (raw) => {
+    const state = JobStatus.stateOfRecord(raw)
+    if (state === undefined) return Option.none()
+    if (!JobStatus.isEnded(state)) return Option.some(Option.none<JobStatus.JobStatus>())
+    return Option.map(JobStatus.fromRecord(jobId, raw), Option.some)
+  }).pipe(
+    Effect.flatMap(
+      Option.match({
+        onNone: () => Effect.fail(new JobNotFound({ jobId })),
+        onSome: ({ value }) => Effect.succeed(value),
+      }),
+    ),
   )
 
 /** The job's status document, or `JobNotFound`. */

@@ -287,7 +287,7 @@ export const make = Effect.gen(function* () {
 
   /**
    * Listens first, then reads the status: an event landing in between is still seen (the first
-   * outcome wins). The wait itself is one callback and a plain timer: `Effect.timeoutFail` and a
+   * outcome wins). The read decodes the record whole only for a job that has already ended. The wait itself is one callback and a plain timer: `Effect.timeoutFail` and a
    * queue per wait forked a fiber, a sleep and an interruption for every result, a measured share
    * of what survived the young-generation collections of a producer at 500 results/s. The
    * timeout bounds the wait from the call; the status read before it is bounded by Redis's own.
@@ -322,8 +322,8 @@ export const make = Effect.gen(function* () {
       return Effect.acquireUseRelease(
         tailer.listen(jobId, onEvent),
         () =>
-          Effect.flatMap(provide(JobStore.status(jobId)), (status) =>
-            Option.getOrElse(outcomeOfStatus(status), () => early ?? outcome),
+          Effect.flatMap(provide(JobStore.endedStatus(jobId)), (ended) =>
+            Option.getOrElse(Option.flatMap(ended, outcomeOfStatus), () => early ?? outcome),
           ),
         (stop) => Effect.sync(stop),
       )

@@ -42,3 +42,18 @@ describe("JobStatus.fromRecord", () => {
     expect(JobStatus.fromRecord("j1", JSON.stringify({ s: "active" }))).toEqual(Option.none())
   })
 })
+
+describe("JobStatus.stateOfRecord", () => {
+  it("reads the state alone, and nothing from what is not a record", () => {
+    expect(JobStatus.stateOfRecord(stored({ s: "queued" }))).toBe("queued")
+    expect(JobStatus.stateOfRecord(stored({ s: "deadLettered" }))).toBe("deadLettered")
+    expect(JobStatus.stateOfRecord(JSON.stringify({ s: "finished" }))).toBeUndefined()
+    expect(JobStatus.stateOfRecord(JSON.stringify({ a: "echo" }))).toBeUndefined()
+    expect(JobStatus.stateOfRecord("null")).toBeUndefined()
+    expect(JobStatus.stateOfRecord("not json")).toBeUndefined()
+  })
+
+  it("knows which states are ends", () => {
+    expect(JobStatus.State.literals.filter(JobStatus.isEnded)).toEqual(["succeeded", "deadLettered", "cancelled"])
+  })
+})

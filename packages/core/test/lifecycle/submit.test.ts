@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import * as Deliveries from "../../src/Deliveries.js"
 import * as JobStore from "../../src/JobStore.js"
 import { Settings } from "../../src/Settings.js"
 import {
@@ -14,6 +15,7 @@ import {
   redis,
   serverNow,
   submit,
+  take,
   withRedis,
   xlen,
 } from "./support.js"
@@ -155,6 +157,32 @@ describe("submit", () => {
       expect(yield* JobStore.locate("nope")).toEqual(Option.none())
       const missing = yield* Effect.flip(JobStore.status("nope"))
       expect(missing._tag).toBe("JobNotFound")
+      // A job placed by a partition key is found by the lighter read too.
+      expect(yield* JobStore.endedStatus("j1")).toEqual(Option.none())
+      expect((yield* Effect.flip(JobStore.endedStatus("nope")))._tag).toBe("JobNotFound")
     }).pipe(withRedis({ partitions: 8 })),
+  )
+})
+
+describe("endedStatus", () => {
+  it.live("is None while a job waits or runs, its status once it has ended, JobNotFound without a job", () =>
+    Effect.gen(function* () {
+      yield* submit("j1")
+      expect(yield* JobStore.endedStatus("j1")).toEqual(Option.none())
+      const delivery = yield* take("j2", "c1")
+      expect(yield* JobStore.endedStatus("j2")).toEqual(Option.none())
+      yield* Deliveries.complete(delivery, "c1", '{"answer":42}')
+      const ended = yield* JobStore.endedStatus("j2")
+      expect(ended).toEqual(Option.some(yield* JobStore.status("j2")))
+      expect(Option.map(ended, (status) => [status.state, status.output])).toEqual(
+        Option.some(["succeeded", { answer: 42 }]),
+      )
+      expect((yield* Effect.flip(JobStore.endedStatus("nope")))._tag).toBe("JobNotFound")
+      // A field that is no record reads as no job, as it does for `status`.
+      const p = yield* keys()
+      yield* redis((c) => c.hset(p.jobs, "junk", "not json"))
+      expect((yield* Effect.flip(JobStore.endedStatus("junk")))._tag).toBe("JobNotFound")
+      expect((yield* Effect.flip(JobStore.status("junk")))._tag).toBe("JobNotFound")
+    }).pipe(withRedis()),
   )
 })
