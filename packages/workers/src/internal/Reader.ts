@@ -197,14 +197,12 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
       if (state.handlers.get(inbox.actor)?.contract.policy.rateLimit === undefined)
         targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
     if (targets.size === 0) return false
-    // Room is split evenly so that one actor or partition cannot take every slot of a round; and
-    // no claim takes more than half the concurrency, so that jobs move in at least two groups:
-    // one runs here while the other's results and next claim are in Redis (one group of all the
-    // slots would leave this process and Redis waiting on each other in turn).
-    const share = Math.max(
-      1,
-      Math.min(Math.ceil(state.concurrency / 2), Math.floor(WorkerState.room(state) / targets.size)),
-    )
+    // Room is split evenly so that one actor or partition cannot take every slot of a round. A
+    // claim takes all of its share: the groups that keep this process and Redis busy at once form
+    // by themselves, as handlers end and free their slots at different times. (Capping a claim at
+    // half the concurrency, to force two groups, measured ~10 % fewer jobs/s in five alternating
+    // process runs: 6,393-6,706 against 6,656-7,438.)
+    const share = Math.max(1, Math.floor(WorkerState.room(state) / targets.size))
     const claimed = yield* Effect.forEach(
       targets.values(),
       ({ partition, actor }) =>
