@@ -2,11 +2,11 @@
  * How the reader moves jobs in: `claim` (read and start in one script) while there is a backlog,
  * a blocking read otherwise. A read that drains the inboxes must not be followed by a claim,
  * which would find nothing and hold up the starts of what the read brought. Claims never take
- * more than the free slots.
+ * more than the free slots, and split them between actors with a backlog.
  */
 import { Actor, EventTailer, Producer, RedisClient, Scripts, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Deferred, Effect, Layer, Redacted, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 
@@ -107,6 +107,42 @@ describe("worker reads", () => {
       expect(most).toBe(4)
       const statuses = yield* Effect.forEach(jobs, ({ jobId }) => producer.status(jobId))
       expect(statuses.every((status) => status.state === "succeeded" && status.attempt === 1)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
+  })
+
+  it.live("claims split the free slots between actors with a backlog: neither takes them all", () => {
+    const define = (name: string) =>
+      Actor.define(name, {
+        input: Schema.Struct({ n: Schema.Number }),
+        output: Schema.Void,
+        policy: { concurrency: 8 },
+      })
+    const First = define("reads-first")
+    const Second = define("reads-second")
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const gate = yield* Deferred.make<void>()
+      const running = { [First.name]: 0, [Second.name]: 0 }
+      const held = (actor: typeof First) =>
+        Worker.handle(actor, () =>
+          Effect.sync(() => {
+            running[actor.name] = (running[actor.name] ?? 0) + 1
+          }).pipe(Effect.zipRight(Deferred.await(gate))),
+        )
+      const backlog = (actor: typeof First) =>
+        producer.submitMany(
+          actor,
+          Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
+        )
+      const jobs = [...(yield* backlog(First)), ...(yield* backlog(Second))]
+      // Each actor could fill all 8 slots of the process on its own.
+      yield* Worker.make({ handlers: [held(First), held(Second)], concurrency: 8, blockFor: "200 millis" })
+      // Released before the worker stops, should an expectation fail (finalizers run last first).
+      yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+      yield* Effect.sleep("500 millis")
+      expect(running).toEqual({ [First.name]: 4, [Second.name]: 4 })
+      yield* Deferred.succeed(gate, undefined)
+      for (const { jobId } of jobs) yield* producer.resultOf(First, jobId, { timeout: "10 seconds" })
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
   })
 })
