@@ -82,4 +82,26 @@ describe("pnpm bench --quick", () => {
       )
     expect(leftovers).toEqual([])
   }, 180_000)
+
+  it("with --repeat, runs each scenario once per round and system and reports every round", async () => {
+    dir = mkdtempSync(join(tmpdir(), "eddy-bench-"))
+    const file = join(dir, "report.json")
+    const { code, out, err } = await run(["--quick", "--only", "connections", "--repeat", "2", "--json", file])
+    expect(code, err).toBe(0)
+    const report = JSON.parse(readFileSync(file, "utf8")) as {
+      repeat: number
+      rows: ReadonlyArray<ReportRow & { rounds: { eddy: Array<number>; bullmq: Array<number>; ratio: Array<number> } }>
+      details: { connections: { eddy: Array<unknown>; bullmq: Array<unknown> } }
+    }
+    expect(report.repeat).toBe(2)
+    const worker = report.rows.find((row) => row.key === "worker")
+    expect(worker?.rounds.eddy).toEqual([2, 2])
+    expect(worker?.rounds.ratio).toHaveLength(2)
+    expect(report.details.connections.eddy).toHaveLength(2)
+    expect(report.details.connections.bullmq).toHaveLength(2)
+    // The rounds take turns: eddy first in the first, BullMQ first in the second.
+    const order = [...err.matchAll(/connections \(round (\d) of 2\): (eddy|bullmq) …/g)].map((m) => `${m[1]}${m[2]}`)
+    expect(order).toEqual(["1eddy", "1bullmq", "2bullmq", "2eddy"])
+    expect(out).toMatch(/\| +per round \|/)
+  }, 180_000)
 })
