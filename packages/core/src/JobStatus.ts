@@ -88,10 +88,6 @@ const afterSubmission = (submittedAt: number, stored: number): number =>
 
 const states: ReadonlySet<string> = new Set(State.literals)
 
-/** The states a job ends in: nothing changes it after. */
-export const isEnded = (state: State): boolean =>
-  state === "succeeded" || state === "deadLettered" || state === "cancelled"
-
 /**
  * The state of a stored record, read without decoding the rest (`fromRecord` decodes every field
  * with the Schema, ~5× the cost): undefined when the text is not a record's JSON.

@@ -177,13 +177,15 @@ const located = (jobId: string) =>
 /**
  * The status of a job that has ended; `None` while it waits or runs, `JobNotFound` when there is
  * no such job. Only an ended job's record is decoded whole: a result wait asks this once, almost
- * always before the job ends, and only needs to know that it has not.
+ * always before the job ends, and only needs to know that it has not. (So a record whose state
+ * reads but whose other fields do not, which only a hand edit makes, counts as running here
+ * where `status` calls it missing.)
  */
 export const endedStatus = (jobId: string) =>
   find(jobId, (raw) => {
     const state = JobStatus.stateOfRecord(raw)
     if (state === undefined) return Option.none()
-    if (!JobStatus.isEnded(state)) return Option.some(Option.none<JobStatus.JobStatus>())
+    if (!JobStatus.isFinished(state)) return Option.some(Option.none<JobStatus.JobStatus>())
     return Option.map(JobStatus.fromRecord(jobId, raw), Option.some)
   }).pipe(
     Effect.flatMap(

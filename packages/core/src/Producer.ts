@@ -287,10 +287,11 @@ export const make = Effect.gen(function* () {
 
   /**
    * Listens first, then reads the status: an event landing in between is still seen (the first
-   * outcome wins). The read decodes the record whole only for a job that has already ended. The wait itself is one callback and a plain timer: `Effect.timeoutFail` and a
-   * queue per wait forked a fiber, a sleep and an interruption for every result, a measured share
-   * of what survived the young-generation collections of a producer at 500 results/s. The
-   * timeout bounds the wait from the call; the status read before it is bounded by Redis's own.
+   * outcome wins). The read decodes the record whole only for a job that has already ended. The
+   * wait itself is one callback and a plain timer: `Effect.timeoutFail` and a queue per wait
+   * forked a fiber, a sleep and an interruption for every result, a measured share of what
+   * survived the young-generation collections of a producer at 500 results/s. The timeout bounds
+   * the wait from the call; the status read before it is bounded by Redis's own.
    */
   const result: ProducerService["result"] = (jobId, options) =>
     Effect.suspend(() => {

@@ -52,8 +52,4 @@ describe("JobStatus.stateOfRecord", () => {
     expect(JobStatus.stateOfRecord("null")).toBeUndefined()
     expect(JobStatus.stateOfRecord("not json")).toBeUndefined()
   })
-
-  it("knows which states are ends", () => {
-    expect(JobStatus.State.literals.filter(JobStatus.isEnded)).toEqual(["succeeded", "deadLettered", "cancelled"])
-  })
 })

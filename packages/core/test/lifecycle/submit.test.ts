@@ -11,6 +11,7 @@ import {
   lastOf,
   log,
   read,
+  readOne,
   record,
   redis,
   serverNow,
@@ -157,9 +158,15 @@ describe("submit", () => {
       expect(yield* JobStore.locate("nope")).toEqual(Option.none())
       const missing = yield* Effect.flip(JobStore.status("nope"))
       expect(missing._tag).toBe("JobNotFound")
-      // A job placed by a partition key is found by the lighter read too.
+      // A job placed by a partition key is found by the lighter read too, running and ended.
       expect(yield* JobStore.endedStatus("j1")).toEqual(Option.none())
       expect((yield* Effect.flip(JobStore.endedStatus("nope")))._tag).toBe("JobNotFound")
+      const delivery = yield* readOne("c1", "j1", { partition: placed.index, actor, lane })
+      yield* Deliveries.start(delivery, "c1")
+      yield* Deliveries.complete(delivery, "c1", "7")
+      expect(Option.map(yield* JobStore.endedStatus("j1"), (status) => [status.state, status.output])).toEqual(
+        Option.some(["succeeded", 7]),
+      )
     }).pipe(withRedis({ partitions: 8 })),
   )
 })
