@@ -182,10 +182,7 @@ const program = Effect.gen(function* () {
       scenarioNames.map((scenario) => [
         scenario,
         Object.fromEntries(
-          systems.map((system) => {
-            const details = runsOf(scenario, system).map((outcome) => outcome.details)
-            return [system, rounds > 1 ? details : (details[0] ?? {})]
-          }),
+          systems.map((system) => [system, runsOf(scenario, system).map((outcome) => outcome.details)]),
         ),
       ]),
     ),
@@ -216,7 +213,9 @@ const output = ({
       .map((name) => join(profileDir, name))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
     if (newest === undefined) throw new Error(`no .cpuprofile in ${profileDir}`)
-    const window = (report.details.process?.eddy as { window?: { fromUs: number; toUs: number } } | undefined)?.window
+    // A profile is of one round.
+    const window = (report.details.process?.eddy?.[0] as { window?: { fromUs: number; toUs: number } } | undefined)
+      ?.window
     const text = Profile.render(Profile.analyse(newest, window))
     writeFileSync(newest.replace(/\.cpuprofile$/, ".txt"), `${text}\n`)
     console.log(`${Table.results(report)}\n\n${text}`)

@@ -36,11 +36,8 @@ export interface Report {
   readonly machine: Machine
   readonly sizes: Sizes
   readonly rows: ReadonlyArray<ReportRow>
-  /**
-   * Per scenario and system: what the run kept besides its values (samples, names, windows); with
-   * more than one round, a list of them, one per round.
-   */
-  readonly details: Record<string, Record<string, unknown>>
+  /** Per scenario and system, one per round: what a run kept besides its values (samples, names, windows). */
+  readonly details: Record<string, Record<string, ReadonlyArray<Record<string, unknown>>>>
   /** What a reader must know about a run, e.g. jobs that failed under load. */
   readonly notes: ReadonlyArray<string>
   /** Scenario runs that failed, with their error. */
@@ -92,8 +89,11 @@ export const merge = (
     const e = medianOfRuns(eddyRuns)
     const b = medianOfRuns(bullmqRuns)
     const ratio = e / b
-    // An infinite value (jobs that failed under load) is judged, and fails its target; a missing one is not.
-    const judged = row.target !== undefined && !Number.isNaN(e) ? { met: meets(row.target, e, ratio) } : {}
+    // An infinite value (jobs that failed under load) is judged, and fails its target in any round,
+    // whatever the median says; a missing one (a failed run) is not judged.
+    const failedUnderLoad = eddyRuns.some((value) => value === Number.POSITIVE_INFINITY)
+    const judged =
+      row.target !== undefined && !Number.isNaN(e) ? { met: !failedUnderLoad && meets(row.target, e, ratio) } : {}
     const rounds =
       eddyRuns.length > 1 || bullmqRuns.length > 1
         ? {

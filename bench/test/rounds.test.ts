@@ -67,6 +67,27 @@ describe("Report.merge", () => {
     expect(rows[0]?.rounds?.ratio[2]).toBeNaN()
   })
 
+  it("fails a target when any round had jobs fail under load (infinite), whatever the median", () => {
+    const latency = (value: number) => [
+      {
+        key: "p99",
+        label: "p99",
+        unit: "ms",
+        better: "lower" as const,
+        target: { kind: "ratioAtMost" as const, value: 2 },
+        value,
+      },
+    ]
+    const [row] = Report.merge(
+      "latency",
+      [latency(1), latency(Number.POSITIVE_INFINITY), latency(1)],
+      [latency(1), latency(1), latency(1)],
+    )
+    expect(row).toMatchObject({ eddy: 1, bullmq: 1, ratio: 1, met: false })
+    const [fine] = Report.merge("latency", [latency(1), latency(3), latency(1)], [latency(1), latency(1), latency(1)])
+    expect(fine?.met).toBe(true)
+  })
+
   it("has no rounds for a single run", () => {
     const [row] = Report.merge("process", [values(100, 10)], [values(50, 5)])
     expect(row).toMatchObject({ eddy: 100, bullmq: 50, ratio: 2, met: true })
