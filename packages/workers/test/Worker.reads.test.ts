@@ -16,8 +16,11 @@ const Echo = Actor.define("reads-echo", {
   policy: { lease: "30 seconds" },
 })
 
-/** The run's RedisClient, counting the `claim` scripts sent through it. */
-const counting = (claims: { count: number }) =>
+/**
+ * The run's RedisClient, counting the `claim` scripts sent through it; `refuse` may fail a claim
+ * before it is sent (given its keys and arguments).
+ */
+const counting = (claims: { count: number }, refuse: (args: ReadonlyArray<unknown>) => boolean = () => false) =>
   Layer.effect(
     RedisClient.RedisClient,
     Effect.map(RedisClient.make({ url: Redacted.make(TestRedis.url()) }), (real) => ({
@@ -30,8 +33,11 @@ const counting = (claims: { count: number }) =>
                 const value: unknown = Reflect.get(target, property)
                 if (property !== "evalsha" || typeof value !== "function") return value
                 return (sha: unknown, ...rest: Array<unknown>) => {
-                  if (sha === Scripts.claim.sha) claims.count++
-                  return value.call(target, sha, ...rest)
+                  if (sha !== Scripts.claim.sha) return value.call(target, sha, ...rest)
+                  claims.count++
+                  return refuse(rest)
+                    ? Promise.reject(new Error("claim refused by the test"))
+                    : value.call(target, sha, ...rest)
                 }
               },
             }),
@@ -40,11 +46,41 @@ const counting = (claims: { count: number }) =>
     })),
   ).pipe(Layer.provide(Layer.scope))
 
-const services = (claims: { count: number }) =>
+const services = (claims: { count: number }, partitions = 1, refuse?: (args: ReadonlyArray<unknown>) => boolean) =>
   Layer.provideMerge(
     Layer.merge(Producer.layer, EventTailer.layer),
-    Layer.merge(counting(claims), Settings.layer({ prefix: TestRedis.uniquePrefix() })),
+    Layer.merge(counting(claims, refuse), Settings.layer({ prefix: TestRedis.uniquePrefix(), partitions })),
   )
+
+/** An actor whose jobs take no output, with its own concurrency. */
+const heldActor = (name: string, concurrency: number) =>
+  Actor.define(name, { input: Schema.Struct({ n: Schema.Number }), output: Schema.Void, policy: { concurrency } })
+
+/**
+ * Handlers that count their starts per actor and hold until `release`. The gate is released by a
+ * finalizer added after the worker starts (finalizers run last first), so that a failed
+ * expectation ends the test at once instead of waiting out the worker's shutdown grace.
+ */
+const holding = Effect.map(Deferred.make<void>(), (gate) => {
+  const running: Record<string, number> = {}
+  const total = () => Object.values(running).reduce((sum, n) => sum + n, 0)
+  return {
+    running,
+    handler: (actor: ReturnType<typeof heldActor>) =>
+      Worker.handle(actor, () =>
+        Effect.sync(() => {
+          running[actor.name] = (running[actor.name] ?? 0) + 1
+        }).pipe(Effect.zipRight(Deferred.await(gate))),
+      ),
+    /** Waits (at most 10 s) until `count` handlers have started. */
+    untilRunning: (count: number) =>
+      Effect.sleep("20 millis").pipe(
+        Effect.repeat({ until: () => total() >= count }),
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error(`${total()} of ${count} started`) }),
+      ),
+    release: Deferred.succeed(gate, undefined),
+  }
+})
 
 const echo = Worker.handle(Echo, (input) => Effect.succeed(input))
 
@@ -110,25 +146,31 @@ describe("worker reads", () => {
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
   })
 
-  it.live("claims split the free slots between actors with a backlog: neither takes them all", () => {
-    const define = (name: string) =>
-      Actor.define(name, {
-        input: Schema.Struct({ n: Schema.Number }),
-        output: Schema.Void,
-        policy: { concurrency: 8 },
-      })
-    const First = define("reads-first")
-    const Second = define("reads-second")
+  it.live("one actor with a backlog fills all the free slots with one claim", () => {
+    const claims = { count: 0 }
+    const Held = heldActor("reads-held", 8)
     return Effect.gen(function* () {
       const producer = yield* Producer.Producer
-      const gate = yield* Deferred.make<void>()
-      const running = { [First.name]: 0, [Second.name]: 0 }
-      const held = (actor: typeof First) =>
-        Worker.handle(actor, () =>
-          Effect.sync(() => {
-            running[actor.name] = (running[actor.name] ?? 0) + 1
-          }).pipe(Effect.zipRight(Deferred.await(gate))),
-        )
+      const held = yield* holding
+      const jobs = yield* producer.submitMany(
+        Held,
+        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
+      )
+      yield* Worker.make({ handlers: [held.handler(Held)], concurrency: 8, blockFor: "200 millis" })
+      yield* Effect.addFinalizer(() => held.release)
+      yield* held.untilRunning(8)
+      expect(claims.count).toBe(1)
+      yield* held.release
+      for (const { jobId } of jobs) yield* producer.resultOf(Held, jobId, { timeout: "10 seconds" })
+    }).pipe(Effect.scoped, Effect.provide(services(claims)))
+  })
+
+  it.live("claims split the free slots between actors with a backlog: neither takes them all", () => {
+    const First = heldActor("reads-first", 8)
+    const Second = heldActor("reads-second", 8)
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const held = yield* holding
       const backlog = (actor: typeof First) =>
         producer.submitMany(
           actor,
@@ -136,13 +178,63 @@ describe("worker reads", () => {
         )
       const jobs = [...(yield* backlog(First)), ...(yield* backlog(Second))]
       // Each actor could fill all 8 slots of the process on its own.
-      yield* Worker.make({ handlers: [held(First), held(Second)], concurrency: 8, blockFor: "200 millis" })
-      // Released before the worker stops, should an expectation fail (finalizers run last first).
-      yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
-      yield* Effect.sleep("500 millis")
-      expect(running).toEqual({ [First.name]: 4, [Second.name]: 4 })
-      yield* Deferred.succeed(gate, undefined)
+      yield* Worker.make({
+        handlers: [held.handler(First), held.handler(Second)],
+        concurrency: 8,
+        blockFor: "200 millis",
+      })
+      yield* Effect.addFinalizer(() => held.release)
+      yield* held.untilRunning(8)
+      expect(held.running).toEqual({ [First.name]: 4, [Second.name]: 4 })
+      yield* held.release
       for (const { jobId } of jobs) yield* producer.resultOf(First, jobId, { timeout: "10 seconds" })
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
+  })
+
+  it.live("an actor's claims over several partitions start no more than its own concurrency", () => {
+    const Held = heldActor("reads-spread", 4)
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const held = yield* holding
+      const jobs = yield* producer.submitMany(
+        Held,
+        Array.from({ length: 40 }, (_, n) => ({ input: { n } })),
+      )
+      // Four partitions with a backlog each and room for 16: a share of 4 per partition, but the
+      // actor itself runs at most 4.
+      yield* Worker.make({ handlers: [held.handler(Held)], concurrency: 16, blockFor: "200 millis" })
+      yield* Effect.addFinalizer(() => held.release)
+      yield* held.untilRunning(4)
+      yield* Effect.sleep("200 millis")
+      const states = yield* Effect.forEach(jobs, ({ jobId }) => producer.status(jobId))
+      // A claimed delivery is started in the same call: beyond the actor's room it would show as
+      // running while it waits in the buffer.
+      expect(states.filter((status) => status.state === "active")).toHaveLength(4)
+      expect(held.running).toEqual({ [Held.name]: 4 })
+      yield* held.release
+      for (const { jobId } of jobs) yield* producer.resultOf(Held, jobId, { timeout: "10 seconds" })
+    }).pipe(Effect.scoped, Effect.provide(services({ count: 0 }, 4)))
+  })
+
+  it.live("when one of a round's claims fails, the others' started deliveries still run at once", () => {
+    const claims = { count: 0 }
+    let refused = 0
+    // The first claim in partition 1 fails; partition 0's claim of the same round went through,
+    // and its deliveries are started: they must run now, not after a reclaim (a 30 s lease).
+    const refuse = (args: ReadonlyArray<unknown>) => {
+      if (refused > 0 || !args.some((arg) => typeof arg === "string" && arg.includes("{p1}"))) return false
+      refused++
+      return true
+    }
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const jobs = yield* producer.submitMany(
+        Echo,
+        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
+      )
+      yield* Worker.make({ handlers: [echo], concurrency: 8, blockFor: "200 millis" })
+      for (const { jobId } of jobs) yield* producer.resultOf(Echo, jobId, { timeout: "5 seconds" })
+      expect(refused).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(services(claims, 2, refuse)))
   })
 })

@@ -5,7 +5,7 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Duration, Effect, FiberSet, Queue, Schedule } from "effect"
+import { Duration, Effect, Either, FiberSet, Queue, Schedule } from "effect"
 import type * as Handler from "../Handler.js"
 import * as JobRunner from "./JobRunner.js"
 import * as WorkerState from "./WorkerState.js"
@@ -201,21 +201,34 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // claim takes all of its share: the groups that keep this process and Redis busy at once form
     // by themselves, as handlers end and free their slots at different times. (Capping a claim at
     // half the concurrency, to force two groups, measured ~10 % fewer jobs/s in five alternating
-    // process runs: 6,393-6,706 against 6,656-7,438.)
+    // process runs: 6,393-6,706 against 6,656-7,438.) An actor's claims over all its partitions
+    // stay within its own room: a claim starts what it reads, so a delivery claimed beyond the
+    // actor's concurrency would show as running while it waits in the buffer.
     const share = Math.max(1, Math.floor(WorkerState.room(state) / targets.size))
-    const claimed = yield* Effect.forEach(
-      targets.values(),
-      ({ partition, actor }) =>
-        Deliveries.claim(partition, actor, state.consumer, Math.min(share, WorkerState.roomFor(state, actor))),
-      { concurrency: "unbounded" },
+    const left = new Map<string, number>()
+    const claims: Array<{ readonly partition: number; readonly actor: string; readonly count: number }> = []
+    for (const { partition, actor } of targets.values()) {
+      const room = left.get(actor) ?? WorkerState.roomFor(state, actor)
+      const count = Math.min(share, room)
+      left.set(actor, room - count)
+      if (count > 0) claims.push({ partition, actor, count })
+    }
+    // Each claim's deliveries are started once it answers: those of the claims that answered are
+    // kept even when another failed (they would otherwise wait for a reclaim), then the failure
+    // is reported.
+    const answers = yield* Effect.all(
+      claims.map(({ partition, actor, count }) => Deliveries.claim(partition, actor, state.consumer, count)),
+      { concurrency: "unbounded", mode: "either" },
     )
-    const all = claimed.flat()
+    const all = answers.flatMap((answer) => (Either.isRight(answer) ? answer.right : []))
     for (const { delivery, started } of all) state.claimed.set(WorkerState.keyOf(delivery), started)
     yield* accept(
       state,
       all.map(({ delivery }) => delivery),
       deps,
     )
+    const failed = answers.find(Either.isLeft)
+    if (failed !== undefined) return yield* Effect.fail(failed.left)
     return all.length > 0
   })
 
