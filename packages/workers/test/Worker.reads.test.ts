@@ -237,4 +237,42 @@ describe("worker reads", () => {
       expect(refused).toBe(1)
     }).pipe(Effect.scoped, Effect.provide(services(claims, 2, refuse)))
   })
+
+  it.live("a rate-limited actor is read while another actor of the process keeps a backlog", () => {
+    const Busy = Actor.define("reads-busy", {
+      input: Schema.Struct({ n: Schema.Number }),
+      output: Schema.Void,
+      policy: { concurrency: 4 },
+    })
+    const Limited = Actor.define("reads-limited", {
+      input: Schema.Struct({ n: Schema.Number }),
+      output: Schema.Void,
+      policy: { concurrency: 2, rateLimit: { limit: 100, per: "1 second" } },
+    })
+    let busyStarted = 0
+    let busyStartedWhenLimitedRan: number | undefined
+    const busy = Worker.handle(Busy, () =>
+      Effect.sync(() => {
+        busyStarted++
+      }).pipe(Effect.zipRight(Effect.sleep("5 millis"))),
+    )
+    const limited = Worker.handle(Limited, () =>
+      Effect.sync(() => {
+        busyStartedWhenLimitedRan ??= busyStarted
+      }),
+    )
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const backlog = yield* producer.submitMany(
+        Busy,
+        Array.from({ length: 300 }, (_, n) => ({ input: { n } })),
+      )
+      const { jobId } = yield* producer.submit(Limited, { n: 0 })
+      yield* Worker.make({ handlers: [busy, limited], concurrency: 4, blockFor: "200 millis" })
+      yield* producer.resultOf(Limited, jobId, { timeout: "20 seconds" })
+      // Read in the first rounds, not once the backlog is gone (all 300 started).
+      expect(busyStartedWhenLimitedRan).toBeLessThan(100)
+      for (const job of backlog) yield* producer.resultOf(Busy, job.jobId, { timeout: "20 seconds" })
+    }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
+  })
 })

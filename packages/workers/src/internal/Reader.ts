@@ -187,15 +187,51 @@ const readOnce = (
   })
 
 /**
+ * Reads, without blocking, up to `share` new deliveries per rate-limited actor (split over its
+ * inboxes, high lanes first) on the command connection: one XREADGROUP for all of them.
+ */
+const readLimited = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, share: number) =>
+  Effect.gen(function* () {
+    if (inboxes.length === 0) return []
+    // COUNT holds per stream: an actor's share is split over its inboxes.
+    const streamsOf = new Map<string, number>()
+    for (const inbox of inboxes) streamsOf.set(inbox.actor, (streamsOf.get(inbox.actor) ?? 0) + 1)
+    const count = Math.max(
+      1,
+      Math.min(countPerStream(state, inboxes), Math.floor(share / Math.max(...streamsOf.values()))),
+    )
+    const keys = inboxes.map((inbox) => inbox.key)
+    const redis = yield* RedisClient.RedisClient
+    const reply = (yield* redis.run((connection) =>
+      connection.xreadgroup(
+        "GROUP",
+        StreamKeys.workerGroup,
+        state.consumer,
+        "COUNT",
+        count,
+        "STREAMS",
+        ...keys,
+        ...keys.map(() => ">"),
+      ),
+    )) as XReadGroupReply
+    return parse(state, reply)
+  })
+
+/**
  * Claims (reads and starts) what waits in the inboxes of actors with room and no rate limit,
- * one call per actor and partition; answers whether it found anything.
+ * one call per actor and partition, and reads (without blocking, without starting: they need a
+ * permit first) the inboxes of rate-limited actors with room; answers whether it found anything.
+ * Without that read, a rate-limited actor would only be read once the claims found nothing, i.e.
+ * never while another actor of the process keeps a backlog.
  */
 const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, deps: DispatchDeps) =>
   Effect.gen(function* () {
     const targets = new Map<string, { readonly partition: number; readonly actor: string }>()
+    const limited: Array<WorkerState.Inbox> = []
     for (const inbox of inboxes)
       if (state.handlers.get(inbox.actor)?.contract.policy.rateLimit === undefined)
         targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
+      else limited.push(inbox)
     if (targets.size === 0) return false
     // Room is split evenly so that one actor or partition cannot take every slot of a round. A
     // claim takes all of its share: the groups that keep this process and Redis busy at once form
@@ -204,7 +240,8 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // process runs: 6,393-6,706 against 6,656-7,438.) An actor's claims over all its partitions
     // stay within its own room: a claim starts what it reads, so a delivery claimed beyond the
     // actor's concurrency would show as running while it waits in the buffer.
-    const share = Math.max(1, Math.floor(WorkerState.room(state) / targets.size))
+    const limitedActors = new Set(limited.map((inbox) => inbox.actor))
+    const share = Math.max(1, Math.floor(WorkerState.room(state) / (targets.size + limitedActors.size)))
     const left = new Map<string, number>()
     const claims: Array<{ readonly partition: number; readonly actor: string; readonly count: number }> = []
     for (const { partition, actor } of targets.values()) {
@@ -216,20 +253,24 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // Each claim's deliveries are started once it answers: those of the claims that answered are
     // kept even when another failed (they would otherwise wait for a reclaim), then the failure
     // is reported.
-    const answers = yield* Effect.all(
-      claims.map(({ partition, actor, count }) => Deliveries.claim(partition, actor, state.consumer, count)),
-      { concurrency: "unbounded", mode: "either" },
+    const [answers, read] = yield* Effect.all(
+      [
+        Effect.all(
+          claims.map(({ partition, actor, count }) => Deliveries.claim(partition, actor, state.consumer, count)),
+          { concurrency: "unbounded", mode: "either" },
+        ),
+        readLimited(state, limited, share).pipe(Effect.either),
+      ],
+      { concurrency: "unbounded" },
     )
     const all = answers.flatMap((answer) => (Either.isRight(answer) ? answer.right : []))
     for (const { delivery, started } of all) state.claimed.set(WorkerState.keyOf(delivery), started)
-    yield* accept(
-      state,
-      all.map(({ delivery }) => delivery),
-      deps,
-    )
+    const readDeliveries = Either.isRight(read) ? read.right : []
+    yield* accept(state, [...all.map(({ delivery }) => delivery), ...readDeliveries], deps)
     const failed = answers.find(Either.isLeft)
     if (failed !== undefined) return yield* Effect.fail(failed.left)
-    return all.length > 0
+    if (Either.isLeft(read)) return yield* Effect.fail(read.left)
+    return all.length > 0 || readDeliveries.length > 0
   })
 
 /**
