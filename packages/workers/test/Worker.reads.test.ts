@@ -56,6 +56,21 @@ const services = (claims: { count: number }, partitions = 1, refuse?: (args: Rea
 const heldActor = (name: string, concurrency: number) =>
   Actor.define(name, { input: Schema.Struct({ n: Schema.Number }), output: Schema.Void, policy: { concurrency } })
 
+/** Queues `count` jobs of an actor whose input is `{ n }`. */
+const backlog = <O, OE>(actor: Actor.Actor<{ readonly n: number }, O, { readonly n: number }, OE>, count: number) =>
+  Effect.flatMap(Producer.Producer, (producer) =>
+    producer.submitMany(
+      actor,
+      Array.from({ length: count }, (_, n) => ({ input: { n } })),
+    ),
+  )
+
+/** Waits for every job's result. */
+const allDone = (jobs: ReadonlyArray<{ readonly jobId: string }>) =>
+  Effect.flatMap(Producer.Producer, (producer) =>
+    Effect.forEach(jobs, ({ jobId }) => producer.result(jobId, { timeout: "20 seconds" }), { discard: true }),
+  )
+
 /**
  * Handlers that count their starts per actor and hold until `release`. The gate is released by a
  * finalizer added after the worker starts (finalizers run last first), so that a failed
@@ -109,10 +124,7 @@ describe("worker reads", () => {
       yield* Worker.make({ handlers: [echo], concurrency: 3, blockFor: "200 millis" })
       yield* Effect.sleep("300 millis")
       const before = claims.count
-      const jobs = yield* producer.submitMany(
-        Echo,
-        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
-      )
+      const jobs = yield* backlog(Echo, 12)
       for (const { jobId } of jobs) yield* producer.resultOf(Echo, jobId, { timeout: "5 seconds" })
       expect(claims.count).toBeGreaterThan(before)
     }).pipe(Effect.scoped, Effect.provide(services(claims)))
@@ -134,12 +146,9 @@ describe("worker reads", () => {
     )
     return Effect.gen(function* () {
       const producer = yield* Producer.Producer
-      const jobs = yield* producer.submitMany(
-        Slow,
-        Array.from({ length: 60 }, (_, n) => ({ input: { n } })),
-      )
+      const jobs = yield* backlog(Slow, 60)
       yield* Worker.make({ handlers: [slow], concurrency: 4, blockFor: "200 millis" })
-      for (const { jobId } of jobs) yield* producer.resultOf(Slow, jobId, { timeout: "10 seconds" })
+      yield* allDone(jobs)
       expect(most).toBe(4)
       const statuses = yield* Effect.forEach(jobs, ({ jobId }) => producer.status(jobId))
       expect(statuses.every((status) => status.state === "succeeded" && status.attempt === 1)).toBe(true)
@@ -150,18 +159,14 @@ describe("worker reads", () => {
     const claims = { count: 0 }
     const Held = heldActor("reads-held", 8)
     return Effect.gen(function* () {
-      const producer = yield* Producer.Producer
       const held = yield* holding
-      const jobs = yield* producer.submitMany(
-        Held,
-        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
-      )
+      const jobs = yield* backlog(Held, 12)
       yield* Worker.make({ handlers: [held.handler(Held)], concurrency: 8, blockFor: "200 millis" })
       yield* Effect.addFinalizer(() => held.release)
       yield* held.untilRunning(8)
       expect(claims.count).toBe(1)
       yield* held.release
-      for (const { jobId } of jobs) yield* producer.resultOf(Held, jobId, { timeout: "10 seconds" })
+      yield* allDone(jobs)
     }).pipe(Effect.scoped, Effect.provide(services(claims)))
   })
 
@@ -169,14 +174,8 @@ describe("worker reads", () => {
     const First = heldActor("reads-first", 8)
     const Second = heldActor("reads-second", 8)
     return Effect.gen(function* () {
-      const producer = yield* Producer.Producer
       const held = yield* holding
-      const backlog = (actor: typeof First) =>
-        producer.submitMany(
-          actor,
-          Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
-        )
-      const jobs = [...(yield* backlog(First)), ...(yield* backlog(Second))]
+      const jobs = [...(yield* backlog(First, 12)), ...(yield* backlog(Second, 12))]
       // Each actor could fill all 8 slots of the process on its own.
       yield* Worker.make({
         handlers: [held.handler(First), held.handler(Second)],
@@ -187,7 +186,7 @@ describe("worker reads", () => {
       yield* held.untilRunning(8)
       expect(held.running).toEqual({ [First.name]: 4, [Second.name]: 4 })
       yield* held.release
-      for (const { jobId } of jobs) yield* producer.resultOf(First, jobId, { timeout: "10 seconds" })
+      yield* allDone(jobs)
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
   })
 
@@ -196,10 +195,7 @@ describe("worker reads", () => {
     return Effect.gen(function* () {
       const producer = yield* Producer.Producer
       const held = yield* holding
-      const jobs = yield* producer.submitMany(
-        Held,
-        Array.from({ length: 40 }, (_, n) => ({ input: { n } })),
-      )
+      const jobs = yield* backlog(Held, 40)
       // Four partitions with a backlog each and room for 16: a share of 4 per partition, but the
       // actor itself runs at most 4.
       yield* Worker.make({ handlers: [held.handler(Held)], concurrency: 16, blockFor: "200 millis" })
@@ -212,7 +208,7 @@ describe("worker reads", () => {
       expect(states.filter((status) => status.state === "active")).toHaveLength(4)
       expect(held.running).toEqual({ [Held.name]: 4 })
       yield* held.release
-      for (const { jobId } of jobs) yield* producer.resultOf(Held, jobId, { timeout: "10 seconds" })
+      yield* allDone(jobs)
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 }, 4)))
   })
 
@@ -228,10 +224,7 @@ describe("worker reads", () => {
     }
     return Effect.gen(function* () {
       const producer = yield* Producer.Producer
-      const jobs = yield* producer.submitMany(
-        Echo,
-        Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
-      )
+      const jobs = yield* backlog(Echo, 12)
       yield* Worker.make({ handlers: [echo], concurrency: 8, blockFor: "200 millis" })
       for (const { jobId } of jobs) yield* producer.resultOf(Echo, jobId, { timeout: "5 seconds" })
       expect(refused).toBe(1)
@@ -263,16 +256,13 @@ describe("worker reads", () => {
     )
     return Effect.gen(function* () {
       const producer = yield* Producer.Producer
-      const backlog = yield* producer.submitMany(
-        Busy,
-        Array.from({ length: 300 }, (_, n) => ({ input: { n } })),
-      )
+      const queued = yield* backlog(Busy, 300)
       const { jobId } = yield* producer.submit(Limited, { n: 0 })
       yield* Worker.make({ handlers: [busy, limited], concurrency: 4, blockFor: "200 millis" })
       yield* producer.resultOf(Limited, jobId, { timeout: "20 seconds" })
       // Read in the first rounds, not once the backlog is gone (all 300 started).
       expect(busyStartedWhenLimitedRan).toBeLessThan(100)
-      for (const job of backlog) yield* producer.resultOf(Busy, job.jobId, { timeout: "20 seconds" })
+      yield* allDone(queued)
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
   })
 })

@@ -144,6 +144,24 @@ export const countPerStream = (state: WorkerState.WorkerState, inboxes: Readonly
 export const isDrained = (reply: XReadGroupReply, count: number): boolean =>
   (reply ?? []).every(([, entries]) => entries.length < count)
 
+/** XREADGROUP's arguments: new entries of `keys` for this consumer, blocking `blockMs` if given. */
+const readArgs = (
+  state: WorkerState.WorkerState,
+  keys: ReadonlyArray<string>,
+  count: number,
+  blockMs?: number,
+): Array<string | number> => [
+  "GROUP",
+  StreamKeys.workerGroup,
+  state.consumer,
+  "COUNT",
+  count,
+  ...(blockMs === undefined ? [] : ["BLOCK", blockMs]),
+  "STREAMS",
+  ...keys,
+  ...keys.map(() => ">"),
+]
+
 /**
  * One round: starts what the buffer allows, then, if there is room, blocks up to `blockFor` for
  * new deliveries; if there is none, waits until a job ends (or `blockFor` passes, to notice a stop).
@@ -162,25 +180,15 @@ const readOnce = (
       yield* Queue.take(state.wake).pipe(Effect.timeout(deps.blockFor), Effect.ignore)
       return
     }
-    // With a backlog, `claim` reads and starts in one round trip; only when it finds nothing
-    // (or for rate-limited actors, which need a permit before they start) block on a read.
+    // With a backlog, `claim` reads and starts in one round trip (and rate-limited actors, which
+    // need a permit before they start, are read in the same round); only when that finds nothing
+    // block on a read.
     if (!state.quiet && (yield* claimOnce(state, inboxes, deps))) return
     const keys = inboxes.map((inbox) => inbox.key)
     const count = countPerStream(state, inboxes)
     const redis = yield* RedisClient.RedisClient
     const reply = (yield* redis.blocking(deps.blockFor, (connection) =>
-      connection.xreadgroup(
-        "GROUP",
-        StreamKeys.workerGroup,
-        state.consumer,
-        "COUNT",
-        count,
-        "BLOCK",
-        Duration.toMillis(deps.blockFor),
-        "STREAMS",
-        ...keys,
-        ...keys.map(() => ">"),
-      ),
+      connection.call("xreadgroup", ...readArgs(state, keys, count, Duration.toMillis(deps.blockFor))),
     )) as XReadGroupReply
     state.quiet = isDrained(reply, count)
     yield* accept(state, parse(state, reply), deps)
@@ -203,16 +211,7 @@ const readLimited = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Work
     const keys = inboxes.map((inbox) => inbox.key)
     const redis = yield* RedisClient.RedisClient
     const reply = (yield* redis.run((connection) =>
-      connection.xreadgroup(
-        "GROUP",
-        StreamKeys.workerGroup,
-        state.consumer,
-        "COUNT",
-        count,
-        "STREAMS",
-        ...keys,
-        ...keys.map(() => ">"),
-      ),
+      connection.call("xreadgroup", ...readArgs(state, keys, count)),
     )) as XReadGroupReply
     return parse(state, reply)
   })
