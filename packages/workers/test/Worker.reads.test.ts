@@ -212,6 +212,25 @@ describe("worker reads", () => {
     }).pipe(Effect.scoped, Effect.provide(services({ count: 0 }, 4)))
   })
 
+  it.live("with fewer free slots than actors to claim for, claims start no more than the free slots", () => {
+    const actors = ["a", "b", "c", "d"].map((name) => heldActor(`reads-few-${name}`, 2))
+    return Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const held = yield* holding
+      const jobs = (yield* Effect.forEach(actors, (actor) => backlog(actor, 3))).flat()
+      // Four actors with a backlog and two slots: a share of one each would start four.
+      yield* Worker.make({ handlers: actors.map(held.handler), concurrency: 2, blockFor: "200 millis" })
+      yield* Effect.addFinalizer(() => held.release)
+      yield* held.untilRunning(2)
+      yield* Effect.sleep("200 millis")
+      const states = yield* Effect.forEach(jobs, ({ jobId }) => producer.status(jobId))
+      expect(states.filter((status) => status.state === "active")).toHaveLength(2)
+      yield* held.release
+      // Every actor gets its turn.
+      yield* allDone(jobs)
+    }).pipe(Effect.scoped, Effect.provide(services({ count: 0 })))
+  })
+
   it.live("when one of a round's claims fails, the others' started deliveries still run at once", () => {
     const claims = { count: 0 }
     let refused = 0

@@ -240,13 +240,20 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // stay within its own room: a claim starts what it reads, so a delivery claimed beyond the
     // actor's concurrency would show as running while it waits in the buffer.
     const limitedActors = new Set(limited.map((inbox) => inbox.actor))
-    const share = Math.max(1, Math.floor(WorkerState.room(state) / (targets.size + limitedActors.size)))
+    // With fewer free slots than targets, a share of one goes to as many targets as there are
+    // slots, starting with a different one each round.
+    const room = WorkerState.room(state)
+    const share = Math.max(1, Math.floor(room / (targets.size + limitedActors.size)))
+    const order = [...targets.values()]
+    const first = state.claimTurn++ % order.length
+    let roomLeft = room
     const left = new Map<string, number>()
     const claims: Array<{ readonly partition: number; readonly actor: string; readonly count: number }> = []
-    for (const { partition, actor } of targets.values()) {
-      const room = left.get(actor) ?? WorkerState.roomFor(state, actor)
-      const count = Math.min(share, room)
-      left.set(actor, room - count)
+    for (const { partition, actor } of [...order.slice(first), ...order.slice(0, first)]) {
+      const actorLeft = left.get(actor) ?? WorkerState.roomFor(state, actor)
+      const count = Math.min(share, actorLeft, roomLeft)
+      left.set(actor, actorLeft - count)
+      roomLeft -= count
       if (count > 0) claims.push({ partition, actor, count })
     }
     // Each claim's deliveries are started once it answers: those of the claims that answered are

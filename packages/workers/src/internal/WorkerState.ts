@@ -37,6 +37,11 @@ export interface WorkerState {
    * starts each as soon as it is read.
    */
   quiet: boolean
+  /**
+   * Which claim target goes first in the next round: when there are more targets (actors ×
+   * partitions) than free slots, the slots go round in turn instead of always to the first.
+   */
+  claimTurn: number
   /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
   readonly claimed: Map<string, Deliveries.Claimed["started"]>
   /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
@@ -79,6 +84,7 @@ export const make = (options: {
       buffer: [],
       claimed: new Map(),
       quiet: false,
+      claimTurn: 0,
       wake,
       promoteSoon,
       jobs: options.jobs,
