@@ -243,7 +243,10 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // With fewer free slots than targets, a share of one goes to as many targets as there are
     // slots, starting with a different one each round.
     const room = WorkerState.room(state)
-    const share = Math.max(1, Math.floor(room / (targets.size + limitedActors.size)))
+    const share = Math.max(1, Math.floor(room / targets.size))
+    // Rate-limited actors are read, not started, so they reserve nothing: what they bring waits in
+    // the buffer, which is served before the next claim as slots free up.
+    const limitedShare = Math.max(1, Math.floor(room / (targets.size + limitedActors.size)))
     const order = [...targets.values()]
     const first = state.claimTurn++ % order.length
     let roomLeft = room
@@ -265,7 +268,7 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
           claims.map(({ partition, actor, count }) => Deliveries.claim(partition, actor, state.consumer, count)),
           { concurrency: "unbounded", mode: "either" },
         ),
-        readLimited(state, limited, share).pipe(Effect.either),
+        readLimited(state, limited, limitedShare).pipe(Effect.either),
       ],
       { concurrency: "unbounded" },
     )
