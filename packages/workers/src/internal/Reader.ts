@@ -239,14 +239,14 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // process runs: 6,393-6,706 against 6,656-7,438.) An actor's claims over all its partitions
     // stay within its own room: a claim starts what it reads, so a delivery claimed beyond the
     // actor's concurrency would show as running while it waits in the buffer.
-    const limitedActors = new Set(limited.map((inbox) => inbox.actor))
-    // With fewer free slots than targets, a share of one goes to as many targets as there are
-    // slots, starting with a different one each round.
     const room = WorkerState.room(state)
     const share = Math.max(1, Math.floor(room / targets.size))
     // Rate-limited actors are read, not started, so they reserve nothing: what they bring waits in
     // the buffer, which is served before the next claim as slots free up.
+    const limitedActors = new Set(limited.map((inbox) => inbox.actor))
     const limitedShare = Math.max(1, Math.floor(room / (targets.size + limitedActors.size)))
+    // With fewer free slots than targets, a share of one goes to as many targets as there are
+    // slots, starting with a different one each round.
     const order = [...targets.values()]
     const first = state.claimTurn++ % order.length
     let roomLeft = room
