@@ -86,7 +86,7 @@ const eventId = (submittedAt: number, entry: string): string => {
 const afterSubmission = (submittedAt: number, stored: number): number =>
   stored >= 1e11 ? stored : submittedAt + stored
 
-const states: ReadonlySet<string> = new Set(State.literals)
+const isState = Schema.is(State)
 
 /**
  * The state of a stored record, read without decoding the rest (`fromRecord` decodes every field
@@ -95,7 +95,7 @@ const states: ReadonlySet<string> = new Set(State.literals)
 export const stateOfRecord = (raw: string): State | undefined => {
   try {
     const state: unknown = (JSON.parse(raw) as { readonly s?: unknown } | null)?.s
-    return typeof state === "string" && states.has(state) ? (state as State) : undefined
+    return isState(state) ? state : undefined
   } catch {
     return undefined
   }

@@ -169,10 +169,16 @@ export const locate = (jobId: string) =>
     Option.map(({ value, partition }): Located => ({ status: value, partition })),
   )
 
-const located = (jobId: string) =>
-  locate(jobId).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId })), onSome: Effect.succeed })),
-  )
+/** What was found, or `JobNotFound`. */
+const orNotFound =
+  (jobId: string) =>
+  <A, E, R>(found: Effect.Effect<Option.Option<A>, E, R>) =>
+    Effect.flatMap(
+      found,
+      Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId })), onSome: Effect.succeed }),
+    )
+
+const located = (jobId: string) => locate(jobId).pipe(orNotFound(jobId))
 
 /**
  * The status of a job that has ended; `None` while it waits or runs, `JobNotFound` when there is
@@ -187,14 +193,7 @@ export const endedStatus = (jobId: string) =>
     if (state === undefined) return Option.none()
     if (!JobStatus.isFinished(state)) return Option.some(Option.none<JobStatus.JobStatus>())
     return Option.map(JobStatus.fromRecord(jobId, raw), Option.some)
-  }).pipe(
-    Effect.flatMap(
-      Option.match({
-        onNone: () => Effect.fail(new JobNotFound({ jobId })),
-        onSome: ({ value }) => Effect.succeed(value),
-      }),
-    ),
-  )
+  }).pipe(Effect.map(Option.map(({ value }) => value)), orNotFound(jobId))
 
 /** The job's status document, or `JobNotFound`. */
 export const status = (jobId: string) => Effect.map(located(jobId), (found) => found.status)
