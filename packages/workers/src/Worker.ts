@@ -26,7 +26,6 @@ import {
   Exit,
   Fiber,
   FiberId,
-  FiberSet,
   Layer,
   Queue,
   type Scope,
@@ -35,6 +34,7 @@ import type * as Handler from "./Handler.js"
 import * as JobRunner from "./internal/JobRunner.js"
 import * as Maintenance from "./internal/Maintenance.js"
 import * as Reader from "./internal/Reader.js"
+import * as Slots from "./internal/Slots.js"
 import * as WorkerState from "./internal/WorkerState.js"
 
 export { handle, handleAsync, NonRetryable } from "./Handler.js"
@@ -81,25 +81,23 @@ export const make = (
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
     const blockFor = Duration.decode(options.blockFor ?? "1 second")
     const grace = Duration.decode(options.shutdownGrace ?? "30 seconds")
-    const deps = { blockFor, progressThrottle: Duration.decode(options.progressThrottle ?? "250 millis") }
-    // Before the job fibers' set: a scope closes in reverse, so the batchers outlive every job.
-    const batches = yield* JobRunner.makeBatches(consumer)
-    const jobs = yield* FiberSet.make<void, never>()
+    // Made first: a scope closes in reverse, so the batchers outlive every job.
+    const batches = yield* WorkerState.makeBatches(consumer)
     const state = yield* WorkerState.make({
       consumer,
       concurrency: options.concurrency ?? 50,
       handlers: options.handlers,
       keyspace,
-      jobs,
       batches,
+      progressThrottleMs: Duration.toMillis(Duration.decode(options.progressThrottle ?? "250 millis")),
     })
     yield* Reader.ensureGroups(state)
     const startedAt = Date.now()
 
-    const reader = yield* Effect.forkScoped(Reader.loop(state, deps))
+    const reader = yield* Effect.forkScoped(Reader.loop(state, blockFor))
     const heartbeat = yield* Effect.forkScoped(Maintenance.heartbeat(state, startedAt))
     yield* Effect.forkScoped(Maintenance.watchdog(state))
-    yield* Effect.forkScoped(Maintenance.reclaimer(state, deps))
+    yield* Effect.forkScoped(Maintenance.reclaimer(state))
     yield* Effect.forkScoped(Maintenance.promoter(state))
     yield* Effect.forkScoped(Maintenance.expirer(state))
     yield* Effect.logInfo(
@@ -110,35 +108,39 @@ export const make = (
     // renewing leases while running jobs finish.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
+        // The grace counts from the stop, the reader's last read included, so a stop never
+        // takes the grace plus a read's block time.
+        const graceEnds = Date.now() + Duration.toMillis(grace)
+        const graceLeft = () => Duration.millis(Math.max(0, graceEnds - Date.now()))
         state.stopping = true
-        yield* Queue.offer(state.wake, undefined)
+        yield* Queue.offer(state.slots.wake, undefined)
         yield* Fiber.await(reader).pipe(
-          Effect.timeout(Duration.sum(Duration.sum(blockFor, redis.timeout), "1 second")),
+          Effect.timeout(Duration.min(Duration.sum(Duration.sum(blockFor, redis.timeout), "1 second"), graceLeft())),
           Effect.ignore,
         )
-        const unstarted = state.buffer
-        state.buffer = []
-        state.claimed.clear()
-        yield* Effect.forEach(unstarted, (delivery) => Deliveries.release(delivery, consumer).pipe(Effect.ignore), {
-          concurrency: "unbounded",
-          discard: true,
-        })
+        yield* Effect.forEach(
+          Slots.takeBuffer(state.slots),
+          (delivery) => Deliveries.release(delivery, consumer).pipe(Effect.ignore),
+          { concurrency: "unbounded", discard: true },
+        )
         // Jobs not started yet (waiting for a rate-limit permit) go back at once, not after the grace.
-        for (const job of state.inFlight.values()) if (!job.started) yield* JobRunner.stop(job, "shutdown")
-        if (state.inFlight.size > 0) {
+        for (const job of Slots.jobs(state.slots)) if (!job.started) yield* JobRunner.stop(job, "shutdown")
+        if (Slots.inFlightCount(state.slots) > 0) {
           yield* Effect.logInfo(
-            `stopping: waiting up to ${Duration.format(grace)} for ${state.inFlight.size} running job(s)`,
+            `stopping: waiting up to ${Duration.format(grace)} for ${Slots.inFlightCount(state.slots)} running job(s)`,
           )
           yield* Effect.raceAll([
-            FiberSet.awaitEmpty(jobs),
-            Effect.sleep(grace),
+            Slots.awaitEmpty(state.slots),
+            Effect.sleep(graceLeft()),
             options.releaseNow ? Deferred.await(options.releaseNow) : Effect.never,
           ])
         }
-        if (state.inFlight.size > 0) {
-          yield* Effect.logInfo(`stopping: releasing ${state.inFlight.size} running job(s) back to their inboxes`)
-          for (const job of state.inFlight.values()) yield* JobRunner.stop(job, "shutdown")
-          yield* FiberSet.awaitEmpty(jobs).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+        if (Slots.inFlightCount(state.slots) > 0) {
+          yield* Effect.logInfo(
+            `stopping: releasing ${Slots.inFlightCount(state.slots)} running job(s) back to their inboxes`,
+          )
+          for (const job of Slots.jobs(state.slots)) yield* JobRunner.stop(job, "shutdown")
+          yield* Slots.awaitEmpty(state.slots).pipe(Effect.timeout("10 seconds"), Effect.ignore)
         }
         // The heartbeat would publish the presence again after its removal.
         yield* Fiber.interrupt(heartbeat)
@@ -151,7 +153,7 @@ export const make = (
     return {
       id: consumer,
       actors: names,
-      held: Effect.sync(() => state.inFlight.size + state.buffer.length),
+      held: Effect.sync(() => Slots.inFlightCount(state.slots) + Slots.buffered(state.slots)),
     } satisfies WorkerService
   }).pipe(Effect.annotateLogs({ component: "worker" }))
 

@@ -32,7 +32,7 @@ const recording = (options: { readonly maxBatch?: number; readonly failGroup?: s
   })
 
 const ask = (batcher: Batcher.Batcher<Item, number, string>, items: ReadonlyArray<Item>) =>
-  Effect.forEach(items, (item) => Effect.either(batcher(item)), { concurrency: "unbounded" })
+  Effect.forEach(items, (item) => Effect.either(batcher.call(item)), { concurrency: "unbounded" })
 
 describe("Batcher", () => {
   it.scoped("gathers items asked together into one call per group and answers each caller its own result", () =>
@@ -101,12 +101,12 @@ describe("Batcher", () => {
             >,
           maxBatch: 10,
         }).pipe(Scope.extend(scope))
-        const waiting = yield* Effect.fork(batcher(1))
+        const waiting = yield* Effect.fork(batcher.call(1))
         yield* Deferred.await(entered)
         yield* Scope.close(scope, Exit.void)
         const exit = yield* Fiber.await(waiting).pipe(Effect.timeout("2 seconds"))
         expect(Exit.isInterrupted(exit)).toBe(true)
-        const late = yield* batcher(2).pipe(Effect.exit, Effect.timeout("2 seconds"))
+        const late = yield* batcher.call(2).pipe(Effect.exit, Effect.timeout("2 seconds"))
         expect(Exit.isInterrupted(late)).toBe(true)
       }),
   )

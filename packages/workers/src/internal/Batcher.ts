@@ -8,7 +8,7 @@
  * Effect's own request batching (`RequestResolver.makeBatched`) only batches requests made
  * inside one fiber's `Effect.all`/`forEach`; job fibers are independent, hence this.
  */
-import { Effect, Either, Exit, type Scope } from "effect"
+import { Effect, Either, Exit, FiberId, type Scope } from "effect"
 
 /**
  * An item and how to answer its caller: the caller's own resume callback, not a Deferred (a
@@ -17,8 +17,10 @@ import { Effect, Either, Exit, type Scope } from "effect"
  */
 interface Pending<A, B, E> {
   readonly item: A
-  readonly answer: (result: Effect.Effect<B, E>) => void
+  readonly answer: (result: Exit.Exit<B, E>) => void
 }
+
+const interrupted = Exit.interrupt(FiberId.none)
 
 /** Answers each caller of a batch with its own result, or with the batch's failure. */
 const answerAll = <A, B, E>(
@@ -36,8 +38,16 @@ const answerAll = <A, B, E>(
     )
 }
 
-/** Asks for one item; fails as the item (or its whole batch) failed. */
-export type Batcher<A, B, E> = (item: A) => Effect.Effect<B, E>
+/** Asks for items to be run in a batch. */
+export interface Batcher<A, B, E> {
+  /** Asks for one item; fails as the item (or its whole batch) failed. */
+  readonly call: (item: A) => Effect.Effect<B, E>
+  /**
+   * The same without an Effect per item, for the job path's hot end: `answer` is called once
+   * with the item's exit (an interruption when the batcher closed).
+   */
+  readonly offer: (item: A, answer: (exit: Exit.Exit<B, E>) => void) => void
+}
 
 /**
  * Starts a batcher in the current scope. `run` answers one result per item, in order; its own
@@ -74,7 +84,7 @@ export const make = <A, B, E, F, R>(options: {
         // Interrupted on the wire (the worker stops): nobody may wait for an answer forever.
         Effect.onInterrupt(() =>
           Effect.sync(() => {
-            for (const pending of group) pending.answer(Effect.interrupt)
+            for (const pending of group) pending.answer(interrupted)
           }),
         ),
       )
@@ -104,16 +114,19 @@ export const make = <A, B, E, F, R>(options: {
             closed = true
             const left = waiting
             waiting = []
-            for (const pending of left) pending.answer(Effect.interrupt)
+            for (const pending of left) pending.answer(interrupted)
           }),
         ),
       ),
     )
-    return (item: A) =>
-      Effect.async<B, E | F>((answer) => {
-        // Closed (its scope is gone): nobody would ever answer.
-        if (closed) return answer(Effect.interrupt)
-        waiting.push({ item, answer })
-        wakeFlusher?.()
-      })
+    const offer = (item: A, answer: (exit: Exit.Exit<B, E | F>) => void) => {
+      // Closed (its scope is gone): nobody would ever answer.
+      if (closed) return answer(interrupted)
+      waiting.push({ item, answer })
+      wakeFlusher?.()
+    }
+    return {
+      offer,
+      call: (item: A) => Effect.async<B, E | F>((resume) => offer(item, resume)),
+    }
   })

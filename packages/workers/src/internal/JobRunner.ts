@@ -1,14 +1,16 @@
 /**
- * Runs one delivery end to end: start (fenced, batched with the deliveries read with it), decode
+ * Runs one delivery end to end: start (fenced; `claim` usually started it with its read), decode
  * the input, run the handler until it ends or is stopped (cancel, lease loss, timeout, shutdown),
- * then record the outcome through one fenced script (successes batched). A refusal (the job was
- * reclaimed, cancelled or finished elsewhere) means the result is not applied: it is counted and
- * logged, never an error storm.
+ * then record the outcome through one fenced script (successes batched per inbox). A refusal (the
+ * job was reclaimed, cancelled or finished elsewhere) means the result is not applied: it is
+ * counted and logged, never an error storm.
  *
- * The hot path is lean on purpose (the benchmark's no-op jobs are all overhead): one fiber per
- * job, stopped by interrupting it rather than by racing a signal; no timer per job (the
- * watchdog in `Maintenance` enforces timeouts from the deadline kept here); per-actor metrics,
- * codecs and retry schedules prepared once per handler.
+ * The way a job usually goes — claimed, no rate limit, the handler succeeds — is plain calls:
+ * the handler gets a root fiber of its own (`Runtime.runFork`, which starts it at once and, for a
+ * handler with nothing to wait for, ends it before it returns), its end is observed by a
+ * callback, and its output joins the next batched completion through a callback too. Every other
+ * way (a permit or a start to wait for, a failure, a refusal, a stop) runs as an Effect on a fiber
+ * of its own. Why: see "the lean job path" in docs/benchmarks.md.
  */
 import {
   Actor,
@@ -22,346 +24,427 @@ import {
 } from "@eddy/core"
 import {
   Cause,
-  type Context,
   Duration,
   Effect,
   Either,
   Exit,
-  Fiber,
+  FiberId,
   FiberRef,
+  FiberRefs,
   HashMap,
-  Metric,
   Option,
+  Queue,
+  Runtime,
   Schema,
 } from "effect"
 import * as Handler from "../Handler.js"
-import * as Batcher from "./Batcher.js"
 import * as PreparedHandler from "./PreparedHandler.js"
-import * as WorkerState from "./WorkerState.js"
+import * as Slots from "./Slots.js"
+import type * as WorkerState from "./WorkerState.js"
 
-/** Why a running job must stop before its handler ends. */
-export type StopReason = "cancel" | "leaseLost" | "shutdown" | "timeout"
-
-/** A job this process holds. */
-export interface InFlight {
-  readonly delivery: Deliveries.Delivery
-  /** Set once the job must stop; the first reason wins. */
-  stopReason: StopReason | undefined
-  /** Set once `start` succeeded: until then (e.g. waiting for a rate-limit permit) a shutdown releases it at once. */
-  started: boolean
-  /** The job's fiber: a stop interrupts its handler. */
-  fiber: Fiber.RuntimeFiber<void> | undefined
-  /** When the handler's time is up (ms since the epoch); infinite until it runs. */
-  deadline: number
-  /** Started already (by `claim`, with its read): the start's answer. */
-  readonly claimed: Deliveries.Claimed["started"]
-  /** The handler has ended; only its outcome is left to record (its slot is free). */
-  handlerDone: boolean
-}
-
-export const inFlight = (delivery: Deliveries.Delivery, claimed?: Deliveries.Claimed["started"]): InFlight => ({
-  delivery,
-  claimed,
-  handlerDone: false,
-  stopReason: undefined,
-  started: false,
-  fiber: undefined,
-  deadline: Number.POSITIVE_INFINITY,
-})
-
-/** Stops a job: its handler (or its wait for a rate-limit permit) is interrupted; the first reason wins. */
-export const stop = (job: InFlight, reason: StopReason): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    if (job.stopReason !== undefined) return Effect.void
-    job.stopReason = reason
-    return job.fiber === undefined ? Effect.void : Fiber.interruptFork(job.fiber)
-  })
+type Needs = RedisClient.RedisClient | Settings.Settings
 
 class HandlerTimeout extends Schema.TaggedError<HandlerTimeout>()("Timeout", { message: Schema.String }) {}
 
-type RedisError = RedisClient.RedisError
-type Refusal = ScriptOutcome.Refusal
-
-/** The batched calls job fibers share (see `Batcher`). */
-export interface Batches {
-  readonly start: Batcher.Batcher<Deliveries.Delivery, Deliveries.Started, Refusal | RedisError>
-  readonly complete: Batcher.Batcher<
-    { readonly delivery: Deliveries.Delivery; readonly output: string },
-    void,
-    Refusal | RedisError
-  >
+/** Stops a job at once: its handler (or its wait to start) is interrupted; the first reason wins. */
+export const stopNow = (job: Slots.Job, reason: Slots.StopReason): void => {
+  if (job.stopReason !== undefined) return
+  job.stopReason = reason
+  job.fiber?.unsafeInterruptAsFork(FiberId.none)
 }
 
-/** Most deliveries one batched start or completion carries. */
-const maxBatch = 500
+/** Stops a job (see `stopNow`). */
+export const stop = (job: Slots.Job, reason: Slots.StopReason): Effect.Effect<void> =>
+  Effect.sync(() => stopNow(job, reason))
 
-/** The batchers of one worker (consumer), alive for the current scope. */
-export const makeBatches = (consumer: string) =>
-  Effect.all({
-    start: Batcher.make({
-      groupOf: WorkerState.inboxOf,
-      run: (deliveries: ReadonlyArray<Deliveries.Delivery>) => Deliveries.startMany(deliveries, consumer),
-      maxBatch,
-    }),
-    complete: Batcher.make({
-      groupOf: (completion: { readonly delivery: Deliveries.Delivery }) => WorkerState.inboxOf(completion.delivery),
-      run: (completions: ReadonlyArray<{ readonly delivery: Deliveries.Delivery; readonly output: string }>) =>
-        Deliveries.completeMany(completions, consumer),
-      maxBatch,
-    }),
-  }) satisfies Effect.Effect<Batches, never, unknown>
+/** Log annotations of an actor's jobs: the worker's own plus the actor, made once per actor. */
+const actorAnnotations = new WeakMap<WorkerState.WorkerState, Map<string, HashMap.HashMap<string, unknown>>>()
 
-/** What one worker's job fibers share. */
-export interface RunnerDeps {
-  readonly consumer: string
-  readonly progressThrottle: Duration.Duration
-  /** Run when a failed attempt was scheduled for a retry (wakes the promoter). */
-  readonly retryScheduled: Effect.Effect<void>
-  readonly batches: Batches
-  /** The services a handler's context uses (progress, send), read once per dispatch rather than per job. */
-  readonly services: Context.Context<RedisClient.RedisClient | Settings.Settings>
-  /** Run when a job's handler has ended, before its outcome is recorded: frees its slot. */
-  readonly handlerDone: (job: InFlight) => Effect.Effect<void>
+/**
+ * Sets a job fiber's log annotations (actor, job id and, once known, attempt) as the fiber is
+ * made: one map built per job, instead of an update of a running fiber's map (each update
+ * compares and hashes it whole).
+ */
+const annotated = (state: WorkerState.WorkerState, delivery: Deliveries.Delivery, attempt?: number) => {
+  let byActor = actorAnnotations.get(state)
+  if (byActor === undefined) {
+    byActor = new Map()
+    actorAnnotations.set(state, byActor)
+  }
+  let base = byActor.get(delivery.actor)
+  if (base === undefined) {
+    base = HashMap.set(
+      FiberRefs.getOrDefault(state.runtime.fiberRefs, FiberRef.currentLogAnnotations),
+      "actor",
+      delivery.actor,
+    )
+    byActor.set(delivery.actor, base)
+  }
+  const withJob = HashMap.set(base, "jobId", delivery.jobId)
+  const value = attempt === undefined ? withJob : HashMap.set(withJob, "attempt", attempt)
+  return {
+    updateRefs: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
+      FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value }),
+  }
 }
 
-/** Runs one delivery with its handler. Never fails: every outcome is recorded or logged. */
-export const run = (
-  handler: Handler.Any,
-  job: InFlight,
-  deps: RunnerDeps,
-): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> => {
-  const { delivery } = job
-  const { consumer, batches } = deps
-  const contract = handler.contract
-  const actor = contract.name
-  const { decodeInput, encodeOutput, metrics, count, persistently, timeoutMs } = PreparedHandler.prepare(handler)
-
-  /** Logs and counts a refusal: the job changed hands; nothing was applied. */
-  const refused = (what: string) => (error: { readonly _tag: string; readonly message: string }) =>
-    Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(Effect.zipRight(count.rejected))
-
-  /**
-   * Sets the job's log annotations (actor, job id, attempt) for the rest of its fiber's life, in
-   * one update: each update of the annotations compares and hashes the whole map, and a second
-   * one measured several times the cost of the first (~10 µs against ~3 µs per job).
-   */
-  const annotateJob = (attempt: number) =>
-    FiberRef.update(FiberRef.currentLogAnnotations, (annotations) =>
-      HashMap.set(HashMap.set(HashMap.set(annotations, "actor", actor), "jobId", delivery.jobId), "attempt", attempt),
-    )
-  /** What is logged before the attempt is known (rare paths) carries actor and job id on its own. */
-  const beforeStart = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.annotateLogs(effect, { actor, jobId: delivery.jobId })
-
-  // Uninterruptible but for the handler (and the wait for a rate-limit permit): a stop
-  // interrupts those, and the outcome is always recorded.
-  const body = (restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
-    Effect.gen(function* () {
-      if (delivery.jobId === "") {
-        yield* Deliveries.deadLetterEntry(delivery, consumer, "inbox entry names no job").pipe(persistently)
-        yield* count.deadLettered
-        return yield* beforeStart(Effect.logWarning(`dead-lettered malformed entry ${delivery.entryId} of ${actor}`))
-      }
-      if (contract.policy.rateLimit !== undefined) {
-        const permit = yield* restore(RateLimiter.acquire(actor, contract.policy.rateLimit).pipe(persistently)).pipe(
-          Effect.exit,
-        )
-        if (Exit.isFailure(permit) && !Cause.isInterruptedOnly(permit.cause)) return yield* permit
-      }
-      // Stopped between dispatch and here (a shutdown): do not start at all.
-      if (job.stopReason !== undefined) return yield* stoppedBeforeStart(job.stopReason)
-      const startedResult = job.claimed ?? (yield* batches.start(delivery).pipe(persistently, Effect.either))
-      if (startedResult._tag === "Left") {
-        const error = startedResult.left
-        if (error._tag === "CancelRequested") {
-          yield* Deliveries.confirmCancel(delivery, consumer).pipe(persistently, Effect.ignore)
-          return yield* count.cancelled
-        }
-        return yield* beforeStart(Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`))
-      }
-      const started = startedResult.right
-      job.started = true
-      yield* count.started
-      const startedAt = Date.now()
-      yield* annotateJob(started.attempt)
-      yield* execute(started, restore)
-      yield* Metric.update(metrics.duration, (Date.now() - startedAt) / 1000)
-    })
-
-  const fail = (failure: Deliveries.Failure, attempt: number) =>
-    Deliveries.fail(delivery, consumer, failure).pipe(
-      persistently,
-      Effect.tap((outcome) =>
-        Effect.all([
-          count.failed,
-          outcome._tag === "retrying" ? count.retried : count.deadLettered,
-          outcome._tag === "retrying" ? deps.retryScheduled : Effect.void,
-          outcome._tag === "retrying"
-            ? Effect.logInfo(
-                `attempt ${attempt} failed (${failure.error.tag}: ${failure.error.message}); retry at ${new Date(outcome.retryAt).toISOString()}`,
-              )
-            : Effect.logWarning(
-                `attempt ${attempt} failed (${failure.error.tag}: ${failure.error.message}); dead-lettered (${outcome.reason})`,
-              ),
-        ]),
-      ),
-      Effect.catchTags({ LeaseLost: refused("failure"), JobAlreadyFinished: refused("failure") }),
-      Effect.catchTag("CancelRequested", () => count.cancelled),
-      Effect.asVoid,
-    )
-
-  /** Decodes the input, runs the handler (interruptibly) and records its outcome. */
-  const execute = (
-    started: Deliveries.Started,
-    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-  ) =>
-    Effect.suspend(() => {
-      const decoded = decodeInput(started.input)
-      if (decoded._tag === "Left") {
-        const message = decoded.left instanceof Error ? decoded.left.message : String(decoded.left)
-        return fail(
-          {
-            error: { tag: "MalformedInput", message },
-            retryable: false,
-            retryDelay: Duration.zero,
-            reason: "malformed",
-          },
-          started.attempt,
-        )
-      }
-      const context = makeContext(started, deps.services)
-      job.deadline = Date.now() + timeoutMs
-      return Effect.flatMap(Effect.exit(restore(handler.run(decoded.right, context.context))), (exit) => {
-        context.abort()
-        job.deadline = Number.POSITIVE_INFINITY
-        return Effect.zipRight(
-          deps.handlerDone(job),
-          Effect.suspend(() => outcome(exit, started)),
-        )
-      })
-    })
-
-  /** What a handler's end records: a timeout and a stop come first, whatever it answered. */
-  const outcome = (exit: Exit.Exit<unknown, unknown>, started: Deliveries.Started) => {
-    if (job.stopReason === "timeout")
-      return finished(
-        Exit.fail(new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })),
-        started,
-      )
-    if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return stopped(job.stopReason ?? "shutdown")
-    return finished(exit, started)
-  }
-
-  /** A job stopped before it started: at shutdown it goes back to its inbox for another worker. */
-  const stoppedBeforeStart = (reason: StopReason) =>
-    reason === "shutdown"
-      ? Deliveries.release(delivery, consumer).pipe(
-          persistently,
-          Effect.zipRight(count.released),
-          Effect.zipRight(Effect.logDebug("released before it started, at shutdown")),
-          Effect.catchAll(refused("release")),
-          beforeStart,
-        )
-      : Effect.void
-
-  const stopped = (reason: StopReason) => {
-    switch (reason) {
-      case "cancel":
-        return Deliveries.confirmCancel(delivery, consumer).pipe(
-          persistently,
-          Effect.zipRight(count.cancelled),
-          Effect.zipRight(Effect.logInfo("cancelled while running; handler interrupted")),
-          Effect.catchAll(refused("cancel")),
-        )
-      case "leaseLost":
-        return refused("result")({ _tag: "LeaseLost", message: "the lease was lost; handler interrupted" })
-      case "timeout": // handled as a failed attempt before this is reached
-      case "shutdown":
-        return Deliveries.release(delivery, consumer).pipe(
-          persistently,
-          Effect.zipRight(count.released),
-          Effect.zipRight(Effect.logInfo("released at shutdown")),
-          Effect.catchAll(refused("release")),
-        )
-    }
-  }
-
-  const finished = (exit: Exit.Exit<unknown, unknown>, started: Deliveries.Started) => {
-    if (Exit.isSuccess(exit)) {
-      return Either.match(encodeOutput(exit.value), {
-        onLeft: (message) =>
-          fail(
-            { error: { tag: "InvalidOutput", message }, retryable: false, retryDelay: Duration.zero },
-            started.attempt,
-          ),
-        onRight: (output) =>
-          batches.complete({ delivery, output }).pipe(
-            persistently,
-            Effect.zipRight(count.succeeded),
-            Effect.catchTags({
-              LeaseLost: refused("result"),
-              JobAlreadyFinished: refused("result"),
-              CancelRequested: () => count.cancelled,
-            }),
-          ),
-      })
-    }
-    const failure = Cause.failureOption(exit.cause)
-    const error = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
-    return Actor.retryDelay(contract.policy, started.attempt).pipe(
-      Effect.flatMap((retryDelay) =>
-        fail({ error: Handler.errorInfo(error), retryable: Handler.isRetryable(error), retryDelay }, started.attempt),
-      ),
-    )
-  }
-
-  /**
-   * The handler's context. Its `AbortSignal` is made only if the handler reads it (most Effect
-   * handlers never do), and `abort` fires it once the handler is over.
-   */
-  const makeContext = (
-    started: Deliveries.Started,
-    services: Context.Context<RedisClient.RedisClient | Settings.Settings>,
-  ) => {
-    let lastProgress = 0
-    let controller: AbortController | undefined
-    const correlationId = started.correlationId ?? delivery.jobId
-    const throttleMs = Duration.toMillis(deps.progressThrottle)
-    const context: Handler.JobContext = {
-      jobId: delivery.jobId,
-      actor,
-      attempt: started.attempt,
-      maxAttempts: started.maxAttempts,
-      correlationId,
-      get signal() {
-        controller ??= new AbortController()
-        return controller.signal
-      },
-      progress: (fraction, note) => {
-        const now = Date.now()
-        if (now - lastProgress < throttleMs && fraction < 1) return Effect.void
-        lastProgress = now
-        return Deliveries.progress(delivery, consumer, fraction, note).pipe(
-          Effect.catchTag("CancelRequested", () => stop(job, "cancel")),
-          Effect.catchAll((error) => Effect.logDebug(`progress not recorded: ${error._tag}`)),
-          Effect.asVoid,
-          Effect.provide(services),
-        )
-      },
-      send: (target, input, options = {}) =>
-        Producer.prepare(target, input, { ...options, correlationId, causationId: delivery.jobId }).pipe(
-          Effect.flatMap(JobStore.submit),
-          Effect.provide(services),
-        ),
-    }
-    return { context, abort: () => controller?.abort() }
-  }
-
-  // The job has a fiber of its own (see Reader): its logs, and its handler's, are annotated by
-  // setting the fiber's annotations once the attempt is known (see `annotateJob`); the few lines
-  // logged before that carry actor and job id on their own (`beforeStart`).
-  return Effect.uninterruptibleMask(body).pipe(
-    Effect.catchAll((error) => Effect.logWarning(`job ${delivery.jobId} not handled: ${String(error)}`)),
-    Effect.catchAllDefect((defect) => beforeStart(Effect.logError("worker defect while handling a job", defect))),
+/**
+ * Runs `effect` for a job on a fiber of its own; the job leaves the slots when it ends. Not
+ * interruptible by a stop: what it records must be recorded.
+ */
+const record = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  effect: Effect.Effect<void, never, Needs>,
+  attempt?: number,
+): void => {
+  const fiber = Runtime.runFork(state.runtime)(
+    Effect.uninterruptible(effect).pipe(
+      Effect.catchAllDefect((defect) => Effect.logError("worker defect while recording a job's outcome", defect)),
+    ),
+    annotated(state, job.delivery, attempt),
   )
+  fiber.addObserver(() => Slots.remove(state.slots, job))
+}
+
+/**
+ * Launches a job the slots have just put in flight. Returns once its handler runs (or, for a
+ * handler with nothing to wait for, has already ended).
+ */
+export const launch = (state: WorkerState.WorkerState, job: Slots.Job): void => {
+  const handler = state.handlers.get(job.delivery.actor)
+  if (handler === undefined) {
+    Slots.remove(state.slots, job)
+    return
+  }
+  const prepared = PreparedHandler.prepare(handler)
+  const claimed = job.claimed
+  if (claimed !== undefined && Either.isRight(claimed) && handler.contract.policy.rateLimit === undefined) {
+    job.started = true
+    prepared.metrics.started.unsafeUpdate(1, [])
+    execute(state, job, handler, prepared, claimed.right)
+    return
+  }
+  const fiber = Runtime.runFork(state.runtime)(
+    Effect.uninterruptibleMask((restore) => beforeRun(state, job, handler, prepared, restore)).pipe(
+      Effect.catchAll((error) => Effect.logWarning(`job ${job.delivery.jobId} not handled: ${String(error)}`)),
+      Effect.catchAllDefect((defect) => Effect.logError("worker defect while starting a job", defect)),
+    ),
+    annotated(state, job.delivery),
+  )
+  // Until the handler runs, a stop interrupts this fiber (its permit wait).
+  if (job.fiber === undefined) job.fiber = fiber
+  fiber.addObserver(() => {
+    // Ended without handing the job to a handler (refused, stopped, dead-lettered).
+    if (job.fiber === fiber) Slots.remove(state.slots, job)
+  })
+}
+
+/**
+ * What comes before the handler when `claim` did not start the job: the malformed entry, the
+ * rate-limit permit, the start. Ends by launching the handler (see `execute`).
+ */
+const beforeRun = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  handler: Handler.Any,
+  prepared: PreparedHandler.Prepared,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+): Effect.Effect<void, unknown, Needs> =>
+  Effect.gen(function* () {
+    const { delivery } = job
+    const { consumer } = state
+    const { count, persistently } = prepared
+    const contract = handler.contract
+    if (delivery.jobId === "") {
+      yield* Deliveries.deadLetterEntry(delivery, consumer, "inbox entry names no job").pipe(persistently)
+      yield* count.deadLettered
+      return yield* Effect.logWarning(`dead-lettered malformed entry ${delivery.entryId} of ${contract.name}`)
+    }
+    if (contract.policy.rateLimit !== undefined) {
+      const permit = yield* restore(
+        RateLimiter.acquire(contract.name, contract.policy.rateLimit).pipe(persistently),
+      ).pipe(Effect.exit)
+      if (Exit.isFailure(permit) && !Cause.isInterruptedOnly(permit.cause)) return yield* permit
+    }
+    // Stopped before it started (a shutdown): it goes back to its inbox for another worker.
+    if (job.stopReason !== undefined) return yield* stoppedBeforeStart(state, job, prepared)
+    const startedResult = job.claimed ?? (yield* state.batches.start.call(delivery).pipe(persistently, Effect.either))
+    if (startedResult._tag === "Left") {
+      const error = startedResult.left
+      if (error._tag === "CancelRequested") {
+        yield* Deliveries.confirmCancel(delivery, consumer).pipe(persistently, Effect.ignore)
+        return yield* count.cancelled
+      }
+      return yield* Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`)
+    }
+    job.started = true
+    yield* count.started
+    execute(state, job, handler, prepared, startedResult.right)
+  })
+
+/** A job stopped before it started: at shutdown it goes back to its inbox for another worker. */
+const stoppedBeforeStart = (state: WorkerState.WorkerState, job: Slots.Job, prepared: PreparedHandler.Prepared) =>
+  job.stopReason === "shutdown"
+    ? Deliveries.release(job.delivery, state.consumer).pipe(
+        prepared.persistently,
+        Effect.zipRight(prepared.count.released),
+        Effect.zipRight(Effect.logDebug("released before it started, at shutdown")),
+        Effect.catchAll(refused(prepared, "release")),
+      )
+    : Effect.void
+
+/** Logs and counts a refusal: the job changed hands; nothing was applied. */
+const refused =
+  (prepared: PreparedHandler.Prepared, what: string) => (error: { readonly _tag: string; readonly message: string }) =>
+    Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(
+      Effect.zipRight(prepared.count.rejected),
+    )
+
+/**
+ * Decodes the input and runs the handler on a fiber of its own; its end is recorded by `ended`.
+ * Synchronous: a stop interrupts the handler's fiber.
+ */
+const execute = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  handler: Handler.Any,
+  prepared: PreparedHandler.Prepared,
+  started: Deliveries.Started,
+): void => {
+  const decoded = prepared.decodeInput(started.input)
+  if (decoded._tag === "Left") {
+    job.fiber = undefined
+    const message = decoded.left instanceof Error ? decoded.left.message : String(decoded.left)
+    const malformed: Deliveries.Failure = {
+      error: { tag: "MalformedInput", message },
+      retryable: false,
+      retryDelay: Duration.zero,
+      reason: "malformed",
+    }
+    record(state, job, fail(state, job, prepared, malformed, started.attempt), started.attempt)
+    return
+  }
+  const context = makeContext(state, job, handler, started)
+  const startedAt = Date.now()
+  job.deadline = startedAt + prepared.timeoutMs
+  // A stop that came while the job was starting: the handler is not run at all.
+  const run = job.stopReason === undefined ? handler.run(decoded.right, context.context) : Effect.interrupt
+  const fiber = Runtime.runFork(state.runtime)(run, annotated(state, job.delivery, started.attempt))
+  job.fiber = fiber
+  fiber.addObserver((exit) => {
+    context.abort()
+    job.deadline = Number.POSITIVE_INFINITY
+    Slots.handlerDone(state.slots, job)
+    prepared.metrics.duration.unsafeUpdate((Date.now() - startedAt) / 1000, [])
+    ended(state, job, prepared, started, exit)
+  })
+}
+
+/** Records a handler's end: a success joins the next batched completion; anything else runs as an Effect. */
+const ended = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  prepared: PreparedHandler.Prepared,
+  started: Deliveries.Started,
+  exit: Exit.Exit<unknown, unknown>,
+): void => {
+  if (job.stopReason === undefined && Exit.isSuccess(exit)) {
+    const output = prepared.encodeOutput(exit.value)
+    if (Either.isRight(output)) {
+      const completion = { delivery: job.delivery, output: output.right }
+      state.batches.complete.offer(completion, (result) => {
+        if (Exit.isSuccess(result)) {
+          prepared.metrics.succeeded.unsafeUpdate(1, [])
+          Slots.remove(state.slots, job)
+        } else {
+          // Refused, or Redis trouble (retried within the lease): the rare way, as an Effect.
+          record(state, job, completeAgain(state, prepared, completion, result.cause), started.attempt)
+        }
+      })
+      return
+    }
+  }
+  record(state, job, outcome(state, job, prepared, started, exit), started.attempt)
+}
+
+/** A batched completion that did not go through: a refusal is counted; Redis trouble is retried. */
+const completeAgain = (
+  state: WorkerState.WorkerState,
+  prepared: PreparedHandler.Prepared,
+  completion: WorkerState.Completion,
+  cause: Cause.Cause<ScriptOutcome.Refusal | RedisClient.RedisError>,
+): Effect.Effect<void, never, Needs> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return Effect.logDebug("result not recorded: the worker is stopping")
+  const attempt =
+    failure.value._tag === "RedisUnavailable"
+      ? prepared.persistently(state.batches.complete.call(completion))
+      : Effect.fail(failure.value)
+  return attempt.pipe(
+    Effect.zipRight(prepared.count.succeeded),
+    Effect.catchTags({
+      LeaseLost: refused(prepared, "result"),
+      JobAlreadyFinished: refused(prepared, "result"),
+      CancelRequested: () => prepared.count.cancelled,
+    }),
+    Effect.catchAll((error) => Effect.logWarning(`result not recorded: ${error._tag} (${error.message})`)),
+  )
+}
+
+/** Records a failed attempt: a retry with the contract's backoff, or a dead letter. */
+const fail = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  prepared: PreparedHandler.Prepared,
+  failure: Deliveries.Failure,
+  attempt: number,
+): Effect.Effect<void, never, Needs> => {
+  const { count } = prepared
+  return Deliveries.fail(job.delivery, state.consumer, failure).pipe(
+    prepared.persistently,
+    Effect.tap((result) =>
+      Effect.all([
+        count.failed,
+        result._tag === "retrying" ? count.retried : count.deadLettered,
+        result._tag === "retrying" ? Effect.sync(() => Queue.unsafeOffer(state.promoteSoon, undefined)) : Effect.void,
+        result._tag === "retrying"
+          ? Effect.logInfo(
+              `attempt ${attempt} failed (${failure.error.tag}: ${failure.error.message}); retry at ${new Date(result.retryAt).toISOString()}`,
+            )
+          : Effect.logWarning(
+              `attempt ${attempt} failed (${failure.error.tag}: ${failure.error.message}); dead-lettered (${result.reason})`,
+            ),
+      ]),
+    ),
+    Effect.catchTags({ LeaseLost: refused(prepared, "failure"), JobAlreadyFinished: refused(prepared, "failure") }),
+    Effect.catchTag("CancelRequested", () => count.cancelled),
+    Effect.catchAll((error) => Effect.logWarning(`failure not recorded: ${error._tag} (${error.message})`)),
+    Effect.asVoid,
+  )
+}
+
+/** What a handler's end records when it is not a plain success: a timeout and a stop come first. */
+const outcome = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  prepared: PreparedHandler.Prepared,
+  started: Deliveries.Started,
+  exit: Exit.Exit<unknown, unknown>,
+): Effect.Effect<void, never, Needs> => {
+  const { contract } = prepared
+  if (job.stopReason === "timeout") {
+    const timeout = new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })
+    return failed(state, job, prepared, started, Exit.fail(timeout))
+  }
+  if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return stopped(state, job, prepared)
+  if (Exit.isSuccess(exit)) {
+    const output = prepared.encodeOutput(exit.value)
+    if (Either.isLeft(output))
+      return fail(
+        state,
+        job,
+        prepared,
+        { error: { tag: "InvalidOutput", message: output.left }, retryable: false, retryDelay: Duration.zero },
+        started.attempt,
+      )
+  }
+  return failed(state, job, prepared, started, exit)
+}
+
+/** A handler that failed (or timed out): a failed attempt with the contract's backoff. */
+const failed = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  prepared: PreparedHandler.Prepared,
+  started: Deliveries.Started,
+  exit: Exit.Exit<unknown, unknown>,
+): Effect.Effect<void, never, Needs> => {
+  const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+  const error = Option.isSome(failure) ? failure.value : Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+  return Actor.retryDelay(prepared.contract.policy, started.attempt).pipe(
+    Effect.flatMap((retryDelay) =>
+      fail(
+        state,
+        job,
+        prepared,
+        { error: Handler.errorInfo(error), retryable: Handler.isRetryable(error), retryDelay },
+        started.attempt,
+      ),
+    ),
+  )
+}
+
+/** A handler stopped before it ended: cancelled, its lease lost, or released at shutdown. */
+const stopped = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  prepared: PreparedHandler.Prepared,
+): Effect.Effect<void, never, Needs> => {
+  const { delivery } = job
+  const { count, persistently } = prepared
+  switch (job.stopReason ?? "shutdown") {
+    case "cancel":
+      return Deliveries.confirmCancel(delivery, state.consumer).pipe(
+        persistently,
+        Effect.zipRight(count.cancelled),
+        Effect.zipRight(Effect.logInfo("cancelled while running; handler interrupted")),
+        Effect.catchAll(refused(prepared, "cancel")),
+      )
+    case "leaseLost":
+      return refused(prepared, "result")({ _tag: "LeaseLost", message: "the lease was lost; handler interrupted" })
+    case "timeout": // handled as a failed attempt before this is reached
+    case "shutdown":
+      return Deliveries.release(delivery, state.consumer).pipe(
+        persistently,
+        Effect.zipRight(count.released),
+        Effect.zipRight(Effect.logInfo("released at shutdown")),
+        Effect.catchAll(refused(prepared, "release")),
+      )
+  }
+}
+
+/**
+ * The handler's context. Its `AbortSignal` is made only if the handler reads it (most Effect
+ * handlers never do), and `abort` fires it once the handler is over.
+ */
+const makeContext = (
+  state: WorkerState.WorkerState,
+  job: Slots.Job,
+  handler: Handler.Any,
+  started: Deliveries.Started,
+) => {
+  const { delivery } = job
+  const services = state.runtime.context
+  let lastProgress = 0
+  let controller: AbortController | undefined
+  const correlationId = started.correlationId ?? delivery.jobId
+  const context: Handler.JobContext = {
+    jobId: delivery.jobId,
+    actor: handler.contract.name,
+    attempt: started.attempt,
+    maxAttempts: started.maxAttempts,
+    correlationId,
+    get signal() {
+      controller ??= new AbortController()
+      return controller.signal
+    },
+    progress: (fraction, note) => {
+      const now = Date.now()
+      if (now - lastProgress < state.progressThrottleMs && fraction < 1) return Effect.void
+      lastProgress = now
+      return Deliveries.progress(delivery, state.consumer, fraction, note).pipe(
+        Effect.catchTag("CancelRequested", () => stop(job, "cancel")),
+        Effect.catchAll((error) => Effect.logDebug(`progress not recorded: ${error._tag}`)),
+        Effect.asVoid,
+        Effect.provide(services),
+      )
+    },
+    send: (target, input, options = {}) =>
+      Producer.prepare(target, input, { ...options, correlationId, causationId: delivery.jobId }).pipe(
+        Effect.flatMap(JobStore.submit),
+        Effect.provide(services),
+      ),
+  }
+  return { context, abort: () => controller?.abort() }
 }

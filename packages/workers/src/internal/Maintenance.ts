@@ -12,7 +12,8 @@ import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence }
 import { Duration, Effect, Queue, Schedule } from "effect"
 import * as JobRunner from "./JobRunner.js"
 import * as Reader from "./Reader.js"
-import * as WorkerState from "./WorkerState.js"
+import * as Slots from "./Slots.js"
+import type * as WorkerState from "./WorkerState.js"
 
 /** What every duty needs from the process. */
 type Needs = RedisClient.RedisClient | Settings.Settings
@@ -27,18 +28,19 @@ const presence = (state: WorkerState.WorkerState, startedAt: number) => ({
   pid: process.pid,
   actors: [...state.handlers.keys()],
   concurrency: state.concurrency,
-  inFlight: state.inFlight.size,
+  inFlight: Slots.inFlightCount(state.slots),
   startedAt,
 })
 
 /** Renews every held lease (running and buffered); stops jobs whose lease is gone or cancelled. */
 export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, RedisClient.RedisError, Needs> =>
   Effect.gen(function* () {
-    const held = [...[...state.inFlight.values()].map((job) => job.delivery), ...state.buffer]
     const byInbox = new Map<string, Array<Deliveries.Delivery>>()
-    for (const delivery of held) {
-      const key = WorkerState.inboxOf(delivery)
-      byInbox.set(key, [...(byInbox.get(key) ?? []), delivery])
+    for (const delivery of Slots.held(state.slots)) {
+      const key = Slots.inboxOf(delivery)
+      const group = byInbox.get(key)
+      if (group === undefined) byInbox.set(key, [delivery])
+      else group.push(delivery)
     }
     yield* Effect.forEach(
       byInbox.values(),
@@ -47,11 +49,10 @@ export const renewAll = (state: WorkerState.WorkerState): Effect.Effect<void, Re
           Effect.flatMap((outcomes) =>
             Effect.forEach(deliveries, (delivery, i) => {
               const outcome = outcomes[i]
-              const key = WorkerState.keyOf(delivery)
-              const job = state.inFlight.get(key)
+              const key = Slots.keyOf(delivery)
+              const job = Slots.job(state.slots, key)
               if (outcome === "lost") {
-                state.buffer = state.buffer.filter((held) => WorkerState.keyOf(held) !== key)
-                state.claimed.delete(key)
+                Slots.drop(state.slots, key)
                 return job ? JobRunner.stop(job, "leaseLost") : Effect.void
               }
               return outcome === "cancelRequested" && job ? JobRunner.stop(job, "cancel") : Effect.void
@@ -94,17 +95,14 @@ export const watchdog = (state: WorkerState.WorkerState): Effect.Effect<never> =
   )
   const sweep = Effect.suspend(() => {
     const now = Date.now()
-    const overdue = [...state.inFlight.values()].filter((job) => job.deadline <= now)
+    const overdue = Slots.jobs(state.slots).filter((job) => job.deadline <= now)
     return Effect.forEach(overdue, (job) => JobRunner.stop(job, "timeout"), { discard: true })
   })
   return sweep.pipe(Effect.repeat(Schedule.spaced(every)), Effect.zipRight(Effect.never))
 }
 
 /** Reclaimer: take over deliveries idle past their actor's lease, every min(lease/2, 1 s). */
-export const reclaimer = (
-  state: WorkerState.WorkerState,
-  deps: { readonly progressThrottle: Duration.Duration },
-): Effect.Effect<void, never, Needs> => {
+export const reclaimer = (state: WorkerState.WorkerState): Effect.Effect<void, never, Needs> => {
   // A delivery stalls once idle for a lease; a pass every lease/2 would find it up to lease/2
   // late. Every second at most, a stalled job runs again within lease + 1 s.
   const every = Duration.min(
@@ -117,7 +115,7 @@ export const reclaimer = (
     (inbox) =>
       Effect.gen(function* () {
         const handler = state.handlers.get(inbox.actor)
-        const free = WorkerState.roomFor(state, inbox.actor)
+        const free = Slots.roomFor(state.slots, inbox.actor)
         if (handler === undefined || free <= 0 || state.stopping) return
         const reclaimed = yield* Deliveries.reclaim(inbox, state.consumer, {
           minIdle: handler.contract.policy.lease,
@@ -131,7 +129,7 @@ export const reclaimer = (
             `reclaimed ${reclaimed.deliveries.length} stalled deliveries of ${inbox.actor}` +
               (reclaimed.deadLettered > 0 ? `; dead-lettered ${reclaimed.deadLettered} past maxDeliveries` : ""),
           )
-        yield* Reader.accept(state, reclaimed.deliveries, deps)
+        yield* Reader.accept(state, reclaimed.deliveries)
       }),
     { discard: true },
   )

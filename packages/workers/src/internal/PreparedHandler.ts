@@ -9,6 +9,7 @@ import * as WorkerMetrics from "../WorkerMetrics.js"
 
 /** What a handler's every job needs, prepared once per handler rather than per job. */
 export interface Prepared {
+  readonly contract: Handler.Any["contract"]
   /** The stored input (JSON text) decoded with the contract; a Left when it is not JSON or does not decode. */
   readonly decodeInput: (text: string) => Either.Either<unknown, unknown>
   /**
@@ -47,6 +48,7 @@ export const prepare = (handler: Handler.Any): Prepared => {
   const encode = Schema.encodeEither(contract.output)
   const metrics = WorkerMetrics.ofActor(contract.name)
   const prepared: Prepared = {
+    contract,
     decodeInput: (text) => {
       try {
         return decode(JSON.parse(text))

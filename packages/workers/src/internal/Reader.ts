@@ -5,101 +5,31 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Duration, Effect, Either, FiberSet, Queue, Schedule } from "effect"
-import type * as Handler from "../Handler.js"
+import { Duration, Effect, Either, Queue, Schedule } from "effect"
 import * as JobRunner from "./JobRunner.js"
-import * as WorkerState from "./WorkerState.js"
+import * as Slots from "./Slots.js"
+import type * as WorkerState from "./WorkerState.js"
 
 export type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
 
-/** What starting a job needs besides the state. */
-export interface DispatchDeps {
-  readonly progressThrottle: Duration.Duration
+/**
+ * Starts what the buffer allows, high lane first (see `Slots.startable`): each job's handler is
+ * launched before this returns.
+ */
+export const dispatch = (state: WorkerState.WorkerState): void => {
+  if (state.stopping) return
+  for (const job of Slots.startable(state.slots)) JobRunner.launch(state, job)
 }
 
-/**
- * Starts what the buffer allows, high lane first. The buffer and the in-flight map change in one
- * synchronous step, so that two callers (the reader and the reclaimer) can neither start one
- * delivery twice nor drop one that the other added meanwhile.
- */
-export const dispatch = (state: WorkerState.WorkerState, deps: DispatchDeps) =>
-  Effect.flatMap(Effect.context<RedisClient.RedisClient | Settings.Settings>(), (services) => {
-    if (state.stopping) return Effect.void
-    state.buffer.sort(WorkerState.byLane)
-    const running = new Map<string, number>()
-    for (const job of state.inFlight.values())
-      if (!job.handlerDone) running.set(job.delivery.actor, (running.get(job.delivery.actor) ?? 0) + 1)
-    let inUse = WorkerState.running(state)
-    const waiting: Array<Deliveries.Delivery> = []
-    const starting: Array<[Handler.Any, JobRunner.InFlight]> = []
-    for (const delivery of state.buffer) {
-      const handler = state.handlers.get(delivery.actor)
-      const ofActor = running.get(delivery.actor) ?? 0
-      if (handler === undefined || inUse >= state.concurrency || ofActor >= handler.concurrency) {
-        waiting.push(delivery)
-        continue
-      }
-      const key = WorkerState.keyOf(delivery)
-      const job = JobRunner.inFlight(delivery, state.claimed.get(key))
-      state.claimed.delete(key)
-      state.inFlight.set(key, job)
-      inUse++
-      running.set(delivery.actor, ofActor + 1)
-      starting.push([handler, job])
-    }
-    state.buffer = waiting
-    const runnerDeps = {
-      consumer: state.consumer,
-      progressThrottle: deps.progressThrottle,
-      retryScheduled: Queue.offer(state.promoteSoon, undefined),
-      batches: state.batches,
-      services,
-      handlerDone: (job: JobRunner.InFlight) =>
-        Effect.suspend(() => {
-          job.handlerDone = true
-          state.finishing++
-          return Queue.offer(state.wake, undefined)
-        }),
-    }
-    return Effect.forEach(
-      starting,
-      ([handler, job]) =>
-        FiberSet.run(
-          state.jobs,
-          JobRunner.run(handler, job, runnerDeps).pipe(
-            Effect.ensuring(
-              Effect.suspend(() => {
-                state.inFlight.delete(WorkerState.keyOf(job.delivery))
-                if (job.handlerDone) state.finishing--
-                return Queue.offer(state.wake, undefined)
-              }),
-            ),
-          ),
-        ).pipe(
-          Effect.tap((fiber) =>
-            Effect.sync(() => {
-              job.fiber = fiber
-            }),
-          ),
-        ),
-      { discard: true },
-    )
-  })
-
-/** Adds deliveries to the buffer (skipping any already held) and dispatches. */
+/** Adds deliveries to the buffer (skipping any already held) and dispatches; `claimed` gives the starts `claim` made. */
 export const accept = (
   state: WorkerState.WorkerState,
   deliveries: ReadonlyArray<Deliveries.Delivery>,
-  deps: DispatchDeps,
-) =>
-  Effect.suspend(() => {
-    const held = new Set([...state.inFlight.keys(), ...state.buffer.map(WorkerState.keyOf)])
-    for (const delivery of deliveries)
-      if (!held.has(WorkerState.keyOf(delivery))) {
-        held.add(WorkerState.keyOf(delivery))
-        state.buffer.push(delivery)
-      }
-    return dispatch(state, deps)
+  claimed?: ReadonlyMap<string, Slots.Claimed>,
+): Effect.Effect<void> =>
+  Effect.sync(() => {
+    Slots.hold(state.slots, deliveries, claimed)
+    dispatch(state)
   })
 
 const parse = (state: WorkerState.WorkerState, reply: XReadGroupReply): Array<Deliveries.Delivery> =>
@@ -129,9 +59,9 @@ export const ensureGroups = (state: WorkerState.WorkerState) =>
 export const countPerStream = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>): number => {
   const streamsOf = new Map<string, number>()
   for (const inbox of inboxes) streamsOf.set(inbox.actor, (streamsOf.get(inbox.actor) ?? 0) + 1)
-  let count = Math.floor(WorkerState.room(state) / inboxes.length)
+  let count = Math.floor(Slots.room(state.slots) / inboxes.length)
   for (const [actor, streams] of streamsOf)
-    count = Math.min(count, Math.floor(WorkerState.roomFor(state, actor) / streams))
+    count = Math.min(count, Math.floor(Slots.roomFor(state.slots, actor) / streams))
   return Math.max(1, count)
 }
 
@@ -166,32 +96,29 @@ const readArgs = (
  * One round: starts what the buffer allows, then, if there is room, blocks up to `blockFor` for
  * new deliveries; if there is none, waits until a job ends (or `blockFor` passes, to notice a stop).
  */
-const readOnce = (
-  state: WorkerState.WorkerState,
-  deps: { readonly blockFor: Duration.Duration; readonly progressThrottle: Duration.Duration },
-) =>
+const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =>
   Effect.gen(function* () {
     // Deliveries wait in the buffer while their actor is at its concurrency; a slot freeing up
     // (the wake below) must start them even when there is no room to read more.
-    yield* dispatch(state, deps)
-    const room = WorkerState.room(state)
-    const inboxes = state.inboxes.filter((inbox) => WorkerState.roomFor(state, inbox.actor) > 0)
+    dispatch(state)
+    const room = Slots.room(state.slots)
+    const inboxes = state.inboxes.filter((inbox) => Slots.roomFor(state.slots, inbox.actor) > 0)
     if (room <= 0 || inboxes.length === 0) {
-      yield* Queue.take(state.wake).pipe(Effect.timeout(deps.blockFor), Effect.ignore)
+      yield* Queue.take(state.slots.wake).pipe(Effect.timeout(blockFor), Effect.ignore)
       return
     }
     // With a backlog, `claim` reads and starts in one round trip (and rate-limited actors, which
     // need a permit before they start, are read in the same round); only when that finds nothing
     // block on a read.
-    if (!state.quiet && (yield* claimOnce(state, inboxes, deps))) return
+    if (!state.quiet && (yield* claimOnce(state, inboxes))) return
     const keys = inboxes.map((inbox) => inbox.key)
     const count = countPerStream(state, inboxes)
     const redis = yield* RedisClient.RedisClient
-    const reply = (yield* redis.blocking(deps.blockFor, (connection) =>
-      connection.call("xreadgroup", ...readArgs(state, keys, count, Duration.toMillis(deps.blockFor))),
+    const reply = (yield* redis.blocking(blockFor, (connection) =>
+      connection.call("xreadgroup", ...readArgs(state, keys, count, Duration.toMillis(blockFor))),
     )) as XReadGroupReply
     state.quiet = isDrained(reply, count)
-    yield* accept(state, parse(state, reply), deps)
+    yield* accept(state, parse(state, reply))
   })
 
 /**
@@ -223,7 +150,7 @@ const readLimited = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Work
  * Without that read, a rate-limited actor would only be read once the claims found nothing, i.e.
  * never while another actor of the process keeps a backlog.
  */
-const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, deps: DispatchDeps) =>
+const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>) =>
   Effect.gen(function* () {
     const targets = new Map<string, { readonly partition: number; readonly actor: string }>()
     const limited: Array<WorkerState.Inbox> = []
@@ -239,7 +166,7 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     // process runs: 6,393-6,706 against 6,656-7,438.) An actor's claims over all its partitions
     // stay within its own room: a claim starts what it reads, so a delivery claimed beyond the
     // actor's concurrency would show as running while it waits in the buffer.
-    const room = WorkerState.room(state)
+    const room = Slots.room(state.slots)
     const share = Math.max(1, Math.floor(room / targets.size))
     // Rate-limited actors are read, not started, so they reserve nothing: what they bring waits in
     // the buffer, which is served before the next claim as slots free up.
@@ -253,7 +180,7 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
     const left = new Map<string, number>()
     const claims: Array<{ readonly partition: number; readonly actor: string; readonly count: number }> = []
     for (const { partition, actor } of [...order.slice(first), ...order.slice(0, first)]) {
-      const actorLeft = left.get(actor) ?? WorkerState.roomFor(state, actor)
+      const actorLeft = left.get(actor) ?? Slots.roomFor(state.slots, actor)
       const count = Math.min(share, actorLeft, roomLeft)
       left.set(actor, actorLeft - count)
       roomLeft -= count
@@ -273,9 +200,10 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
       { concurrency: "unbounded" },
     )
     const all = answers.flatMap((answer) => (Either.isRight(answer) ? answer.right : []))
-    for (const { delivery, started } of all) state.claimed.set(WorkerState.keyOf(delivery), started)
+    const claimed = new Map<string, Slots.Claimed>()
+    for (const { delivery, started } of all) claimed.set(Slots.keyOf(delivery), started)
     const readDeliveries = Either.isRight(read) ? read.right : []
-    yield* accept(state, [...all.map(({ delivery }) => delivery), ...readDeliveries], deps)
+    yield* accept(state, [...all.map(({ delivery }) => delivery), ...readDeliveries], claimed)
     const failed = answers.find(Either.isLeft)
     if (failed !== undefined) return yield* Effect.fail(failed.left)
     if (Either.isLeft(read)) return yield* Effect.fail(read.left)
@@ -288,9 +216,9 @@ const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worker
  */
 export const loop = (
   state: WorkerState.WorkerState,
-  deps: { readonly blockFor: Duration.Duration; readonly progressThrottle: Duration.Duration },
+  blockFor: Duration.Duration,
 ): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> => {
-  const round = readOnce(state, deps).pipe(
+  const round = readOnce(state, blockFor).pipe(
     Effect.catchAll((error) =>
       error.message.includes("NOGROUP") ? ensureGroups(state).pipe(Effect.ignore) : Effect.fail(error),
     ),

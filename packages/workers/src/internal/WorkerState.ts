@@ -1,12 +1,14 @@
 /**
- * What one worker process holds: its handlers, the inboxes it reads, the deliveries it has
- * read but not started (the buffer) and those it is running (in flight). Every part of the
- * runtime — reader, heartbeat, reclaimer, shutdown — works on this one state.
+ * What one worker process is: its handlers, the inboxes it reads, its slots (see `Slots`, the
+ * one owner of what runs and what waits), the batched Redis calls its jobs share, and the
+ * runtime its job fibers run on. Every part of the runtime — reader, job runner, heartbeat,
+ * reclaimer, shutdown — works on this one state.
  */
-import { type Actor, type Deliveries, StreamKeys } from "@eddy/core"
-import { Effect, type FiberSet, Queue } from "effect"
+import { type Actor, Deliveries, type RedisClient, type ScriptOutcome, type Settings, StreamKeys } from "@eddy/core"
+import { Effect, Queue, type Runtime } from "effect"
 import type * as Handler from "../Handler.js"
-import type { Batches, InFlight } from "./JobRunner.js"
+import * as Batcher from "./Batcher.js"
+import * as Slots from "./Slots.js"
 
 /** One inbox this worker reads. */
 export interface Inbox {
@@ -16,6 +18,39 @@ export interface Inbox {
   readonly key: string
 }
 
+type Refusal = ScriptOutcome.Refusal
+type RedisError = RedisClient.RedisError
+
+/** The batched calls job fibers share (see `Batcher`): one Redis call per inbox for jobs that start or end together. */
+export interface Batches {
+  readonly start: Batcher.Batcher<Deliveries.Delivery, Deliveries.Started, Refusal | RedisError>
+  readonly complete: Batcher.Batcher<Completion, void, Refusal | RedisError>
+}
+
+/** A success to record. */
+export interface Completion {
+  readonly delivery: Deliveries.Delivery
+  readonly output: string
+}
+
+/** Most deliveries one batched start or completion carries. */
+const maxBatch = 500
+
+/** The batchers of one worker (consumer), alive for the current scope. */
+export const makeBatches = (consumer: string) =>
+  Effect.all({
+    start: Batcher.make({
+      groupOf: Slots.inboxOf,
+      run: (deliveries: ReadonlyArray<Deliveries.Delivery>) => Deliveries.startMany(deliveries, consumer),
+      maxBatch,
+    }),
+    complete: Batcher.make({
+      groupOf: (completion: Completion) => Slots.inboxOf(completion.delivery),
+      run: (completions: ReadonlyArray<Completion>) => Deliveries.completeMany(completions, consumer),
+      maxBatch,
+    }),
+  }) satisfies Effect.Effect<Batches, never, unknown>
+
 export interface WorkerState {
   readonly consumer: string
   readonly concurrency: number
@@ -23,14 +58,13 @@ export interface WorkerState {
   /** High lanes first: the order in which inboxes are read and served. */
   readonly inboxes: ReadonlyArray<Inbox>
   readonly inboxByKey: ReadonlyMap<string, Inbox>
-  /** By `keyOf`: an entry id is unique only within its stream. */
-  readonly inFlight: Map<string, InFlight>
-  /**
-   * Jobs of `inFlight` whose handler has ended, their outcome on its way to Redis. Their slot
-   * is free already: the next claim then overlaps the recording instead of waiting for it.
-   */
-  finishing: number
-  buffer: Array<Deliveries.Delivery>
+  readonly slots: Slots.Slots
+  /** Starts and completions of all jobs, batched per inbox. */
+  readonly batches: Batches
+  /** What job fibers run on: the worker's services, logger and annotations. */
+  readonly runtime: Runtime.Runtime<RedisClient.RedisClient | Settings.Settings>
+  /** Least time between two progress events of a job. */
+  readonly progressThrottleMs: number
   /**
    * The last blocking read drained the inboxes (it brought less than it asked for): skip the claim
    * before the next one. An idle worker makes no calls but its reads, and one fed a job at a time
@@ -42,19 +76,10 @@ export interface WorkerState {
    * partitions) than free slots, the slots go round in turn instead of always to the first.
    */
   claimTurn: number
-  /** Start results of deliveries `claim` read and started at once, by `keyOf`, until they run. */
-  readonly claimed: Map<string, Deliveries.Claimed["started"]>
-  /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
-  readonly wake: Queue.Queue<void>
   /** Offered when this worker schedules a retry, so the promoter looks again at once. */
   readonly promoteSoon: Queue.Queue<void>
-  readonly jobs: FiberSet.FiberSet<void, never>
-  /** Starts and completions of all job fibers, batched per inbox. */
-  readonly batches: Batches
   stopping: boolean
 }
-
-const laneRank: Record<Actor.Lane, number> = { high: 0, normal: 1, low: 2 }
 
 /** Builds the state for a set of handlers over a key space. */
 export const make = (options: {
@@ -62,10 +87,10 @@ export const make = (options: {
   readonly concurrency: number
   readonly handlers: ReadonlyArray<Handler.Any>
   readonly keyspace: StreamKeys.Keyspace
-  readonly jobs: FiberSet.FiberSet<void, never>
   readonly batches: Batches
-}): Effect.Effect<WorkerState> =>
-  Effect.map(Effect.all([Queue.sliding<void>(1), Queue.sliding<void>(1)]), ([wake, promoteSoon]) => {
+  readonly progressThrottleMs: number
+}): Effect.Effect<WorkerState, never, RedisClient.RedisClient | Settings.Settings> =>
+  Effect.gen(function* () {
     const inboxes: Array<Inbox> = []
     for (const lane of StreamKeys.lanes)
       for (const partition of options.keyspace.all)
@@ -73,54 +98,23 @@ export const make = (options: {
           const actor = handler.contract.name
           inboxes.push({ partition: partition.index, actor, lane, key: partition.inbox(actor, lane) })
         }
+    const slots = yield* Slots.make(
+      options.concurrency,
+      new Map(options.handlers.map((handler) => [handler.contract.name, handler.concurrency])),
+    )
     return {
       consumer: options.consumer,
       concurrency: options.concurrency,
       handlers: new Map(options.handlers.map((handler) => [handler.contract.name, handler])),
       inboxes,
       inboxByKey: new Map(inboxes.map((inbox) => [inbox.key, inbox])),
-      inFlight: new Map(),
-      finishing: 0,
-      buffer: [],
-      claimed: new Map(),
+      slots,
+      batches: options.batches,
+      runtime: yield* Effect.runtime<RedisClient.RedisClient | Settings.Settings>(),
+      progressThrottleMs: options.progressThrottleMs,
       quiet: false,
       claimTurn: 0,
-      wake,
-      promoteSoon,
-      jobs: options.jobs,
-      batches: options.batches,
+      promoteSoon: yield* Queue.sliding<void>(1),
       stopping: false,
     }
   })
-
-/**
- * A delivery's identity in this process. Entry ids are unique per stream only: two inboxes
- * (actors, lanes, partitions) routinely hand out the same id in the same millisecond.
- */
-export const keyOf = (delivery: Deliveries.Delivery): string =>
-  `${delivery.partition}/${delivery.actor}/${delivery.lane}/${delivery.entryId}`
-
-/** The inbox a delivery came from, as a key. */
-export const inboxOf = (delivery: Deliveries.Delivery): string =>
-  `${delivery.partition}/${delivery.actor}/${delivery.lane}`
-
-/** Jobs running in this worker: in flight, less those only recording their outcome. */
-export const running = (state: WorkerState): number => state.inFlight.size - state.finishing
-
-/** Jobs of an actor this worker runs or holds (not counting those recording their outcome). */
-export const heldOf = (state: WorkerState, actor: string): number => {
-  let held = 0
-  for (const job of state.inFlight.values()) if (job.delivery.actor === actor && !job.handlerDone) held++
-  for (const delivery of state.buffer) if (delivery.actor === actor) held++
-  return held
-}
-
-/** Room for more deliveries in the whole process. */
-export const room = (state: WorkerState): number => state.concurrency - running(state) - state.buffer.length
-
-/** Room for more deliveries of one actor. */
-export const roomFor = (state: WorkerState, actor: string): number =>
-  Math.min(room(state), (state.handlers.get(actor)?.concurrency ?? 0) - heldOf(state, actor))
-
-/** Orders deliveries high lane first; within a lane, in the order they came. */
-export const byLane = (a: Deliveries.Delivery, b: Deliveries.Delivery): number => laneRank[a.lane] - laneRank[b.lane]

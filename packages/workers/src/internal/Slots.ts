@@ -1,0 +1,230 @@
+/**
+ * The one owner of a worker's slot bookkeeping: the jobs it runs (in flight), the deliveries it
+ * holds but has not started (the buffer), and how much room is left, in the whole process and per
+ * actor. The reader, the job runner, the heartbeat, the reclaimer and the shutdown ask it and
+ * change it only through these functions; counts are kept as jobs come and go, never recounted.
+ */
+import type { Actor, Deliveries } from "@eddy/core"
+import { Effect, type Fiber, Queue } from "effect"
+
+/** Why a running job must stop before its handler ends. */
+export type StopReason = "cancel" | "leaseLost" | "shutdown" | "timeout"
+
+/** The answer of a start made by `claim` together with its read. */
+export type Claimed = Deliveries.Claimed["started"]
+
+/** A job this process holds. */
+export interface Job {
+  readonly key: string
+  readonly delivery: Deliveries.Delivery
+  /** Started already (by `claim`, with its read): the start's answer. */
+  readonly claimed: Claimed | undefined
+  /** Set once the job must stop; the first reason wins. */
+  stopReason: StopReason | undefined
+  /** Set once `start` succeeded: until then (e.g. waiting for a rate-limit permit) a shutdown releases it at once. */
+  started: boolean
+  /** The fiber a stop interrupts: the handler's (or, before it runs, the one waiting to start it). */
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** When the handler's time is up (ms since the epoch); infinite until it runs. */
+  deadline: number
+  /** The handler has ended; only its outcome is left to record (its slot is free). */
+  handlerDone: boolean
+}
+
+interface Held {
+  readonly delivery: Deliveries.Delivery
+  readonly claimed: Claimed | undefined
+}
+
+export interface Slots {
+  readonly concurrency: number
+  /** Per actor: most jobs this process runs at once. */
+  readonly limits: ReadonlyMap<string, number>
+  /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
+  readonly wake: Queue.Queue<void>
+}
+
+interface State {
+  readonly inFlight: Map<string, Job>
+  buffer: Array<Held>
+  /** Jobs in flight whose handler ended (their outcome on its way to Redis): their slot is free. */
+  finishing: number
+  /** Per actor: jobs in flight whose handler has not ended, plus deliveries in the buffer. */
+  readonly heldByActor: Map<string, number>
+  /** Waiting for the last job in flight to end (shutdown). */
+  emptied: Array<() => void>
+}
+
+const states = new WeakMap<Slots, State>()
+const stateOf = (slots: Slots): State => states.get(slots) as State
+
+/** A worker's slots: `concurrency` in all, each actor within its own limit. */
+export const make = (concurrency: number, limits: ReadonlyMap<string, number>): Effect.Effect<Slots> =>
+  Effect.map(Queue.sliding<void>(1), (wake) => {
+    const slots: Slots = { concurrency, limits, wake }
+    states.set(slots, { inFlight: new Map(), buffer: [], finishing: 0, heldByActor: new Map(), emptied: [] })
+    return slots
+  })
+
+/**
+ * A delivery's identity in this process. Entry ids are unique per stream only: two inboxes
+ * (actors, lanes, partitions) routinely hand out the same id in the same millisecond.
+ */
+export const keyOf = (delivery: Deliveries.Delivery): string =>
+  `${delivery.partition}/${delivery.actor}/${delivery.lane}/${delivery.entryId}`
+
+/** The inbox a delivery came from, as a key. */
+export const inboxOf = (delivery: Deliveries.Delivery): string =>
+  `${delivery.partition}/${delivery.actor}/${delivery.lane}`
+
+const bump = (state: State, actor: string, by: number) =>
+  state.heldByActor.set(actor, (state.heldByActor.get(actor) ?? 0) + by)
+
+/** Jobs running (in flight, less those only recording their outcome). */
+export const running = (slots: Slots): number => {
+  const state = stateOf(slots)
+  return state.inFlight.size - state.finishing
+}
+
+/** Jobs in flight, including those recording their outcome. */
+export const inFlightCount = (slots: Slots): number => stateOf(slots).inFlight.size
+
+/** Deliveries held but not started. */
+export const buffered = (slots: Slots): number => stateOf(slots).buffer.length
+
+/** Room for more deliveries in the whole process. */
+export const room = (slots: Slots): number => slots.concurrency - running(slots) - stateOf(slots).buffer.length
+
+/** Room for more deliveries of one actor. */
+export const roomFor = (slots: Slots, actor: string): number =>
+  Math.min(room(slots), (slots.limits.get(actor) ?? 0) - (stateOf(slots).heldByActor.get(actor) ?? 0))
+
+/** The jobs in flight (a snapshot: safe to change the slots while iterating). */
+export const jobs = (slots: Slots): ReadonlyArray<Job> => [...stateOf(slots).inFlight.values()]
+
+/** A job in flight by its key. */
+export const job = (slots: Slots, key: string): Job | undefined => stateOf(slots).inFlight.get(key)
+
+/** Every delivery held: in flight and buffered. */
+export const held = (slots: Slots): ReadonlyArray<Deliveries.Delivery> => {
+  const state = stateOf(slots)
+  return [...[...state.inFlight.values()].map((job) => job.delivery), ...state.buffer.map((h) => h.delivery)]
+}
+
+/** Adds deliveries to the buffer, skipping any already held; `claimed` gives the starts `claim` made. */
+export const hold = (
+  slots: Slots,
+  deliveries: ReadonlyArray<Deliveries.Delivery>,
+  claimed?: ReadonlyMap<string, Claimed>,
+): void => {
+  const state = stateOf(slots)
+  const known = new Set(state.buffer.map((h) => keyOf(h.delivery)))
+  for (const delivery of deliveries) {
+    const key = keyOf(delivery)
+    if (known.has(key) || state.inFlight.has(key)) continue
+    known.add(key)
+    state.buffer.push({ delivery, claimed: claimed?.get(key) })
+    bump(state, delivery.actor, 1)
+  }
+}
+
+const laneRank: Record<Actor.Lane, number> = { high: 0, normal: 1, low: 2 }
+
+/**
+ * Takes what the buffer may start now, high lane first, within the process's and each actor's
+ * limits, and puts it in flight. One synchronous step: two callers (the reader and the reclaimer)
+ * can neither start one delivery twice nor drop one the other added meanwhile.
+ */
+export const startable = (slots: Slots): ReadonlyArray<Job> => {
+  const state = stateOf(slots)
+  if (state.buffer.length === 0) return []
+  state.buffer.sort((a, b) => laneRank[a.delivery.lane] - laneRank[b.delivery.lane])
+  const runningByActor = new Map<string, number>()
+  for (const job of state.inFlight.values())
+    if (!job.handlerDone) runningByActor.set(job.delivery.actor, (runningByActor.get(job.delivery.actor) ?? 0) + 1)
+  let inUse = running(slots)
+  const waiting: Array<Held> = []
+  const starting: Array<Job> = []
+  for (const entry of state.buffer) {
+    const actor = entry.delivery.actor
+    const ofActor = runningByActor.get(actor) ?? 0
+    if (inUse >= slots.concurrency || ofActor >= (slots.limits.get(actor) ?? 0)) {
+      waiting.push(entry)
+      continue
+    }
+    const job: Job = {
+      key: keyOf(entry.delivery),
+      delivery: entry.delivery,
+      claimed: entry.claimed,
+      stopReason: undefined,
+      started: false,
+      fiber: undefined,
+      deadline: Number.POSITIVE_INFINITY,
+      handlerDone: false,
+    }
+    state.inFlight.set(job.key, job)
+    inUse++
+    runningByActor.set(actor, ofActor + 1)
+    starting.push(job)
+  }
+  state.buffer = waiting
+  return starting
+}
+
+/** The job's handler has ended: its slot is free while its outcome is recorded. */
+export const handlerDone = (slots: Slots, job: Job): void => {
+  if (job.handlerDone) return
+  const state = stateOf(slots)
+  job.handlerDone = true
+  state.finishing++
+  bump(state, job.delivery.actor, -1)
+  Queue.unsafeOffer(slots.wake, undefined)
+}
+
+/** The job is over (its outcome recorded or given up): it leaves the slots. */
+export const remove = (slots: Slots, job: Job): void => {
+  const state = stateOf(slots)
+  if (state.inFlight.get(job.key) !== job) return
+  state.inFlight.delete(job.key)
+  if (job.handlerDone) state.finishing--
+  else bump(state, job.delivery.actor, -1)
+  Queue.unsafeOffer(slots.wake, undefined)
+  if (state.inFlight.size === 0 && state.emptied.length > 0) {
+    const waiting = state.emptied
+    state.emptied = []
+    for (const resume of waiting) resume()
+  }
+}
+
+/** Drops a buffered delivery (its lease was lost): it is another worker's now. */
+export const drop = (slots: Slots, key: string): void => {
+  const state = stateOf(slots)
+  const before = state.buffer.length
+  state.buffer = state.buffer.filter((h) => {
+    if (keyOf(h.delivery) !== key) return true
+    bump(state, h.delivery.actor, -1)
+    return false
+  })
+  if (state.buffer.length !== before) Queue.unsafeOffer(slots.wake, undefined)
+}
+
+/** Empties the buffer (a stop): answers what it held, for release. */
+export const takeBuffer = (slots: Slots): ReadonlyArray<Deliveries.Delivery> => {
+  const state = stateOf(slots)
+  const taken = state.buffer
+  state.buffer = []
+  for (const h of taken) bump(state, h.delivery.actor, -1)
+  return taken.map((h) => h.delivery)
+}
+
+/** Completes once no job is in flight. */
+export const awaitEmpty = (slots: Slots): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const state = stateOf(slots)
+    if (state.inFlight.size === 0) return resume(Effect.void)
+    const done = () => resume(Effect.void)
+    state.emptied.push(done)
+    return Effect.sync(() => {
+      state.emptied = state.emptied.filter((waiting) => waiting !== done)
+    })
+  })
