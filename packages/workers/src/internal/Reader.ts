@@ -5,7 +5,7 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Duration, Effect, Either, Queue, Schedule } from "effect"
+import { Cause, Duration, Effect, Exit, Option, Queue, Runtime, Schedule } from "effect"
 import * as JobRunner from "./JobRunner.js"
 import * as Slots from "./Slots.js"
 import type * as WorkerState from "./WorkerState.js"
@@ -93,24 +93,26 @@ const readArgs = (
 ]
 
 /**
- * One round: starts what the buffer allows, then, if there is room, blocks up to `blockFor` for
- * new deliveries; if there is none, waits until a job ends (or `blockFor` passes, to notice a stop).
+ * One round: starts what the buffer allows; with a backlog, keeps claims on the wire (see
+ * `claimAhead`) and waits for a slot or a claim's answer; once the inboxes are drained, blocks
+ * up to `blockFor` for new deliveries. With no room, waits until a job ends (or `blockFor`
+ * passes, to notice a stop).
  */
 const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =>
   Effect.gen(function* () {
     // Deliveries wait in the buffer while their actor is at its concurrency; a slot freeing up
     // (the wake below) must start them even when there is no room to read more.
     dispatch(state)
-    const room = Slots.room(state.slots)
-    const inboxes = state.inboxes.filter((inbox) => Slots.roomFor(state.slots, inbox.actor) > 0)
-    if (room <= 0 || inboxes.length === 0) {
-      yield* Queue.take(state.slots.wake).pipe(Effect.timeout(blockFor), Effect.ignore)
-      return
+    const failure = state.claimFailure
+    if (failure !== undefined) {
+      state.claimFailure = undefined
+      return yield* Effect.fail(failure)
     }
-    // With a backlog, `claim` reads and starts in one round trip (and rate-limited actors, which
-    // need a permit before they start, are read in the same round); only when that finds nothing
-    // block on a read.
-    if (!state.quiet && (yield* claimOnce(state, inboxes))) return
+    const waitForWake = Queue.take(state.slots.wake).pipe(Effect.timeout(blockFor), Effect.ignore)
+    if (state.stopping) return yield* waitForWake
+    const inboxes = state.inboxes.filter((inbox) => Slots.roomFor(state.slots, inbox.actor) > 0)
+    if (!state.quiet && inboxes.length > 0) claimAhead(state, inboxes)
+    if (state.claimsInFlight > 0 || Slots.room(state.slots) <= 0 || inboxes.length === 0) return yield* waitForWake
     const keys = inboxes.map((inbox) => inbox.key)
     const count = countPerStream(state, inboxes)
     const redis = yield* RedisClient.RedisClient
@@ -118,8 +120,125 @@ const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =
       connection.call("xreadgroup", ...readArgs(state, keys, count, Duration.toMillis(blockFor))),
     )) as XReadGroupReply
     state.quiet = isDrained(reply, count)
-    yield* accept(state, parse(state, reply))
+    const deliveries = parse(state, reply)
+    yield* accept(state, deliveries, yield* startRead(state, deliveries))
   })
+
+/**
+ * Starts what a blocking read brought, in one `start-many` per inbox, before the jobs are
+ * dispatched, as `claim` does: their handlers then run without a fiber of their own waiting for
+ * the start. Rate-limited actors' deliveries need a permit first, and entries that name no job
+ * are dead-lettered: those are left to the job runner, as is any inbox whose start failed.
+ */
+const startRead = (state: WorkerState.WorkerState, deliveries: ReadonlyArray<Deliveries.Delivery>) =>
+  Effect.gen(function* () {
+    const byInbox = new Map<string, Array<Deliveries.Delivery>>()
+    for (const delivery of deliveries) {
+      if (delivery.jobId === "" || state.handlers.get(delivery.actor)?.contract.policy.rateLimit !== undefined) continue
+      const key = Slots.inboxOf(delivery)
+      const group = byInbox.get(key)
+      if (group === undefined) byInbox.set(key, [delivery])
+      else group.push(delivery)
+    }
+    const started = new Map<string, Slots.Claimed>()
+    yield* Effect.forEach(
+      byInbox.values(),
+      (group) =>
+        Deliveries.startMany(group, state.consumer).pipe(
+          Effect.map((answers) =>
+            group.forEach((delivery, i) => {
+              const answer = answers[i]
+              if (answer !== undefined) started.set(Slots.keyOf(delivery), answer)
+            }),
+          ),
+          Effect.ignore,
+        ),
+      { concurrency: "unbounded", discard: true },
+    )
+    return started
+  })
+
+/** Most claims on the wire at once: while one's jobs run, the next is read and started in Redis. */
+const claimsAhead = 2
+
+/**
+ * Puts claims on the wire, up to `claimsAhead`, each for a share of the concurrency (split over
+ * the targets: actors without a rate limit × partitions, taking turns) and within the free room,
+ * which it reserves until it answers. A claim's jobs start as soon as it answers, whatever the
+ * others do, so the worker runs one batch while Redis starts the next: the two overlap instead of
+ * taking turns. A claim that brings less than it asked for drained its inboxes: no more claims
+ * until a blocking read finds a backlog again. Rate-limited actors, whose jobs need a permit
+ * before they start, are read (not started) in the same way, so another actor's backlog cannot
+ * starve them.
+ */
+const claimAhead = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>): void => {
+  const targets = new Map<string, { readonly partition: number; readonly actor: string }>()
+  const limited: Array<WorkerState.Inbox> = []
+  for (const inbox of inboxes)
+    if (state.handlers.get(inbox.actor)?.contract.policy.rateLimit === undefined)
+      targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
+    else limited.push(inbox)
+  const order = [...targets.values()]
+  const chunk = Math.max(1, Math.ceil(state.concurrency / (claimsAhead * Math.max(1, order.length))))
+  let tries = order.length * claimsAhead
+  while (state.claimsInFlight < claimsAhead && tries-- > 0 && !state.quiet) {
+    const room = Slots.room(state.slots)
+    // A sliver of room waits for more unless nothing is on the wire: many tiny claims cost more
+    // round trips than they save.
+    if (room <= 0 || (state.claimsInFlight > 0 && room < Math.ceil(chunk / 2))) break
+    const target = order[state.claimTurn++ % order.length]
+    if (target === undefined) break
+    const count = Math.min(chunk, Slots.roomFor(state.slots, target.actor))
+    if (count <= 0) continue
+    claim(state, target.partition, target.actor, count)
+  }
+  if (limited.length > 0 && state.claimsInFlight < claimsAhead && !state.quiet) readLimitedAhead(state, limited)
+}
+
+/** One claim on the wire: its room reserved until it answers; its jobs start once it does. */
+const claim = (state: WorkerState.WorkerState, partition: number, actor: string, count: number): void => {
+  Slots.reserve(state.slots, actor, count)
+  state.claimsInFlight++
+  const fiber = Runtime.runFork(state.runtime)(Deliveries.claim(partition, actor, state.consumer, count))
+  fiber.addObserver((exit) => {
+    state.claimsInFlight--
+    Slots.unreserve(state.slots, actor, count)
+    if (Exit.isSuccess(exit)) {
+      if (exit.value.length < count) state.quiet = true
+      const claimed = new Map<string, Slots.Claimed>()
+      for (const { delivery, started } of exit.value) claimed.set(Slots.keyOf(delivery), started)
+      Slots.hold(
+        state.slots,
+        exit.value.map(({ delivery }) => delivery),
+        claimed,
+      )
+      dispatch(state)
+    } else failed(state, exit.cause)
+    Queue.unsafeOffer(state.slots.wake, undefined)
+  })
+}
+
+/** Reads the rate-limited actors' inboxes without blocking (see `readLimited`); what it brings waits for permits. */
+const readLimitedAhead = (state: WorkerState.WorkerState, limited: ReadonlyArray<WorkerState.Inbox>): void => {
+  const actors = new Set(limited.map((inbox) => inbox.actor))
+  const share = Math.max(1, Math.floor(Slots.room(state.slots) / actors.size))
+  state.claimsInFlight++
+  const fiber = Runtime.runFork(state.runtime)(readLimited(state, limited, share))
+  fiber.addObserver((exit) => {
+    state.claimsInFlight--
+    if (Exit.isSuccess(exit)) {
+      Slots.hold(state.slots, exit.value)
+      dispatch(state)
+    } else failed(state, exit.cause)
+    Queue.unsafeOffer(state.slots.wake, undefined)
+  })
+}
+
+/** A claim's failure, for the reader to fail with (and back off). */
+const failed = (state: WorkerState.WorkerState, cause: Cause.Cause<RedisClient.RedisError>): void => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) state.claimFailure = failure.value
+}
 
 /**
  * Reads, without blocking, up to `share` new deliveries per rate-limited actor (split over its
@@ -144,73 +263,6 @@ const readLimited = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Work
   })
 
 /**
- * Claims (reads and starts) what waits in the inboxes of actors with room and no rate limit,
- * one call per actor and partition, and reads (without blocking, without starting: they need a
- * permit first) the inboxes of rate-limited actors with room; answers whether it found anything.
- * Without that read, a rate-limited actor would only be read once the claims found nothing, i.e.
- * never while another actor of the process keeps a backlog.
- */
-const claimOnce = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>) =>
-  Effect.gen(function* () {
-    const targets = new Map<string, { readonly partition: number; readonly actor: string }>()
-    const limited: Array<WorkerState.Inbox> = []
-    for (const inbox of inboxes)
-      if (state.handlers.get(inbox.actor)?.contract.policy.rateLimit === undefined)
-        targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
-      else limited.push(inbox)
-    if (targets.size === 0) return false
-    // Room is split evenly so that one actor or partition cannot take every slot of a round. A
-    // claim takes all of its share: the groups that keep this process and Redis busy at once form
-    // by themselves, as handlers end and free their slots at different times. (Capping a claim at
-    // half the concurrency, to force two groups, measured ~10 % fewer jobs/s in five alternating
-    // process runs: 6,393-6,706 against 6,656-7,438.) An actor's claims over all its partitions
-    // stay within its own room: a claim starts what it reads, so a delivery claimed beyond the
-    // actor's concurrency would show as running while it waits in the buffer.
-    const room = Slots.room(state.slots)
-    const share = Math.max(1, Math.floor(room / targets.size))
-    // Rate-limited actors are read, not started, so they reserve nothing: what they bring waits in
-    // the buffer, which is served before the next claim as slots free up.
-    const limitedActors = new Set(limited.map((inbox) => inbox.actor))
-    const limitedShare = Math.max(1, Math.floor(room / (targets.size + limitedActors.size)))
-    // With fewer free slots than targets, a share of one goes to as many targets as there are
-    // slots, starting with a different one each round.
-    const order = [...targets.values()]
-    const first = state.claimTurn++ % order.length
-    let roomLeft = room
-    const left = new Map<string, number>()
-    const claims: Array<{ readonly partition: number; readonly actor: string; readonly count: number }> = []
-    for (const { partition, actor } of [...order.slice(first), ...order.slice(0, first)]) {
-      const actorLeft = left.get(actor) ?? Slots.roomFor(state.slots, actor)
-      const count = Math.min(share, actorLeft, roomLeft)
-      left.set(actor, actorLeft - count)
-      roomLeft -= count
-      if (count > 0) claims.push({ partition, actor, count })
-    }
-    // Each claim's deliveries are started once it answers: those of the claims that answered are
-    // kept even when another failed (they would otherwise wait for a reclaim), then the failure
-    // is reported.
-    const [answers, read] = yield* Effect.all(
-      [
-        Effect.all(
-          claims.map(({ partition, actor, count }) => Deliveries.claim(partition, actor, state.consumer, count)),
-          { concurrency: "unbounded", mode: "either" },
-        ),
-        readLimited(state, limited, limitedShare).pipe(Effect.either),
-      ],
-      { concurrency: "unbounded" },
-    )
-    const all = answers.flatMap((answer) => (Either.isRight(answer) ? answer.right : []))
-    const claimed = new Map<string, Slots.Claimed>()
-    for (const { delivery, started } of all) claimed.set(Slots.keyOf(delivery), started)
-    const readDeliveries = Either.isRight(read) ? read.right : []
-    yield* accept(state, [...all.map(({ delivery }) => delivery), ...readDeliveries], claimed)
-    const failed = answers.find(Either.isLeft)
-    if (failed !== undefined) return yield* Effect.fail(failed.left)
-    if (Either.isLeft(read)) return yield* Effect.fail(read.left)
-    return all.length > 0 || readDeliveries.length > 0
-  })
-
-/**
  * Reads until the worker stops. Redis trouble pauses reading with backoff (the connection
  * service logs the outage once); a missing group (the stream was deleted) is created again.
  */
@@ -229,7 +281,9 @@ export const loop = (
     Effect.catchAll(() =>
       Effect.retry(round, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
     ),
-    Effect.repeat({ while: () => !state.stopping }),
+    // Claims still on the wire at a stop hold started jobs: the loop waits for their answers,
+    // which wait in the buffer for the shutdown to release them.
+    Effect.repeat({ while: () => !state.stopping || state.claimsInFlight > 0 }),
     Effect.asVoid,
     Effect.orDie, // unreachable: the retry schedule never ends
   )

@@ -53,6 +53,9 @@ interface State {
   readonly heldByActor: Map<string, number>
   /** Waiting for the last job in flight to end (shutdown). */
   emptied: Array<() => void>
+  /** Room promised to calls in flight that start what they read (`claim`), in all and per actor. */
+  reserved: number
+  readonly reservedByActor: Map<string, number>
 }
 
 const states = new WeakMap<Slots, State>()
@@ -62,7 +65,15 @@ const stateOf = (slots: Slots): State => states.get(slots) as State
 export const make = (concurrency: number, limits: ReadonlyMap<string, number>): Effect.Effect<Slots> =>
   Effect.map(Queue.sliding<void>(1), (wake) => {
     const slots: Slots = { concurrency, limits, wake }
-    states.set(slots, { inFlight: new Map(), buffer: [], finishing: 0, heldByActor: new Map(), emptied: [] })
+    states.set(slots, {
+      inFlight: new Map(),
+      buffer: [],
+      finishing: 0,
+      heldByActor: new Map(),
+      emptied: [],
+      reserved: 0,
+      reservedByActor: new Map(),
+    })
     return slots
   })
 
@@ -93,11 +104,29 @@ export const inFlightCount = (slots: Slots): number => stateOf(slots).inFlight.s
 export const buffered = (slots: Slots): number => stateOf(slots).buffer.length
 
 /** Room for more deliveries in the whole process. */
-export const room = (slots: Slots): number => slots.concurrency - running(slots) - stateOf(slots).buffer.length
+export const room = (slots: Slots): number => {
+  const state = stateOf(slots)
+  return slots.concurrency - running(slots) - state.buffer.length - state.reserved
+}
 
 /** Room for more deliveries of one actor. */
-export const roomFor = (slots: Slots, actor: string): number =>
-  Math.min(room(slots), (slots.limits.get(actor) ?? 0) - (stateOf(slots).heldByActor.get(actor) ?? 0))
+export const roomFor = (slots: Slots, actor: string): number => {
+  const state = stateOf(slots)
+  const heldOfActor = (state.heldByActor.get(actor) ?? 0) + (state.reservedByActor.get(actor) ?? 0)
+  return Math.min(room(slots), (slots.limits.get(actor) ?? 0) - heldOfActor)
+}
+
+/**
+ * Promises room to a call in flight that will start what it reads (`claim`), so that calls made
+ * meanwhile do not take the same slots; `unreserve` once it answered (before `hold`).
+ */
+export const reserve = (slots: Slots, actor: string, count: number): void => {
+  const state = stateOf(slots)
+  state.reserved += count
+  state.reservedByActor.set(actor, (state.reservedByActor.get(actor) ?? 0) + count)
+}
+
+export const unreserve = (slots: Slots, actor: string, count: number): void => reserve(slots, actor, -count)
 
 /** The jobs in flight (a snapshot: safe to change the slots while iterating). */
 export const jobs = (slots: Slots): ReadonlyArray<Job> => [...stateOf(slots).inFlight.values()]

@@ -76,6 +76,10 @@ export interface WorkerState {
    * partitions) than free slots, the slots go round in turn instead of always to the first.
    */
   claimTurn: number
+  /** Claims (and rate-limited reads) on the wire: each holds its room reserved in the slots. */
+  claimsInFlight: number
+  /** A claim that failed since the reader last looked: the reader fails with it (and backs off). */
+  claimFailure: RedisClient.RedisError | undefined
   /** Offered when this worker schedules a retry, so the promoter looks again at once. */
   readonly promoteSoon: Queue.Queue<void>
   stopping: boolean
@@ -114,6 +118,8 @@ export const make = (options: {
       progressThrottleMs: options.progressThrottleMs,
       quiet: false,
       claimTurn: 0,
+      claimsInFlight: 0,
+      claimFailure: undefined,
       promoteSoon: yield* Queue.sliding<void>(1),
       stopping: false,
     }
