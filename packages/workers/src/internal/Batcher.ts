@@ -27,15 +27,22 @@ const answerAll = <A, B, E>(
   group: ReadonlyArray<Pending<A, B, E>>,
   exit: Exit.Exit<ReadonlyArray<Either.Either<B, E>>, E>,
 ): void => {
-  for (const [i, pending] of group.entries())
+  if (Exit.isFailure(exit)) {
+    const failed = Exit.failCause(exit.cause)
+    for (const pending of group) pending.answer(failed)
+    return
+  }
+  for (let i = 0; i < group.length; i++) {
+    const pending = group[i] as Pending<A, B, E>
+    const result = exit.value[i]
     pending.answer(
-      Exit.flatMap(exit, (results): Exit.Exit<B, E> => {
-        const result = results[i]
-        return result === undefined
-          ? Exit.die(new Error("a batch answered fewer results than it was given"))
-          : Either.match(result, { onLeft: Exit.fail, onRight: Exit.succeed })
-      }),
+      result === undefined
+        ? Exit.die(new Error("a batch answered fewer results than it was given"))
+        : Either.isRight(result)
+          ? Exit.succeed(result.right)
+          : Exit.fail(result.left),
     )
+  }
 }
 
 /** Asks for items to be run in a batch. */

@@ -32,6 +32,7 @@ export interface Job {
 }
 
 interface Held {
+  readonly key: string
   readonly delivery: Deliveries.Delivery
   readonly claimed: Claimed | undefined
 }
@@ -147,12 +148,12 @@ export const hold = (
   claimed?: ReadonlyMap<string, Claimed>,
 ): void => {
   const state = stateOf(slots)
-  const known = new Set(state.buffer.map((h) => keyOf(h.delivery)))
+  const known = new Set(state.buffer.map((h) => h.key))
   for (const delivery of deliveries) {
     const key = keyOf(delivery)
     if (known.has(key) || state.inFlight.has(key)) continue
     known.add(key)
-    state.buffer.push({ delivery, claimed: claimed?.get(key) })
+    state.buffer.push({ key, delivery, claimed: claimed?.get(key) })
     bump(state, delivery.actor, 1)
   }
 }
@@ -182,7 +183,7 @@ export const startable = (slots: Slots): ReadonlyArray<Job> => {
       continue
     }
     const job: Job = {
-      key: keyOf(entry.delivery),
+      key: entry.key,
       delivery: entry.delivery,
       claimed: entry.claimed,
       stopReason: undefined,
@@ -230,7 +231,7 @@ export const drop = (slots: Slots, key: string): void => {
   const state = stateOf(slots)
   const before = state.buffer.length
   state.buffer = state.buffer.filter((h) => {
-    if (keyOf(h.delivery) !== key) return true
+    if (h.key !== key) return true
     bump(state, h.delivery.actor, -1)
     return false
   })
