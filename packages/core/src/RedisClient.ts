@@ -48,6 +48,12 @@ export interface RedisClientService {
     command: (redis: Redis) => Promise<A>,
     channel?: BlockingChannel,
   ) => Effect.Effect<A, RedisError>
+  /**
+   * Ends a blocking read in progress on a channel at once (`CLIENT UNBLOCK`: it answers as if its
+   * block time were over), so that a stop need not wait out the read. Does nothing when no read
+   * is in progress or the channel was never opened.
+   */
+  readonly unblock: (channel?: BlockingChannel) => Effect.Effect<void>
   /** PING within the bound; succeeds with the round trip. */
   readonly health: Effect.Effect<Duration.Duration, RedisUnavailable>
   /** Whether the command connection is up right now. */
@@ -249,15 +255,29 @@ export const make = (options: Options) =>
         )
         // Kept once opened, sparing each read the cached effect's own bookkeeping.
         let opened: Connection | undefined
+        // The connection's id on the server, for `unblock`; learnt each time it is (re)connected,
+        // before any read is sent on it.
+        let clientId: number | undefined
+        const learnId = (redis: Redis) => {
+          clientId = undefined
+          redis.client("ID").then(
+            (id) => {
+              clientId = Number(id)
+            },
+            () => {},
+          )
+        }
         const connection = Effect.suspend(() =>
           opened === undefined
             ? Effect.tap(open, (made) => {
                 opened = made
+                made.redis.on("ready", () => learnId(made.redis))
+                if (made.redis.status === "ready") learnId(made.redis)
               })
             : Effect.succeed(opened),
         )
         const lock = yield* Effect.makeSemaphore(1)
-        return { connection, lock }
+        return { connection, lock, clientId: () => clientId }
       })
     const channels: Record<BlockingChannel, Effect.Effect.Success<ReturnType<typeof channel>>> = {
       read: yield* channel("block", "blocking"),
@@ -289,6 +309,13 @@ export const make = (options: Options) =>
           channels[on].lock.withPermits(1),
         )
       },
+      unblock: (on = "read") =>
+        Effect.suspend(() => {
+          const id = channels[on].clientId()
+          return id === undefined
+            ? Effect.void
+            : bounded(command, timeout, (redis) => redis.client("UNBLOCK", id)).pipe(Effect.ignore)
+        }),
       health: Effect.gen(function* () {
         const started = Date.now()
         yield* bounded(command, timeout, (redis) => redis.ping()).pipe(

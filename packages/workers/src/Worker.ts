@@ -114,7 +114,11 @@ export const make = (
         const graceLeft = () => Duration.millis(Math.max(0, graceEnds - Date.now()))
         state.stopping = true
         yield* Queue.offer(state.slots.wake, undefined)
-        yield* Fiber.await(reader).pipe(
+        // A blocking read in progress answers at once instead of at the end of its block time.
+        yield* redis.unblock("read")
+        // Interruptible: a finalizer runs uninterruptibly, and a timeout cannot cut an
+        // uninterruptible wait short (it waited out the read's whole block time).
+        yield* Effect.interruptible(Fiber.await(reader)).pipe(
           Effect.timeout(Duration.min(Duration.sum(Duration.sum(blockFor, redis.timeout), "1 second"), graceLeft())),
           Effect.ignore,
         )

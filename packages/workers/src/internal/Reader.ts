@@ -121,6 +121,13 @@ const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =
     )) as XReadGroupReply
     state.quiet = isDrained(reply, count)
     const deliveries = parse(state, reply)
+    // Read as the worker stops: not started, straight back for another worker.
+    if (state.stopping)
+      return yield* Effect.forEach(
+        deliveries,
+        (delivery) => Deliveries.release(delivery, state.consumer).pipe(Effect.ignore),
+        { discard: true },
+      )
     yield* accept(state, deliveries, yield* startRead(state, deliveries))
   })
 
