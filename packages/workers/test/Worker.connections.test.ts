@@ -26,11 +26,12 @@ describe("connections", () => {
         const jobs = (yield* Effect.forEach(Many, (contract) =>
           producer.submitMany(
             contract,
-            Array.from({ length: 6 }, (_, i) => ({ input: { i } })),
+            Array.from({ length: 15 }, (_, i) => ({ input: { i } })),
           ),
         )).flat()
 
-        // Sample while jobs of several actors run at once.
+        // Sample while jobs of several actors run at once (four waves of 150 ms at concurrency 50:
+        // enough for five samples on a loaded machine).
         const samples: Array<ReadonlyArray<string>> = []
         const busyActors = new Set<string>()
         yield* H.eventually(
