@@ -175,9 +175,14 @@ local function holder_of(inbox, group, entry)
   return first[2], tonumber(first[4])
 end
 
--- Fencing: only the consumer holding the job's current entry may change a running job.
+-- Fencing: only the consumer holding the job's current entry may change a running job. A
+-- started job's record names its holder (`w`): `start` sets it, and `reclaim`, the only other
+-- change of hands, sets it too, so no XPENDING is asked per job. A delivery read but never
+-- started (released at a worker's stop) is looked up in the pending list.
 local function holds(inbox, group, consumer, job, entry)
-  return job.x == entry and holder_of(inbox, group, entry) == consumer
+  if job.x ~= entry then return false end
+  if job.s == 'active' then return job.w == consumer end
+  return holder_of(inbox, group, entry) == consumer
 end
 
 -- The job a fenced call may change, or the refusal to answer with: it must exist, still run,

@@ -34,6 +34,8 @@ for _, entry in ipairs(claimed[2]) do
       dead_letter(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[4], KEYS[5], ARGV[6], ARGV[7], retention, job, 'stalled', nil, ARGV[2])
       dead_count = dead_count + 1
     else
+      -- XAUTOCLAIM handed the entry to this consumer: the record says so too (see `holds`).
+      if job.s == 'active' then job.w = ARGV[2] end
       save_job(KEYS[1], job)
       to_run[#to_run + 1] = entry_id
       to_run[#to_run + 1] = job_id
