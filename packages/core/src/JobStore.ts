@@ -13,7 +13,7 @@ import { Code, refusal } from "./ScriptOutcome.js"
 import * as Scripts from "./Scripts.js"
 import { Settings } from "./Settings.js"
 import type { PartitionKeys } from "./StreamKeys.js"
-import { workerGroup } from "./StreamKeys.js"
+import { finishedStates, workerGroup } from "./StreamKeys.js"
 
 /** A validated submission: the input is already encoded JSON text within the payload limit. */
 export interface SubmitRequest {
@@ -35,26 +35,35 @@ export interface SubmitResult {
   readonly state: JobStatus.State
 }
 
+/** The keys `submit` and `submit-many` write for a request. */
+const submitKeys = (p: PartitionKeys, request: SubmitRequest) => ({
+  jobs: p.jobs,
+  events: p.events,
+  inbox: p.inbox(request.actor, request.lane),
+  delayed: p.delayed(request.actor, request.lane),
+  actors: p.actors,
+  ...p.model(request.actor),
+})
+
 /** Writes one job (or finds the existing one with the same id). */
 export const submit = (request: SubmitRequest) =>
   Effect.gen(function* () {
     const { keyspace, eventsMaxLen } = yield* Settings
     const p = keyspace.partitionOf(request.jobId, request.partitionKey)
-    const reply = yield* runScript(
-      Scripts.submit,
-      [p.jobs, p.events, p.inbox(request.actor, request.lane), p.delayed(request.actor, request.lane)],
-      [
-        request.jobId,
-        request.actor,
-        request.lane,
-        request.input,
-        request.maxAttempts,
-        Math.max(0, Math.round(request.delayMs)),
-        request.correlationId ?? "",
-        request.causationId ?? "",
+    const reply = yield* runScript(Scripts.submit, {
+      keys: submitKeys(p, request),
+      args: {
+        jobId: request.jobId,
+        actor: request.actor,
+        lane: request.lane,
+        input: request.input,
+        maxAttempts: request.maxAttempts,
+        delayMs: Math.max(0, Math.round(request.delayMs)),
+        correlationId: request.correlationId ?? "",
+        causationId: request.causationId ?? "",
         eventsMaxLen,
-      ],
-    )
+      },
+    })
     return {
       jobId: request.jobId,
       duplicate: Number(reply[0]) === Code.duplicate,
@@ -65,14 +74,9 @@ export const submit = (request: SubmitRequest) =>
 /** Jobs per `submit-many` call: big enough to amortise the call, small enough to stay brief. */
 const submitChunk = 200
 
-/** `submit-many`'s arguments for the requests at `items` (which share the first's actor and lane). */
-const submitManyArgs = (
-  first: SubmitRequest,
-  eventsMaxLen: number,
-  items: ReadonlyArray<number>,
-  requests: ReadonlyArray<SubmitRequest>,
-) => {
-  const args: Array<string | number> = [first.actor, first.lane, first.maxAttempts, eventsMaxLen]
+/** `submit-many`'s five arguments per job for the requests at `items`. */
+const submitManyJobs = (items: ReadonlyArray<number>, requests: ReadonlyArray<SubmitRequest>) => {
+  const args: Array<string | number> = []
   for (const index of items) {
     const r = requests[index] as SubmitRequest
     args.push(r.jobId, r.input, r.delayMs > 0 ? Math.round(r.delayMs) : 0, r.correlationId ?? "", r.causationId ?? "")
@@ -88,12 +92,15 @@ const submitManyArgs = (
 export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
   Effect.gen(function* () {
     const { keyspace, eventsMaxLen } = yield* Settings
-    const groups = new Map<string, { keys: ReadonlyArray<string>; request: SubmitRequest; items: Array<number> }>()
+    const groups = new Map<
+      string,
+      { keys: ReturnType<typeof submitKeys>; request: SubmitRequest; items: Array<number> }
+    >()
     requests.forEach((request, index) => {
       const p = keyspace.partitionOf(request.jobId, request.partitionKey)
       const key = `${p.index}|${request.actor}|${request.lane}|${request.maxAttempts}`
       const group = groups.get(key) ?? {
-        keys: [p.jobs, p.events, p.inbox(request.actor, request.lane), p.delayed(request.actor, request.lane)],
+        keys: submitKeys(p, request),
         request,
         items: [],
       }
@@ -110,11 +117,16 @@ export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
     yield* Effect.forEach(
       chunks,
       (chunk) =>
-        runScript(
-          Scripts.submitMany,
-          chunk.keys,
-          submitManyArgs(chunk.request, eventsMaxLen, chunk.items, requests),
-        ).pipe(
+        runScript(Scripts.submitMany, {
+          keys: chunk.keys,
+          args: {
+            actor: chunk.request.actor,
+            lane: chunk.request.lane,
+            maxAttempts: chunk.request.maxAttempts,
+            eventsMaxLen,
+          },
+          moreArgs: submitManyJobs(chunk.items, requests),
+        }).pipe(
           Effect.map((reply) =>
             chunk.items.forEach((index, i) => {
               results[index] = {
@@ -219,11 +231,24 @@ export const cancel = (jobId: string) =>
   Effect.gen(function* () {
     const { eventsMaxLen, retention } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
-    const reply = yield* runScript(
-      Scripts.cancel,
-      [p.jobs, p.events, p.inbox(status.actor, status.lane), p.delayed(status.actor, status.lane), p.expiries],
-      [jobId, workerGroup, eventsMaxLen, Duration.toMillis(retention), status.actor, status.lane],
-    )
+    const reply = yield* runScript(Scripts.cancel, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        inbox: p.inbox(status.actor, status.lane),
+        delayed: p.delayed(status.actor, status.lane),
+        expiries: p.expiries,
+        ...p.model(status.actor),
+      },
+      args: {
+        jobId,
+        group: workerGroup,
+        eventsMaxLen,
+        retentionMs: Duration.toMillis(retention),
+        actor: status.actor,
+        lane: status.lane,
+      },
+    })
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "queued, delayed or running"))
     return reply[1] as "cancelled" | "cancelRequested"
   })
@@ -233,11 +258,17 @@ export const requeue = (jobId: string) =>
   Effect.gen(function* () {
     const { eventsMaxLen } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
-    const reply = yield* runScript(
-      Scripts.requeue,
-      [p.jobs, p.events, p.inbox(status.actor, status.lane), p.dead(status.actor), p.expiries],
-      [jobId, eventsMaxLen, status.actor, status.lane],
-    )
+    const reply = yield* runScript(Scripts.requeue, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        inbox: p.inbox(status.actor, status.lane),
+        dead: p.dead(status.actor),
+        expiries: p.expiries,
+        ...p.model(status.actor),
+      },
+      args: { jobId, eventsMaxLen, actor: status.actor, lane: status.lane },
+    })
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
   })
 
@@ -246,27 +277,76 @@ export const purge = (jobId: string) =>
   Effect.gen(function* () {
     const { eventsMaxLen } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
-    const reply = yield* runScript(
-      Scripts.purge,
-      [p.jobs, p.events, p.dead(status.actor), p.expiries],
-      [jobId, eventsMaxLen],
-    )
+    const reply = yield* runScript(Scripts.purge, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        dead: p.dead(status.actor),
+        expiries: p.expiries,
+        ...p.model(status.actor),
+      },
+      args: { jobId, eventsMaxLen },
+    })
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
   })
 
 /**
- * Deletes the records of jobs whose retention ran out, at most `limit` per partition, and their
- * status views with them.
+ * Deletes the records of jobs whose retention ran out, at most `limit` per partition, and takes
+ * them out of the read model's lists with them; drops outcomes per minute past the kept hour.
  */
 export const expire = (limit = 1_000) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
+    const redis = yield* RedisClient
     const counts = yield* Effect.forEach(
       keyspace.all,
-      (p) => runScript(Scripts.expire, [p.jobs, p.expiries, p.viewJobs, p.viewCounts], [limit]),
-      {
-        concurrency: "unbounded",
-      },
+      (p) =>
+        redis
+          .run((c) => c.smembers(p.actors))
+          .pipe(
+            Effect.flatMap((actors) =>
+              runScript(Scripts.expire, {
+                keys: { jobs: p.jobs, expiries: p.expiries, rates: p.rates },
+                args: { limit },
+                moreKeys: actors.flatMap((a) => finishedStates.map((s) => p.list(a, s))),
+                moreArgs: actors,
+              }),
+            ),
+          ),
+      { concurrency: "unbounded" },
     )
     return counts.reduce((sum: number, count) => sum + Number(count), 0)
   })
+
+/**
+ * Pauses an actor: no worker claims or starts its jobs until it is resumed (a job already
+ * running finishes). Written to every partition; idempotent.
+ */
+export const pause = (actor: string) => setPaused(actor, true)
+
+/** Resumes a paused actor: its waiting jobs are claimed again. Idempotent. */
+export const resume = (actor: string) => setPaused(actor, false)
+
+const setPaused = (actor: string, paused: boolean) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings
+    const redis = yield* RedisClient
+    yield* Effect.forEach(
+      keyspace.all,
+      (p) => redis.run((c) => (paused ? c.sadd(p.paused, actor) : c.srem(p.paused, actor))),
+      { concurrency: "unbounded", discard: true },
+    )
+  })
+
+/**
+ * The paused actors. An actor counts as paused when any partition says so (a pause interrupted
+ * half-way is shown, and finished by pausing or resuming again).
+ */
+export const paused = Effect.gen(function* () {
+  const { keyspace } = yield* Settings
+  const redis = yield* RedisClient
+  const sets = yield* Effect.forEach(keyspace.all, (p) => redis.run((c) => c.smembers(p.paused)), {
+    concurrency: "unbounded",
+  })
+  return new Set(sets.flat()) as ReadonlySet<string>
+})
