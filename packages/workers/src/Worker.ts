@@ -92,6 +92,7 @@ export const make = (
       progressThrottleMs: Duration.toMillis(Duration.decode(options.progressThrottle ?? "250 millis")),
     })
     yield* Reader.ensureGroups(state)
+    yield* Maintenance.refreshPauses(state)
     const startedAt = Date.now()
 
     const reader = yield* Effect.forkScoped(Reader.loop(state, blockFor))
@@ -99,6 +100,7 @@ export const make = (
     yield* Effect.forkScoped(Maintenance.watchdog(state))
     yield* Effect.forkScoped(Maintenance.reclaimer(state))
     yield* Effect.forkScoped(Maintenance.promoter(state))
+    yield* Effect.forkScoped(Maintenance.pauses(state))
     yield* Effect.forkScoped(Maintenance.expirer(state))
     yield* Effect.logInfo(
       `worker ${consumer} serving ${names.join(", ")} (concurrency ${state.concurrency}, ${keyspace.partitions} partition(s))`,

@@ -19,6 +19,10 @@ const keys = {
     "eddy_results_rejected_total",
     "Results not applied because this worker no longer held the job (lease lost, reclaimed, already finished)",
   ),
+  alreadyApplied: counterKey(
+    "eddy_results_already_applied_total",
+    "Results this worker had applied already (an earlier call that timed out had gone through): not rejections",
+  ),
   duration: MetricKey.histogram(
     "eddy_job_duration_seconds",
     MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 18 }),
@@ -34,6 +38,7 @@ export const deadLettered = Metric.fromMetricKey(keys.deadLettered)
 export const cancelled = Metric.fromMetricKey(keys.cancelled)
 export const released = Metric.fromMetricKey(keys.released)
 export const rejected = Metric.fromMetricKey(keys.rejected)
+export const alreadyApplied = Metric.fromMetricKey(keys.alreadyApplied)
 export const duration = Metric.fromMetricKey(keys.duration)
 
 /** A metric for one actor. */
@@ -53,6 +58,7 @@ export interface ActorMetrics {
   readonly cancelled: Metric.Metric.Counter<number>
   readonly released: Metric.Metric.Counter<number>
   readonly rejected: Metric.Metric.Counter<number>
+  readonly alreadyApplied: Metric.Metric.Counter<number>
   readonly duration: Metric.Metric<MetricKeyType.MetricKeyType.Histogram, number, MetricState.MetricState.Histogram>
 }
 
@@ -78,6 +84,7 @@ export const ofActor = (actor: string): ActorMetrics => {
     cancelled: keyed(keys.cancelled),
     released: keyed(keys.released),
     rejected: keyed(keys.rejected),
+    alreadyApplied: keyed(keys.alreadyApplied),
     duration: keyed(keys.duration),
   }
   byActor.set(actor, metrics)

@@ -176,6 +176,11 @@ const beforeRun = (
         yield* Deliveries.confirmCancel(delivery, consumer).pipe(persistently, Effect.ignore)
         return yield* count.cancelled
       }
+      if (error._tag === "ActorPaused") {
+        // Paused since it was read: it waits, unstarted and held, for the actor's resume.
+        state.paused.add(delivery.actor)
+        return Slots.requeue(state.slots, job)
+      }
       return yield* Effect.logDebug(`delivery ${delivery.entryId} not started: ${error._tag}`)
     }
     job.started = true
@@ -194,12 +199,21 @@ const stoppedBeforeStart = (state: WorkerState.WorkerState, job: Slots.Job, prep
       )
     : Effect.void
 
-/** Logs and counts a refusal: the job changed hands; nothing was applied. */
+/**
+ * Logs and counts a refusal: the job changed hands; nothing was applied. A job this worker had
+ * finished itself (an earlier call timed out on the way back but went through) is no refusal: it
+ * is said at debug level and counted apart.
+ */
 const refused =
-  (prepared: PreparedHandler.Prepared, what: string) => (error: { readonly _tag: string; readonly message: string }) =>
-    Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(
-      Effect.zipRight(prepared.count.rejected),
-    )
+  (prepared: PreparedHandler.Prepared, what: string) =>
+  (error: { readonly _tag: string; readonly message: string; readonly byThisWorker?: boolean | undefined }) =>
+    error._tag === "JobAlreadyFinished" && error.byThisWorker === true
+      ? Effect.logDebug(`${what} applied already by this worker's earlier call (${error.message})`).pipe(
+          Effect.zipRight(prepared.count.alreadyApplied),
+        )
+      : Effect.logWarning(`${what} not applied: ${error._tag} (${error.message})`).pipe(
+          Effect.zipRight(prepared.count.rejected),
+        )
 
 /**
  * Decodes the input and runs the handler on a fiber of its own; its end is recorded by `ended`.

@@ -158,6 +158,31 @@ export const promoter = (state: WorkerState.WorkerState): Effect.Effect<never, n
   )
 }
 
+/**
+ * Which hosted actors are paused (`eddy pause`), read every second: their inboxes are not read,
+ * and the deliveries held for them wait unstarted; a resume starts those at once. Redis refuses to
+ * start a paused actor's job anyway (`ActorPaused`), so this only spares the reads.
+ */
+export const refreshPauses = (state: WorkerState.WorkerState): Effect.Effect<void, RedisClient.RedisError, Needs> =>
+  Effect.map(JobStore.paused, (paused) => {
+    let resumed = false
+    for (const actor of state.paused)
+      if (!paused.has(actor)) {
+        state.paused.delete(actor)
+        resumed = true
+      }
+    for (const actor of paused) if (state.handlers.has(actor)) state.paused.add(actor)
+    if (resumed) Reader.dispatch(state)
+  })
+
+/** `refreshPauses` every second. */
+export const pauses = (state: WorkerState.WorkerState): Effect.Effect<void, never, Needs> =>
+  refreshPauses(state).pipe(
+    Effect.catchAll((error) => Effect.logDebug(`pause check skipped: ${error._tag}`)),
+    Effect.repeat(Schedule.spaced("1 second")),
+    Effect.asVoid,
+  )
+
 /** Expirer: drop records past retention and prune dead workers' consumers, once a minute. */
 export const expirer = (state: WorkerState.WorkerState): Effect.Effect<void, never, Needs> =>
   Effect.all(

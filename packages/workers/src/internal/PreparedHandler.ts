@@ -80,6 +80,7 @@ export const prepare = (handler: Handler.Any): Prepared => {
       cancelled: Metric.increment(metrics.cancelled),
       released: Metric.increment(metrics.released),
       rejected: Metric.increment(metrics.rejected),
+      alreadyApplied: Metric.increment(metrics.alreadyApplied),
     },
     // Retried only once it failed: setting up the schedule for every call costs on the hot path.
     persistently: (self) =>

@@ -5,7 +5,7 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Cause, Duration, Effect, Exit, Option, Queue, Runtime, Schedule } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Option, Queue, Runtime, Schedule } from "effect"
 import * as JobRunner from "./JobRunner.js"
 import * as Slots from "./Slots.js"
 import type * as WorkerState from "./WorkerState.js"
@@ -18,7 +18,7 @@ export type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | 
  */
 export const dispatch = (state: WorkerState.WorkerState): void => {
   if (state.stopping) return
-  for (const job of Slots.startable(state.slots)) JobRunner.launch(state, job)
+  for (const job of Slots.startable(state.slots, (actor) => !state.paused.has(actor))) JobRunner.launch(state, job)
 }
 
 /** Adds deliveries to the buffer (skipping any already held) and dispatches; `claimed` gives the starts `claim` made. */
@@ -110,7 +110,9 @@ const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =
     }
     const waitForWake = Queue.take(state.slots.wake).pipe(Effect.timeout(blockFor), Effect.ignore)
     if (state.stopping) return yield* waitForWake
-    const inboxes = state.inboxes.filter((inbox) => Slots.roomFor(state.slots, inbox.actor) > 0)
+    const inboxes = state.inboxes.filter(
+      (inbox) => !state.paused.has(inbox.actor) && Slots.roomFor(state.slots, inbox.actor) > 0,
+    )
     if (!state.quiet && inboxes.length > 0) claimAhead(state, inboxes)
     if (state.claimsInFlight > 0 || Slots.room(state.slots) <= 0 || inboxes.length === 0) return yield* waitForWake
     const keys = inboxes.map((inbox) => inbox.key)
@@ -155,7 +157,10 @@ const startRead = (state: WorkerState.WorkerState, deliveries: ReadonlyArray<Del
           Effect.map((answers) =>
             group.forEach((delivery, i) => {
               const answer = answers[i]
-              if (answer !== undefined) started.set(Slots.keyOf(delivery), answer)
+              // Paused since it was read: it waits, unstarted, for the actor's resume.
+              if (answer !== undefined && Either.isLeft(answer) && answer.left._tag === "ActorPaused")
+                state.paused.add(delivery.actor)
+              else if (answer !== undefined) started.set(Slots.keyOf(delivery), answer)
             }),
           ),
           Effect.ignore,

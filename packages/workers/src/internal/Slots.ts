@@ -165,7 +165,7 @@ const laneRank: Record<Actor.Lane, number> = { high: 0, normal: 1, low: 2 }
  * limits, and puts it in flight. One synchronous step: two callers (the reader and the reclaimer)
  * can neither start one delivery twice nor drop one the other added meanwhile.
  */
-export const startable = (slots: Slots): ReadonlyArray<Job> => {
+export const startable = (slots: Slots, canStart: (actor: string) => boolean): ReadonlyArray<Job> => {
   const state = stateOf(slots)
   if (state.buffer.length === 0) return []
   state.buffer.sort((a, b) => laneRank[a.delivery.lane] - laneRank[b.delivery.lane])
@@ -178,7 +178,7 @@ export const startable = (slots: Slots): ReadonlyArray<Job> => {
   for (const entry of state.buffer) {
     const actor = entry.delivery.actor
     const ofActor = runningByActor.get(actor) ?? 0
-    if (inUse >= slots.concurrency || ofActor >= (slots.limits.get(actor) ?? 0)) {
+    if (inUse >= slots.concurrency || ofActor >= (slots.limits.get(actor) ?? 0) || !canStart(actor)) {
       waiting.push(entry)
       continue
     }
@@ -224,6 +224,15 @@ export const remove = (slots: Slots, job: Job): void => {
     state.emptied = []
     for (const resume of waiting) resume()
   }
+}
+
+/** Puts a job that never started back in the buffer (its actor was paused meanwhile). */
+export const requeue = (slots: Slots, job: Job): void => {
+  const state = stateOf(slots)
+  if (state.inFlight.get(job.key) !== job || job.started) return
+  state.inFlight.delete(job.key)
+  state.buffer.push({ key: job.key, delivery: job.delivery, claimed: undefined })
+  Queue.unsafeOffer(slots.wake, undefined)
 }
 
 /** Drops a buffered delivery (its lease was lost): it is another worker's now. */

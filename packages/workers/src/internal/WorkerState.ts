@@ -80,6 +80,11 @@ export interface WorkerState {
   claimsInFlight: number
   /** A claim that failed since the reader last looked: the reader fails with it (and backs off). */
   claimFailure: RedisClient.RedisError | undefined
+  /**
+   * Actors this worker knows are paused (`eddy pause`): their inboxes are not read and their
+   * held deliveries wait unstarted until the actor is resumed. Kept by `Maintenance.pauses`.
+   */
+  readonly paused: Set<string>
   /** Offered when this worker schedules a retry, so the promoter looks again at once. */
   readonly promoteSoon: Queue.Queue<void>
   stopping: boolean
@@ -120,6 +125,7 @@ export const make = (options: {
       claimTurn: 0,
       claimsInFlight: 0,
       claimFailure: undefined,
+      paused: new Set(),
       promoteSoon: yield* Queue.sliding<void>(1),
       stopping: false,
     }
