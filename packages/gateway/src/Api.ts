@@ -38,6 +38,24 @@ export const SubmitRequest = Schema.Struct({
   parseOptions: { exact: true },
 })
 
+/**
+ * A batch: up to 1000 items. An item that is no `SubmitRequest` does not fail the batch: it gets
+ * its own `invalid_request` error in its place in the answer, and the other items are submitted.
+ */
+export const BatchRequest = Schema.Struct({
+  jobs: Schema.Array(
+    // Decodes any item (the handler decodes each one as a SubmitRequest); the JSON Schema says
+    // what an item should be, since a union with `unknown` alone would describe it as anything.
+    Schema.Union(SubmitRequest, Schema.Unknown).annotations({
+      jsonSchema: {
+        anyOf: [{ $ref: "#/components/schemas/SubmitRequest" }, {}],
+        description:
+          "A SubmitRequest. Any other item is answered with its own invalid_request error in its place in the results; the other items are submitted",
+      },
+    }),
+  ).pipe(Schema.maxItems(1000)),
+}).annotations({ identifier: "BatchRequest" })
+
 /** 202: the job was written. */
 export class Accepted extends Schema.Class<Accepted>("Accepted")(
   { jobId: Schema.String, status: JobStatus.State },
@@ -115,7 +133,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("submitBatch", "/v1/actors/:actor/jobs/batch")
       .setPath(ActorPath)
-      .setPayload(Schema.Struct({ jobs: Schema.Array(SubmitRequest).pipe(Schema.maxItems(1000)) }))
+      .setPayload(BatchRequest)
       .addSuccess(BatchResponse)
       .middleware(RequireSubmit)
       .annotate(OpenApi.Summary, "Submit up to 1000 jobs; one result per item, in order"),
