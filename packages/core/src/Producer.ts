@@ -30,7 +30,10 @@ import { Settings } from "./Settings.js"
 export interface SubmitOptions {
   /** Your own job id (1-128 of `A-Za-z0-9._~-`); a repeated id is a duplicate. */
   readonly jobId?: string
-  /** Maps to a job id per actor: the same key finds the same job for the retention window. */
+  /**
+   * Maps to a job id per actor: the same key finds the same job for the retention window. With a
+   * `partitionKey`, the pair decides: the same key under another partition key is another job.
+   */
   readonly idempotencyKey?: string
   /** Run no earlier than this from now. */
   readonly delay?: Duration.DurationInput
@@ -79,7 +82,9 @@ const checkOptions = (
   if (problems.length > 0) return Either.left(new InvalidOptions({ message: problems.join("; ") }))
   const jobId =
     options.jobId ??
-    (options.idempotencyKey === undefined ? JobId.generate() : JobId.fromIdempotencyKey(actor, options.idempotencyKey))
+    (options.idempotencyKey === undefined
+      ? JobId.generate()
+      : JobId.fromIdempotencyKey(actor, options.idempotencyKey, options.partitionKey))
   return Either.right({ jobId, delayMs: Duration.toMillis(delay) })
 }
 

@@ -27,10 +27,20 @@ const Text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.max
 /** One job to submit. */
 export const SubmitRequest = Schema.Struct({
   input: Schema.Unknown,
-  idempotencyKey: Schema.optional(Text(256)),
+  idempotencyKey: Schema.optional(
+    Text(256).annotations({
+      description:
+        "The same key (with the same partitionKey, or none) finds the same job for its retention window and answers 200 duplicate; with another partitionKey it is another job",
+    }),
+  ),
   delayMs: Schema.optional(Schema.Int.pipe(Schema.between(0, 365 * 24 * 3600 * 1000))),
   lane: Schema.optional(Schema.Literal("high", "normal", "low")),
-  partitionKey: Schema.optional(Text(256)),
+  partitionKey: Schema.optional(
+    Text(256).annotations({
+      description:
+        "Jobs with the same partition key share a partition, and so their order in the log; with an idempotencyKey, the pair decides the job",
+    }),
+  ),
 }).annotations({
   identifier: "SubmitRequest",
   // `input` is required even for an actor whose input Schema takes anything: without `exact`,
