@@ -65,8 +65,11 @@ export const DeadLettered = event("deadLettered", {
 export const CancelRequested = event("cancelRequested", {})
 export const Cancelled = event("cancelled", {})
 export const Released = event("released", {})
-/** Back in the inbox: a delay or retry came due, or an operator requeued a dead letter. */
-export const Requeued = event("requeued", { from: Schema.Literal("delayed", "retry", "deadLetter") })
+/**
+ * Back in the inbox: a delay or retry came due, an operator requeued a dead letter, or the inbox
+ * sweep found the job's inbox entry lost (deleted by hand) and gave it a new one.
+ */
+export const Requeued = event("requeued", { from: Schema.Literal("delayed", "retry", "deadLetter", "lost") })
 export const Purged = event("purged", {})
 
 /** Any event of the catalogue. */

@@ -18,7 +18,10 @@ const Echo = Actor.define("echo", {
 })
 
 /** A producer with its own prefix and a named client, so its connections can be counted. */
-const producerLayer = (name = TestRedis.uniquePrefix("conn"), settings: Partial<Settings.SettingsService> = {}) => {
+const producerLayer = (
+  name = TestRedis.uniquePrefix("conn"),
+  settings: Partial<Omit<Parameters<typeof Settings.layer>[0], "prefix">> = {},
+) => {
   const base = Layer.merge(
     RedisClient.layer({ url: Redacted.make(TestRedis.url()), name }),
     Settings.layer({ prefix: TestRedis.uniquePrefix(), ...settings }),
