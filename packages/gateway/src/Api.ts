@@ -105,8 +105,10 @@ export const ActorInfo = Schema.Struct({
   counts: Counts,
   /** Outcomes over the last five minutes. */
   rates: Counts,
-  /** Entries waiting in the inboxes. */
-  depth: Schema.Number,
+  /** Entries in the actor's inboxes: jobs waiting and jobs running (an entry leaves when its job ends). */
+  depth: Schema.Number.annotations({
+    description: "Entries in the actor's inboxes: jobs waiting and jobs running (an entry leaves when its job ends)",
+  }),
   delayed: Schema.Number,
   workers: Schema.Number,
 })
