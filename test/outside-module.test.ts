@@ -15,7 +15,11 @@ import { afterAll, describe, expect, it } from "vitest"
 import * as TestRedis from "../packages/core/test/support/TestRedis.js"
 
 const root = join(import.meta.dirname, "..")
-const eddy = join(root, "packages/cli/bin/eddy.mjs")
+// The `eddy` command as the unbuilt binary runs it (the CLI's sources under tsx), spawned
+// directly: `bin/eddy.mjs` switches to `dist/` whenever one exists, even one `tsc -b` left
+// without the Lua files beside it. `--import tsx` resolves from the project directory, as
+// the binary's does.
+const eddy = ["--conditions=@eddy/source", "--import", "tsx", join(root, "packages/cli/src/main.ts")]
 const dirs: Array<string> = []
 const children: Array<ChildProcess> = []
 
@@ -57,7 +61,7 @@ const freePort = () =>
   })
 
 const spawnEddy = (dir: string, args: ReadonlyArray<string>, prefix: string, extra: NodeJS.ProcessEnv = {}) => {
-  const child = spawn(process.execPath, [eddy, ...args], {
+  const child = spawn(process.execPath, [...eddy, ...args], {
     cwd: dir,
     env: { ...env(prefix), ...extra },
     stdio: ["pipe", "pipe", "pipe"],
