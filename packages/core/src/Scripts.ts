@@ -54,6 +54,7 @@ export const deadLetterEntry = load("dead-letter-entry", 3)
 export const expire = load("expire", 4)
 export const rateAcquire = load("rate-acquire", 1)
 export const pruneConsumers = load("prune-consumers", 1)
+export const sweepInbox = load("sweep-inbox", 5)
 
 /** Every script, for tests and preloading. */
 export const all: ReadonlyArray<Script> = [
@@ -78,6 +79,7 @@ export const all: ReadonlyArray<Script> = [
   expire,
   rateAcquire,
   pruneConsumers,
+  sweepInbox,
 ]
 
 /** A script's reply: nested arrays of strings and integers. */

@@ -50,18 +50,8 @@ const errorOf = (value: unknown): JobEvent.ErrorInfo | undefined => {
   return data === undefined ? { tag, message } : { tag, message, data }
 }
 
-/**
- * Orders two stream ids (`ms-seq`) as `JobEvent.compareIds` does, without building arrays: the
- * fold compares ids for every event.
- */
-export const compareIds = (a: string, b: string): number => {
-  const aDash = a.indexOf("-")
-  const bDash = b.indexOf("-")
-  if (aDash < 0 || bDash < 0) return JobEvent.compareIds(a, b)
-  return (
-    Number(a.slice(0, aDash)) - Number(b.slice(0, bDash)) || Number(a.slice(aDash + 1)) - Number(b.slice(bDash + 1))
-  )
-}
+/** Orders two stream ids: core's one comparison (`JobEvent.compareIds`). */
+export const compareIds = JobEvent.compareIds
 
 /** Decodes one stream entry; undefined for a type this version does not know or an entry that does not decode. */
 export const decodeEntry = (id: string, flat: ReadonlyArray<string>): FoldEvent | undefined => {
