@@ -65,8 +65,11 @@ export const DeadLettered = event("deadLettered", {
 export const CancelRequested = event("cancelRequested", {})
 export const Cancelled = event("cancelled", {})
 export const Released = event("released", {})
-/** Back in the inbox: a delay or retry came due, or an operator requeued a dead letter. */
-export const Requeued = event("requeued", { from: Schema.Literal("delayed", "retry", "deadLetter") })
+/**
+ * Back in the inbox: a delay or retry came due, an operator requeued a dead letter, or the inbox
+ * sweep found the job's inbox entry lost (deleted by hand) and gave it a new one.
+ */
+export const Requeued = event("requeued", { from: Schema.Literal("delayed", "retry", "deadLetter", "lost") })
 export const Purged = event("purged", {})
 
 /** Any event of the catalogue. */
@@ -140,9 +143,15 @@ export const fromEntry = (id: string, flat: ReadonlyArray<string>): Option.Optio
  */
 export const timeOf = (id: string): number => Number(id.slice(0, id.indexOf("-")))
 
-/** Orders two stream ids (`ms-seq`). */
+/**
+ * Orders two stream ids (`ms-seq`; a bare `ms` counts as `ms-0`). The one comparison of event ids
+ * that core, the gateway and the CLI share. It builds no arrays: the projection compares ids for
+ * every event it folds.
+ */
 export const compareIds = (a: string, b: string): number => {
-  const [aMs = 0, aSeq = 0] = a.split("-").map(Number)
-  const [bMs = 0, bSeq = 0] = b.split("-").map(Number)
-  return aMs - bMs || aSeq - bSeq
+  const aDash = a.indexOf("-")
+  const bDash = b.indexOf("-")
+  const aMs = Number(aDash < 0 ? a : a.slice(0, aDash))
+  const bMs = Number(bDash < 0 ? b : b.slice(0, bDash))
+  return aMs - bMs || (aDash < 0 ? 0 : Number(a.slice(aDash + 1))) - (bDash < 0 ? 0 : Number(b.slice(bDash + 1)))
 }

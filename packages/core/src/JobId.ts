@@ -44,6 +44,16 @@ export const JobId = Schema.String.pipe(
 /**
  * The job id an idempotency key maps to: the same actor and key always give the same id, so a
  * repeated submission finds the existing job. Keys of different actors never collide.
+ *
+ * With a partition key, the pair decides: the id also hashes the partition key, so the same
+ * idempotency key under another partition key is another job. The duplicate check is the
+ * submit script's look-up in the job's own partition, atomic on one hash tag; a key alone could
+ * only be found under another partition key by a second look-up in another partition (another
+ * Cluster slot), which two racing submissions would both pass, leaving two jobs with one id.
  */
-export const fromIdempotencyKey = (actor: string, key: string): string =>
-  `k-${createHash("sha256").update(actor).update("\n").update(key).digest("base64url").slice(0, 32)}`
+export const fromIdempotencyKey = (actor: string, key: string, partitionKey?: string): string => {
+  const hash = createHash("sha256").update(actor).update("\n")
+  // JSON keeps the pair unambiguous whatever characters the two keys hold.
+  hash.update(partitionKey === undefined ? key : JSON.stringify([key, partitionKey]))
+  return `k-${hash.digest("base64url").slice(0, 32)}`
+}

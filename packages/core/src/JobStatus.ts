@@ -21,8 +21,9 @@ const Record = Schema.Struct({
   s: State,
   n: Schema.Number,
   m: Schema.Number,
-  i: Schema.String,
-  o: Schema.optional(Schema.String),
+  /** The input and the output as JSON text; a record whose text does not parse is no record. */
+  i: Schema.parseJson(),
+  o: Schema.optional(Schema.parseJson()),
   e: Schema.optional(Schema.String),
   c: Schema.optional(Schema.String),
   k: Schema.optional(Schema.String),
@@ -68,8 +69,6 @@ export type JobStatus = typeof JobStatus.Type
 const decodeRecord = Schema.decodeUnknownOption(Schema.parseJson(Record))
 const decodeError = Schema.decodeUnknownOption(Schema.parseJson(ErrorInfo))
 
-const parsed = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text))
-
 /**
  * An event id from the record's history: `<ms after submission>:<seq>` (a full `ms-seq` id in
  * records written before the history was stored that way).
@@ -103,7 +102,7 @@ export const stateOfRecord = (raw: string): State | undefined => {
 
 /**
  * Decodes the stored record of job `jobId` (the hash field: the record leaves it out); `None`
- * when it is not one (never written by these scripts).
+ * when it is not one (never written by these scripts), its input or output JSON text included.
  */
 export const fromRecord = (jobId: string, raw: string): Option.Option<JobStatus> =>
   Option.map(decodeRecord(raw), (r) => ({
@@ -116,8 +115,8 @@ export const fromRecord = (jobId: string, raw: string): Option.Option<JobStatus>
     // A succeeded job's record leaves out its progress: it is complete.
     progress: r.s === "succeeded" ? 1 : (r.p ?? 0),
     cancelRequested: r.cr !== undefined,
-    input: JSON.parse(r.i),
-    ...(r.o === undefined ? {} : { output: parsed(r.o) }),
+    input: r.i,
+    ...(r.o === undefined ? {} : { output: r.o }),
     ...(r.e === undefined
       ? {}
       : Option.match(decodeError(r.e), { onNone: () => ({}), onSome: (error) => ({ error }) })),

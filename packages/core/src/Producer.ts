@@ -30,7 +30,10 @@ import { Settings } from "./Settings.js"
 export interface SubmitOptions {
   /** Your own job id (1-128 of `A-Za-z0-9._~-`); a repeated id is a duplicate. */
   readonly jobId?: string
-  /** Maps to a job id per actor: the same key finds the same job for the retention window. */
+  /**
+   * Maps to a job id per actor: the same key finds the same job for the retention window. With a
+   * `partitionKey`, the pair decides: the same key under another partition key is another job.
+   */
   readonly idempotencyKey?: string
   /** Run no earlier than this from now. */
   readonly delay?: Duration.DurationInput
@@ -79,7 +82,9 @@ const checkOptions = (
   if (problems.length > 0) return Either.left(new InvalidOptions({ message: problems.join("; ") }))
   const jobId =
     options.jobId ??
-    (options.idempotencyKey === undefined ? JobId.generate() : JobId.fromIdempotencyKey(actor, options.idempotencyKey))
+    (options.idempotencyKey === undefined
+      ? JobId.generate()
+      : JobId.fromIdempotencyKey(actor, options.idempotencyKey, options.partitionKey))
   return Either.right({ jobId, delayMs: Duration.toMillis(delay) })
 }
 
@@ -162,16 +167,35 @@ const prepareWith = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, maxPayloadB
 export const prepare = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>, input: I, options: SubmitOptions = {}) =>
   Effect.flatMap(Settings, ({ maxPayloadBytes }) => prepareWith(actor, maxPayloadBytes)(input, options))
 
+/** The size refusal of an input as given, when its JSON text is over the limit. */
+const oversized = (actor: Actor.Any, input: unknown, maxPayloadBytes: number): PayloadTooLarge | undefined => {
+  const text = jsonText(actor.name, input)
+  if (Either.isLeft(text)) return undefined
+  const size = Buffer.byteLength(text.right, "utf8")
+  return size > maxPayloadBytes
+    ? new PayloadTooLarge({
+        actor: actor.name,
+        size,
+        limit: maxPayloadBytes,
+        message: `input for ${actor.name} is ${size} bytes, over the limit of ${maxPayloadBytes} bytes`,
+      })
+    : undefined
+}
+
 /**
  * Validates an untyped input (e.g. JSON from HTTP): it must decode with the contract's input
- * Schema; what is stored is its canonical encoding. Writes nothing.
+ * Schema; what is stored is its canonical encoding. Writes nothing. Size comes before content:
+ * an input that is over the limit as given and fails its Schema is refused as too large (413),
+ * not as invalid, so a client is not sent to fix fields of an input that could never be stored.
  */
 export const prepareUnknown = (actor: Actor.Any, input: unknown, options: SubmitOptions = {}) =>
   Effect.flatMap(Settings, ({ maxPayloadBytes }) =>
     Schema.decodeUnknownEither(actor.input)(input, allIssues).pipe(
       Either.flatMap((decoded) => Schema.encodeEither(actor.input)(decoded, allIssues)),
       Either.match({
-        onLeft: (error) => Either.left(invalid(actor.name, error)),
+        // Measured only when refused: an accepted input is measured in its canonical encoding below.
+        onLeft: (error): Either.Either<JobStore.SubmitRequest, SubmitRefusal> =>
+          Either.left(oversized(actor, input, maxPayloadBytes) ?? invalid(actor.name, error)),
         onRight: (encoded) => request(actor, encoded, options, maxPayloadBytes),
       }),
     ),

@@ -168,6 +168,10 @@ export const rebuild = load("rebuild", {
 export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"] })
 export const rateAcquire = load("rate-acquire", { keys: ["window"], args: ["limit", "windowMs", "permitId"] })
 export const pruneConsumers = load("prune-consumers", { keys: ["inbox"], args: ["group", "minIdleMs", "only"] })
+export const sweepInbox = load("sweep-inbox", {
+  keys: ["jobs", "events", "highInbox", "normalInbox", "lowInbox", ...model],
+  args: ["group", "actor", "cursor", "count", "eventsMaxLen"],
+})
 
 /** Every script, for tests and preloading. */
 export const all: ReadonlyArray<Script> = [
@@ -194,6 +198,7 @@ export const all: ReadonlyArray<Script> = [
   listPage,
   rateAcquire,
   pruneConsumers,
+  sweepInbox,
 ]
 
 /** A script's reply: nested arrays of strings and integers. */

@@ -10,6 +10,11 @@ export interface SettingsService {
   readonly keyspace: StreamKeys.Keyspace
   /** Approximate cap of each partition's event log (XADD MAXLEN ~). */
   readonly eventsMaxLen: number
+  /**
+   * How long events stay in the log (trimmed by `EventRetention`, never past what a consumer
+   * group of the log has yet to read or acknowledge), beside the length cap.
+   */
+  readonly eventsRetention: Duration.Duration
   /** How long a finished job's record stays (and its idempotency key holds). */
   readonly retention: Duration.Duration
   /** How long a dead-lettered job's record stays unless retried or purged. */
@@ -25,6 +30,7 @@ export class Settings extends Context.Tag("@eddy/core/Settings")<Settings, Setti
 /** Defaults for every field but the key space. */
 export const defaults = {
   eventsMaxLen: 1_000_000,
+  eventsRetention: Duration.days(7),
   retention: Duration.hours(24),
   deadLetterRetention: Duration.days(7),
   deadLettersMaxLen: 100_000,
@@ -43,7 +49,7 @@ export const make = (
 export const layer = (options: Parameters<typeof make>[0]): Layer.Layer<Settings> =>
   Layer.succeed(Settings, make(options))
 
-/** Settings from `EDDY_PREFIX`, `EDDY_PARTITIONS`, `EDDY_EVENTS_MAXLEN`, `EDDY_RETENTION`, … */
+/** Settings from `EDDY_PREFIX`, `EDDY_PARTITIONS`, `EDDY_EVENTS_MAXLEN`, `EDDY_EVENTS_RETENTION`, `EDDY_RETENTION`, … */
 export const layerConfig = Layer.effect(
   Settings,
   Effect.gen(function* () {
@@ -51,6 +57,9 @@ export const layerConfig = Layer.effect(
     const partitions = yield* EddyConfig.partitions
     const eventsMaxLen = yield* EddyConfig.integerIn("EDDY_EVENTS_MAXLEN", 1_000, 1_000_000_000).pipe(
       Config.withDefault(defaults.eventsMaxLen),
+    )
+    const eventsRetention = yield* EddyConfig.duration("EDDY_EVENTS_RETENTION", { positive: true }).pipe(
+      Config.withDefault(defaults.eventsRetention),
     )
     const retention = yield* EddyConfig.duration("EDDY_RETENTION").pipe(Config.withDefault(defaults.retention))
     const deadLetterRetention = yield* EddyConfig.duration("EDDY_DEAD_LETTER_RETENTION").pipe(
@@ -66,6 +75,7 @@ export const layerConfig = Layer.effect(
       prefix,
       partitions,
       eventsMaxLen,
+      eventsRetention,
       retention,
       deadLetterRetention,
       deadLettersMaxLen,

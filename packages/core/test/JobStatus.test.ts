@@ -41,6 +41,11 @@ describe("JobStatus.fromRecord", () => {
     expect(JobStatus.fromRecord("j1", "not json")).toEqual(Option.none())
     expect(JobStatus.fromRecord("j1", JSON.stringify({ s: "active" }))).toEqual(Option.none())
   })
+
+  it("is None, not a throw, for a record whose input or output is not JSON text", () => {
+    expect(JobStatus.fromRecord("j1", stored({ i: "{not json" }))).toEqual(Option.none())
+    expect(JobStatus.fromRecord("j1", stored({ s: "succeeded", o: "{not json" }))).toEqual(Option.none())
+  })
 })
 
 describe("JobStatus.stateOfRecord", () => {

@@ -18,7 +18,10 @@ const Echo = Actor.define("echo", {
 })
 
 /** A producer with its own prefix and a named client, so its connections can be counted. */
-const producerLayer = (name = TestRedis.uniquePrefix("conn"), settings: Partial<Settings.SettingsService> = {}) => {
+const producerLayer = (
+  name = TestRedis.uniquePrefix("conn"),
+  settings: Partial<Omit<Parameters<typeof Settings.layer>[0], "prefix">> = {},
+) => {
   const base = Layer.merge(
     RedisClient.layer({ url: Redacted.make(TestRedis.url()), name }),
     Settings.layer({ prefix: TestRedis.uniquePrefix(), ...settings }),
@@ -115,6 +118,32 @@ describe("Producer", () => {
       const refused = yield* Effect.flip(producer.submit(Echo, { text: "c", count: 1 }, { jobId: "bad id!" }))
       expect(refused._tag).toBe("InvalidOptions")
     }).pipe(Effect.provide(producerLayer())),
+  )
+
+  it.live("an idempotency key with a partition key: the pair decides, and no id lives in two partitions", () =>
+    Effect.gen(function* () {
+      const producer = yield* Producer.Producer
+      const input = { text: "a", count: 1 }
+      const first = yield* producer.submit(Echo, input, { idempotencyKey: "order-7", partitionKey: "tenant-a" })
+      const again = yield* producer.submit(Echo, input, { idempotencyKey: "order-7", partitionKey: "tenant-a" })
+      expect(again).toEqual({ jobId: first.jobId, duplicate: true, state: "queued" })
+      // Another partition key is another job, with its own id, whatever partition it lands in.
+      const jobIds = new Set([first.jobId])
+      for (const tenant of ["tenant-b", "tenant-c", "tenant-d", "tenant-e"]) {
+        const other = yield* producer.submit(Echo, input, { idempotencyKey: "order-7", partitionKey: tenant })
+        expect(other.duplicate).toBe(false)
+        jobIds.add(other.jobId)
+        expect(yield* producer.submit(Echo, input, { idempotencyKey: "order-7", partitionKey: tenant })).toMatchObject({
+          jobId: other.jobId,
+          duplicate: true,
+        })
+      }
+      expect(jobIds.size).toBe(5)
+      // Without a partition key the id is the key's alone, as before.
+      const plain = yield* producer.submit(Echo, input, { idempotencyKey: "order-7" })
+      expect(plain.jobId).toBe(JobId.fromIdempotencyKey("echo", "order-7"))
+      expect(jobIds.has(plain.jobId)).toBe(false)
+    }).pipe(Effect.provide(producerLayer(undefined, { partitions: 8 }))),
   )
 
   it.live("submitMany validates every item before writing any", () =>

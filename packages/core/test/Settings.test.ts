@@ -18,6 +18,7 @@ describe("Settings", () => {
         EDDY_PREFIX: "acme",
         EDDY_PARTITIONS: "4",
         EDDY_EVENTS_MAXLEN: "50000",
+        EDDY_EVENTS_RETENTION: "36 hours",
         EDDY_RETENTION: "2 hours",
         EDDY_DEAD_LETTER_RETENTION: "3 days",
         EDDY_DEAD_LETTERS_MAXLEN: "1000",
@@ -27,6 +28,7 @@ describe("Settings", () => {
       expect(settings.keyspace.partitions).toBe(4)
       expect(settings.keyspace.partition(3).jobs).toBe("acme:{p3}:jobs")
       expect(settings.eventsMaxLen).toBe(50_000)
+      expect(Duration.toHours(settings.eventsRetention)).toBe(36)
       expect(Duration.toHours(settings.retention)).toBe(2)
       expect(Duration.toDays(settings.deadLetterRetention)).toBe(3)
       expect(settings.deadLettersMaxLen).toBe(1000)
@@ -40,6 +42,7 @@ describe("Settings", () => {
       expect(settings.keyspace.prefix).toBe("eddy")
       expect(settings.maxPayloadBytes).toBe(1024 * 1024)
       expect(Duration.toHours(settings.retention)).toBe(24)
+      expect(Duration.toDays(settings.eventsRetention)).toBe(7)
     }),
   )
 
@@ -47,6 +50,8 @@ describe("Settings", () => {
     Effect.gen(function* () {
       const result = yield* Effect.either(fromEnv({ EDDY_MAX_PAYLOAD_BYTES: "lots" }))
       expect(Either.isLeft(result) && String(result.left)).toContain("EDDY_MAX_PAYLOAD_BYTES")
+      const zero = yield* Effect.either(fromEnv({ EDDY_EVENTS_RETENTION: "0 seconds" }))
+      expect(Either.isLeft(zero) && String(zero.left)).toContain("EDDY_EVENTS_RETENTION")
     }),
   )
 

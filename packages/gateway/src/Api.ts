@@ -28,16 +28,44 @@ const Text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.max
 /** One job to submit. */
 export const SubmitRequest = Schema.Struct({
   input: Schema.Unknown,
-  idempotencyKey: Schema.optional(Text(256)),
+  idempotencyKey: Schema.optional(
+    Text(256).annotations({
+      description:
+        "The same key (with the same partitionKey, or none) finds the same job for its retention window and answers 200 duplicate; with another partitionKey it is another job",
+    }),
+  ),
   delayMs: Schema.optional(Schema.Int.pipe(Schema.between(0, 365 * 24 * 3600 * 1000))),
   lane: Schema.optional(Schema.Literal("high", "normal", "low")),
-  partitionKey: Schema.optional(Text(256)),
+  partitionKey: Schema.optional(
+    Text(256).annotations({
+      description:
+        "Jobs with the same partition key share a partition, and so their order in the log; with an idempotencyKey, the pair decides the job",
+    }),
+  ),
 }).annotations({
   identifier: "SubmitRequest",
   // `input` is required even for an actor whose input Schema takes anything: without `exact`,
   // a missing key decodes as `undefined`, which is no JSON value and cannot be stored.
   parseOptions: { exact: true },
 })
+
+/**
+ * A batch: up to 1000 items. An item that is no `SubmitRequest` does not fail the batch: it gets
+ * its own `invalid_request` error in its place in the answer, and the other items are submitted.
+ */
+export const BatchRequest = Schema.Struct({
+  jobs: Schema.Array(
+    // Decodes any item (the handler decodes each one as a SubmitRequest); the JSON Schema says
+    // what an item should be, since a union with `unknown` alone would describe it as anything.
+    Schema.Union(SubmitRequest, Schema.Unknown).annotations({
+      jsonSchema: {
+        anyOf: [{ $ref: "#/components/schemas/SubmitRequest" }, {}],
+        description:
+          "A SubmitRequest. Any other item is answered with its own invalid_request error in its place in the results; the other items are submitted",
+      },
+    }),
+  ).pipe(Schema.maxItems(1000)),
+}).annotations({ identifier: "BatchRequest" })
 
 /** 202: the job was written. */
 export class Accepted extends Schema.Class<Accepted>("Accepted")(
@@ -78,8 +106,10 @@ export const ActorInfo = Schema.Struct({
   counts: Counts,
   /** Outcomes over the last five minutes. */
   rates: Counts,
-  /** Entries waiting in the inboxes. */
-  depth: Schema.Number,
+  /** Entries in the actor's inboxes: jobs waiting and jobs running (an entry leaves when its job ends). */
+  depth: Schema.Number.annotations({
+    description: "Entries in the actor's inboxes: jobs waiting and jobs running (an entry leaves when its job ends)",
+  }),
   delayed: Schema.Number,
   workers: Schema.Number,
   /** Paused: no worker claims its jobs until it is resumed. */
@@ -128,7 +158,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs")
   .add(
     HttpApiEndpoint.post("submitBatch", "/v1/actors/:actor/jobs/batch")
       .setPath(ActorPath)
-      .setPayload(Schema.Struct({ jobs: Schema.Array(SubmitRequest).pipe(Schema.maxItems(1000)) }))
+      .setPayload(BatchRequest)
       .addSuccess(BatchResponse)
       .middleware(RequireSubmit)
       .annotate(OpenApi.Summary, "Submit up to 1000 jobs; one result per item, in order"),

@@ -6,10 +6,11 @@
 
 import { type JobEvent, JobStatus, JobStore, Producer, type RedisClient, type Settings } from "@eddy/core"
 import { HttpApiBuilder, type HttpApiGroup, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, Either, type Layer, Schedule, Stream } from "effect"
-import { Accepted, Api, Duplicate, type RequireRead, type RequireSubmit } from "./Api.js"
+import { Duration, Effect, Either, type Layer, ParseResult, Schedule, Schema, Stream } from "effect"
+import { Accepted, Api, Duplicate, type RequireRead, type RequireSubmit, SubmitRequest } from "./Api.js"
+import * as ApiErrors from "./ApiErrors.js"
 import * as Contracts from "./Contracts.js"
-import { answering, toApiError } from "./internal/toApiError.js"
+import { answering, isApiError, toApiError } from "./internal/toApiError.js"
 
 type SubmitBody = typeof import("./Api.js").SubmitRequest.Type
 
@@ -19,6 +20,23 @@ const optionsOf = (body: SubmitBody): Producer.SubmitOptions => ({
   ...(body.lane === undefined ? {} : { lane: body.lane }),
   ...(body.partitionKey === undefined ? {} : { partitionKey: body.partitionKey }),
 })
+
+const decodeSubmitRequest = Schema.decodeUnknownEither(SubmitRequest, { errors: "all" })
+
+/** One batch item as a `SubmitRequest`, or its own 400 (the batch's envelope takes any item). */
+const decodeItem = (item: unknown): Either.Either<SubmitBody, ApiErrors.BadRequest> =>
+  Either.mapLeft(
+    decodeSubmitRequest(item),
+    (error) =>
+      new ApiErrors.BadRequest({
+        code: "invalid_request",
+        message: `the item does not decode: ${ParseResult.TreeFormatter.formatErrorSync(error)}`,
+        details: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+          path: issue.path.map((key) => (typeof key === "number" ? key : String(key))),
+          message: issue.message,
+        })),
+      }),
+  )
 
 /** One Server-Sent Events message: `event:` is the event type, `data:` the event as JSON. */
 const sseFrame = (event: JobEvent.JobEvent) =>
@@ -52,11 +70,24 @@ export const JobsLive: Layer.Layer<
             const contract = yield* Contracts.get(path.actor)
             const results = yield* Effect.forEach(
               payload.jobs,
-              (item) =>
-                Producer.prepareUnknown(contract, item.input, optionsOf(item)).pipe(
-                  Effect.flatMap(JobStore.submit),
-                  Effect.either,
-                ),
+              (
+                item,
+              ): Effect.Effect<
+                Either.Either<
+                  Producer.Submitted,
+                  ApiErrors.BadRequest | Producer.SubmitRefusal | RedisClient.RedisError
+                >,
+                never,
+                RedisClient.RedisClient | Settings.Settings
+              > =>
+                Either.match(decodeItem(item), {
+                  onLeft: (refusal) => Effect.succeed(Either.left(refusal)),
+                  onRight: (request) =>
+                    Producer.prepareUnknown(contract, request.input, optionsOf(request)).pipe(
+                      Effect.flatMap(JobStore.submit),
+                      Effect.either,
+                    ),
+                }),
               { concurrency: 100 },
             )
             // Redis trouble fails the whole batch (503): items may or may not have been written,
@@ -68,7 +99,7 @@ export const JobsLive: Layer.Layer<
                 Either.match({
                   onRight: (r) => ({ jobId: r.jobId, status: r.state, duplicate: r.duplicate }),
                   onLeft: (error) => {
-                    const mapped = toApiError(error as never)
+                    const mapped = isApiError(error) ? error : toApiError(error as never)
                     return {
                       error:
                         mapped.details === undefined

@@ -181,6 +181,20 @@ describe("413", () => {
     }).pipe(Effect.provide(gateway({ settings: { maxPayloadBytes: 100 } }))),
   )
 
+  it.scopedLive("an input over maxPayloadBytes that also fails its schema is a 413, not a 400", () =>
+    Effect.gen(function* () {
+      const url = yield* TestGateway.baseUrl
+      const answer = yield* TestGateway.post(`${url}/v1/actors/greet/jobs`, {
+        input: { name: 3, pad: "x".repeat(200) },
+      })
+      const error = TestGateway.expectError(answer, 413, "payload_too_large")
+      expect(error.details).toMatchObject({ limit: 100 })
+      // Small enough, the same mistake is still a 400 at its path.
+      const small = yield* TestGateway.post(`${url}/v1/actors/greet/jobs`, { input: { name: 3 } })
+      TestGateway.expectError(small, 400, "invalid_input")
+    }).pipe(Effect.provide(gateway({ settings: { maxPayloadBytes: 100 } }))),
+  )
+
   it.scopedLive("a body over maxRequestBytes is a 413, and the gateway goes on serving", () =>
     Effect.gen(function* () {
       const url = yield* TestGateway.baseUrl

@@ -224,13 +224,34 @@ describe("batches", () => {
     }).pipe(Effect.provide(gateway())),
   )
 
-  it.scopedLive("a batch item whose options do not decode fails the batch with a 400 at the item's path", () =>
+  it.scopedLive("a batch item that does not decode fails only itself, with its error at its path", () =>
     Effect.gen(function* () {
       const url = yield* TestGateway.baseUrl
-      const jobs = [{ input: { i: 1 } }, { input: { i: 2 }, delayMs: -5 }]
+      const jobs = [{ input: { i: 1 } }, { input: { i: 2 }, delayMs: -5 }, "not an envelope", { input: { i: 4 } }]
       const answer = yield* TestGateway.post(`${url}/v1/actors/parked/jobs/batch`, { jobs })
-      const error = TestGateway.expectError(answer, 400, "invalid_request")
-      expect(error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: ["jobs", 1, "delayMs"] })]))
+      expect(answer.status).toBe(202)
+      const { results } = answer.body as {
+        results: Array<{ jobId?: string; error?: { code: string; details?: unknown } }>
+      }
+      expect(results).toHaveLength(4)
+      expect(results[0]).toMatchObject({ jobId: expect.any(String), status: "queued" })
+      expect(TestGateway.isErrorShape(results[1])).toBe(true)
+      expect(results[1]?.error).toMatchObject({ code: "invalid_request" })
+      expect(results[1]?.error?.details).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: ["delayMs"] })]),
+      )
+      expect(results[2]?.error).toMatchObject({ code: "invalid_request" })
+      expect(results[3]).toMatchObject({ jobId: expect.any(String), status: "queued" })
+      const actors = yield* TestGateway.request(`${url}/v1/actors`)
+      expect((actors.body as Array<{ name: string; depth: number }>).find((a) => a.name === "parked")?.depth).toBe(2)
+      // The API description says so: a batch item is a SubmitRequest or anything, answered in place.
+      const openapi = yield* TestGateway.request(`${url}/openapi.json`)
+      const spec = openapi.body as { components: { schemas: Record<string, unknown> } }
+      expect(JSON.stringify(spec.components.schemas.BatchRequest)).toContain(
+        "answered with its own invalid_request error",
+      )
+      expect(JSON.stringify(spec.components.schemas.BatchRequest)).toContain("#/components/schemas/SubmitRequest")
+      expect(spec.components.schemas.SubmitRequest).toBeDefined()
     }).pipe(Effect.provide(gateway())),
   )
 })

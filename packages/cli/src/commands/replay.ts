@@ -4,7 +4,7 @@
  * recorded inputs through new handler code locally and compare with what was recorded.
  */
 
-import { JobStore, Producer } from "@eddy/core"
+import { JobEvent, JobStore, Producer } from "@eddy/core"
 import type { Handler } from "@eddy/workers"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
@@ -18,7 +18,7 @@ import { parseSince } from "./tail.js"
 const timeOf = (label: string, text: string) => {
   const id = parseSince(text)
   return Option.isSome(id)
-    ? Effect.succeed(Number(id.value.split("-")[0]))
+    ? Effect.succeed(JobEvent.timeOf(id.value))
     : Effect.fail(new CliFailure({ message: `${label} ${text}: not a time` }))
 }
 

@@ -5,11 +5,13 @@
  * - watchdog: stop handlers past their timeout;
  * - reclaimer (every min(lease/2, 1 s)): take over stalled deliveries, no more than there is room for;
  * - promoter: move due delayed jobs and retries back into their inboxes;
- * - expirer: delete records of jobs past their retention, prune dead workers' consumers.
+ * - expirer: delete records of jobs past their retention, prune dead workers' consumers, sweep
+ *   the inboxes for jobs stranded by a lost entry, trim the event logs by age (Housekeeping).
  */
 import { hostname } from "node:os"
 import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence } from "@eddy/core"
 import { Duration, Effect, Queue, Schedule } from "effect"
+import * as Housekeeping from "./Housekeeping.js"
 import * as JobRunner from "./JobRunner.js"
 import * as Reader from "./Reader.js"
 import * as Slots from "./Slots.js"
@@ -190,6 +192,7 @@ export const expirer = (state: WorkerState.WorkerState): Effect.Effect<void, nev
       JobStore.expire(),
       // Consumers of dead workers (SIGKILLed, never retired) once they hold nothing for an hour.
       Effect.forEach(state.inboxes, (inbox) => Deliveries.pruneConsumers(inbox, { minIdle: deadConsumerIdle })),
+      Housekeeping.make(state.inboxes),
     ],
     { concurrency: "unbounded", discard: true },
   ).pipe(
