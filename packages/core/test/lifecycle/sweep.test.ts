@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as InboxSweep from "../../src/InboxSweep.js"
+import * as ReadModel from "../../src/ReadModel.js"
 import {
   actor,
   inbox,
@@ -76,6 +77,9 @@ describe("inbox sweep", () => {
       // Stranded now: the sweep requeues it, attempt not counted.
       expect(yield* sweepAll()).toBe(1)
       expect(yield* record("j1")).toMatchObject({ s: "queued", n: 1 })
+      // The read model moved it from active to queued in the same call.
+      const counts = (yield* ReadModel.counts([actor])).get(actor)
+      expect([counts?.active, counts?.queued]).toEqual([0, 1])
       expect((yield* read("c2")).map((d) => d.jobId)).toEqual(["j1"])
     }).pipe(withRedis()),
   )

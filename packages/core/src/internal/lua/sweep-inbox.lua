@@ -4,9 +4,7 @@
 -- of a scan over the partition's job records (HSCAN from a cursor). An entry still in the
 -- group's pending list is left alone, deleted or not: its holder completes it, or the reclaimer
 -- drops it from the list once stalled, and a later sweep finds the job then.
--- KEYS: 1 jobs, 2 events, 3 inbox (high lane), 4 inbox (normal lane), 5 inbox (low lane),
---       6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded,
---       12 list deadLettered, 13 list cancelled (the actor's read model, folded inline)
+-- KEYS: 1 jobs, 2 events, 3 high inbox, 4 normal inbox, 5 low inbox, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
 -- ARGV: 1 group, 2 actor, 3 cursor ('0' to start), 4 count (records looked at, about),
 --       5 events max length
 -- Returns: {next cursor ('0': the scan is complete), requeued count}
