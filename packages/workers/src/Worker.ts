@@ -81,14 +81,14 @@ export const make = (
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
     const blockFor = Duration.decode(options.blockFor ?? "1 second")
     const grace = Duration.decode(options.shutdownGrace ?? "30 seconds")
-    // Made first: a scope closes in reverse, so the batchers outlive every job.
-    const batches = yield* WorkerState.makeBatches(consumer)
+    // The batchers are made with the state, before any job: a scope closes in reverse, so they
+    // outlive every job.
     const state = yield* WorkerState.make({
       consumer,
       concurrency: options.concurrency ?? 50,
       handlers: options.handlers,
       keyspace,
-      batches,
+      batches: Reader.makeBatches,
       progressThrottleMs: Duration.toMillis(Duration.decode(options.progressThrottle ?? "250 millis")),
     })
     yield* Reader.ensureGroups(state)

@@ -6,9 +6,10 @@
  */
 import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
 import { Cause, Duration, Effect, Either, Exit, Option, Queue, Runtime, Schedule } from "effect"
+import * as Batcher from "./Batcher.js"
 import * as JobRunner from "./JobRunner.js"
 import * as Slots from "./Slots.js"
-import type * as WorkerState from "./WorkerState.js"
+import * as WorkerState from "./WorkerState.js"
 
 export type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
 
@@ -170,6 +171,68 @@ const startRead = (state: WorkerState.WorkerState, deliveries: ReadonlyArray<Del
     return started
   })
 
+/**
+ * The batched starts and completions of a worker's jobs. A completion batch also claims the
+ * actor's next jobs in the same call (`complete-many` with `claimNext`), as many as the room the
+ * batch's jobs left, while the inboxes have a backlog: the next jobs come with the answer instead
+ * of a round trip later.
+ */
+export const makeBatches = (state: WorkerState.WorkerState) =>
+  Effect.all({
+    start: Batcher.make({
+      groupOf: Slots.inboxOf,
+      run: (deliveries: ReadonlyArray<Deliveries.Delivery>) => Deliveries.startMany(deliveries, state.consumer),
+      maxBatch: WorkerState.maxBatch,
+    }),
+    complete: Batcher.make({
+      groupOf: (completion: WorkerState.Completion) => Slots.inboxOf(completion.delivery),
+      run: (completions: ReadonlyArray<WorkerState.Completion>) => completeAndClaim(state, completions),
+      maxBatch: WorkerState.maxBatch,
+    }),
+  }) satisfies Effect.Effect<WorkerState.Batches, never, unknown>
+
+/** How many jobs of an actor a completion batch may claim: none once drained, paused, stopping or rate-limited. */
+const claimableWith = (state: WorkerState.WorkerState, actor: string): number => {
+  if (state.stopping || state.quiet || state.paused.has(actor)) return 0
+  if (state.handlers.get(actor)?.contract.policy.rateLimit !== undefined) return 0
+  return Math.max(0, Math.min(Slots.roomFor(state.slots, actor), Math.ceil(state.concurrency / claimsAhead)))
+}
+
+const completeAndClaim = (state: WorkerState.WorkerState, completions: ReadonlyArray<WorkerState.Completion>) =>
+  Effect.suspend(() => {
+    const first = completions[0]
+    const next = first === undefined ? 0 : claimableWith(state, first.delivery.actor)
+    if (first === undefined || next === 0) return Deliveries.completeMany(completions, state.consumer)
+    const { actor } = first.delivery
+    Slots.reserve(state.slots, actor, next)
+    let reserved = true
+    const unreserve = () => {
+      if (reserved) Slots.unreserve(state.slots, actor, next)
+      reserved = false
+    }
+    return Deliveries.completeAndClaim(completions, state.consumer, next).pipe(
+      Effect.map(({ completions: answers, claimed }) => {
+        unreserve()
+        if (claimed.length < next) state.quiet = true
+        if (claimed.length > 0) accepted(state, claimed)
+        return answers
+      }),
+      Effect.ensuring(Effect.sync(unreserve)),
+    )
+  })
+
+/** What a claim brought: held, then started as the slots allow. */
+const accepted = (state: WorkerState.WorkerState, claimed: ReadonlyArray<Deliveries.Claimed>): void => {
+  const starts = new Map<string, Slots.Claimed>()
+  for (const { delivery, started } of claimed) starts.set(Slots.keyOf(delivery), started)
+  Slots.hold(
+    state.slots,
+    claimed.map(({ delivery }) => delivery),
+    starts,
+  )
+  dispatch(state)
+}
+
 /** Most claims on the wire at once: while one's jobs run, the next is read and started in Redis. */
 const claimsAhead = 2
 
@@ -217,14 +280,7 @@ const claim = (state: WorkerState.WorkerState, partition: number, actor: string,
     Slots.unreserve(state.slots, actor, count)
     if (Exit.isSuccess(exit)) {
       if (exit.value.length < count) state.quiet = true
-      const claimed = new Map<string, Slots.Claimed>()
-      for (const { delivery, started } of exit.value) claimed.set(Slots.keyOf(delivery), started)
-      Slots.hold(
-        state.slots,
-        exit.value.map(({ delivery }) => delivery),
-        claimed,
-      )
-      dispatch(state)
+      accepted(state, exit.value)
     } else failed(state, exit.cause)
     Queue.unsafeOffer(state.slots.wake, undefined)
   })

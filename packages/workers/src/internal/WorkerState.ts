@@ -4,10 +4,11 @@
  * runtime its job fibers run on. Every part of the runtime — reader, job runner, heartbeat,
  * reclaimer, shutdown — works on this one state.
  */
-import { type Actor, Deliveries, type RedisClient, type ScriptOutcome, type Settings, StreamKeys } from "@eddy/core"
-import { Effect, Queue, type Runtime } from "effect"
+import type { Actor, Deliveries, RedisClient, ScriptOutcome, Settings } from "@eddy/core"
+import { StreamKeys } from "@eddy/core"
+import { Effect, Queue, type Runtime, type Scope } from "effect"
 import type * as Handler from "../Handler.js"
-import * as Batcher from "./Batcher.js"
+import type * as Batcher from "./Batcher.js"
 import * as Slots from "./Slots.js"
 
 /** One inbox this worker reads. */
@@ -34,22 +35,7 @@ export interface Completion {
 }
 
 /** Most deliveries one batched start or completion carries. */
-const maxBatch = 500
-
-/** The batchers of one worker (consumer), alive for the current scope. */
-export const makeBatches = (consumer: string) =>
-  Effect.all({
-    start: Batcher.make({
-      groupOf: Slots.inboxOf,
-      run: (deliveries: ReadonlyArray<Deliveries.Delivery>) => Deliveries.startMany(deliveries, consumer),
-      maxBatch,
-    }),
-    complete: Batcher.make({
-      groupOf: (completion: Completion) => Slots.inboxOf(completion.delivery),
-      run: (completions: ReadonlyArray<Completion>) => Deliveries.completeMany(completions, consumer),
-      maxBatch,
-    }),
-  }) satisfies Effect.Effect<Batches, never, unknown>
+export const maxBatch = 500
 
 export interface WorkerState {
   readonly consumer: string
@@ -96,9 +82,12 @@ export const make = (options: {
   readonly concurrency: number
   readonly handlers: ReadonlyArray<Handler.Any>
   readonly keyspace: StreamKeys.Keyspace
-  readonly batches: Batches
+  /** Makes the batched calls, which may use the state (once made) when they run. */
+  readonly batches: (
+    state: WorkerState,
+  ) => Effect.Effect<Batches, never, Scope.Scope | RedisClient.RedisClient | Settings.Settings>
   readonly progressThrottleMs: number
-}): Effect.Effect<WorkerState, never, RedisClient.RedisClient | Settings.Settings> =>
+}): Effect.Effect<WorkerState, never, RedisClient.RedisClient | Settings.Settings | Scope.Scope> =>
   Effect.gen(function* () {
     const inboxes: Array<Inbox> = []
     for (const lane of StreamKeys.lanes)
@@ -111,14 +100,13 @@ export const make = (options: {
       options.concurrency,
       new Map(options.handlers.map((handler) => [handler.contract.name, handler.concurrency])),
     )
-    return {
+    const state: Omit<WorkerState, "batches"> = {
       consumer: options.consumer,
       concurrency: options.concurrency,
       handlers: new Map(options.handlers.map((handler) => [handler.contract.name, handler])),
       inboxes,
       inboxByKey: new Map(inboxes.map((inbox) => [inbox.key, inbox])),
       slots,
-      batches: options.batches,
       runtime: yield* Effect.runtime<RedisClient.RedisClient | Settings.Settings>(),
       progressThrottleMs: options.progressThrottleMs,
       quiet: false,
@@ -129,4 +117,6 @@ export const make = (options: {
       promoteSoon: yield* Queue.sliding<void>(1),
       stopping: false,
     }
+    // The batchers only use the state when they run, by which time it is whole.
+    return Object.assign(state, { batches: yield* options.batches(state as WorkerState) })
   })
