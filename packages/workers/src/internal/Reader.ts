@@ -234,10 +234,10 @@ const accepted = (state: WorkerState.WorkerState, claimed: ReadonlyArray<Deliver
 }
 
 /** Most claims on the wire at once: while one's jobs run, the next is read and started in Redis. */
-const claimsAhead = 2
+const claimsAhead = 2 // per target (actor × partition)
 
 /**
- * Puts claims on the wire, up to `claimsAhead`, each for a share of the concurrency (split over
+ * Puts claims on the wire, up to `claimsAhead` per target, each for a share of the concurrency (split over
  * the targets: actors without a rate limit × partitions, taking turns) and within the free room,
  * which it reserves until it answers. A claim's jobs start as soon as it answers, whatever the
  * others do, so the worker runs one batch while Redis starts the next: the two overlap instead of
@@ -254,9 +254,11 @@ const claimAhead = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worke
       targets.set(`${inbox.partition}/${inbox.actor}`, { partition: inbox.partition, actor: inbox.actor })
     else limited.push(inbox)
   const order = [...targets.values()]
-  const chunk = Math.max(1, Math.ceil(state.concurrency / (claimsAhead * Math.max(1, order.length))))
-  let tries = order.length * claimsAhead
-  while (state.claimsInFlight < claimsAhead && tries-- > 0 && !state.quiet) {
+  // Each target (actor × partition) may have its own claims on the wire.
+  const most = claimsAhead * Math.max(1, order.length)
+  const chunk = Math.max(1, Math.ceil(state.concurrency / most))
+  let tries = most
+  while (state.claimsInFlight < most && tries-- > 0 && !state.quiet) {
     const room = Slots.room(state.slots)
     // A sliver of room waits for more unless nothing is on the wire: many tiny claims cost more
     // round trips than they save.
@@ -267,7 +269,7 @@ const claimAhead = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worke
     if (count <= 0) continue
     claim(state, target.partition, target.actor, count)
   }
-  if (limited.length > 0 && state.claimsInFlight < claimsAhead && !state.quiet) readLimitedAhead(state, limited)
+  if (limited.length > 0 && state.claimsInFlight < most && !state.quiet) readLimitedAhead(state, limited)
 }
 
 /** One claim on the wire: its room reserved until it answers; its jobs start once it does. */
