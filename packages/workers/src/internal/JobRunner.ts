@@ -282,7 +282,32 @@ const ended = (
   record(state, job, outcome(state, job, prepared, started, exit), started.attempt)
 }
 
-/** A batched completion that did not go through: a refusal is counted; Redis trouble is retried. */
+/** What a completion's refusal means: counted (a requested cancel won), never a failure. */
+const completionRefused = <R>(
+  prepared: PreparedHandler.Prepared,
+  recording: Effect.Effect<void, ScriptOutcome.Refusal | RedisClient.RedisError, R>,
+): Effect.Effect<void, never, R> =>
+  recording.pipe(
+    Effect.catchTags({
+      LeaseLost: refused(prepared, "result"),
+      JobAlreadyFinished: refused(prepared, "result"),
+      CancelRequested: () => prepared.count.cancelled,
+    }),
+    Effect.catchAll((error) => Effect.logWarning(`result not recorded: ${error._tag} (${error.message})`)),
+  )
+
+/** Records a success through the batched completion, as an Effect, retrying Redis trouble within the lease. */
+const complete = (
+  state: WorkerState.WorkerState,
+  prepared: PreparedHandler.Prepared,
+  completion: WorkerState.Completion,
+): Effect.Effect<void, never, Needs> =>
+  completionRefused(
+    prepared,
+    prepared.persistently(state.batches.complete.call(completion)).pipe(Effect.zipRight(prepared.count.succeeded)),
+  )
+
+/** A batched completion that did not go through: Redis trouble is retried, a refusal counted. */
 const completeAgain = (
   state: WorkerState.WorkerState,
   prepared: PreparedHandler.Prepared,
@@ -291,19 +316,9 @@ const completeAgain = (
 ): Effect.Effect<void, never, Needs> => {
   const failure = Cause.failureOption(cause)
   if (Option.isNone(failure)) return Effect.logDebug("result not recorded: the worker is stopping")
-  const attempt =
-    failure.value._tag === "RedisUnavailable"
-      ? prepared.persistently(state.batches.complete.call(completion))
-      : Effect.fail(failure.value)
-  return attempt.pipe(
-    Effect.zipRight(prepared.count.succeeded),
-    Effect.catchTags({
-      LeaseLost: refused(prepared, "result"),
-      JobAlreadyFinished: refused(prepared, "result"),
-      CancelRequested: () => prepared.count.cancelled,
-    }),
-    Effect.catchAll((error) => Effect.logWarning(`result not recorded: ${error._tag} (${error.message})`)),
-  )
+  return failure.value._tag === "RedisUnavailable"
+    ? complete(state, prepared, completion)
+    : completionRefused(prepared, Effect.fail(failure.value))
 }
 
 /** Records a failed attempt: a retry with the contract's backoff, or a dead letter. */
@@ -349,21 +364,22 @@ const outcome = (
   const { contract } = prepared
   if (job.stopReason === "timeout") {
     const timeout = new HandlerTimeout({ message: `timed out after ${Duration.format(contract.policy.timeout)}` })
-    return failed(state, job, prepared, started, Exit.fail(timeout))
+    return failed(state, job, prepared, started, Exit.fail(timeout) as Exit.Failure<unknown, unknown>)
   }
   if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return stopped(state, job, prepared)
-  if (Exit.isSuccess(exit)) {
-    const output = prepared.encodeOutput(exit.value)
-    if (Either.isLeft(output))
-      return fail(
+  if (Exit.isFailure(exit)) return failed(state, job, prepared, started, exit)
+  // A success with a stop on its way (a cancel, a lost lease): recorded all the same, and Redis
+  // decides (a requested cancel wins; a lost lease is refused).
+  const output = prepared.encodeOutput(exit.value)
+  return Either.isRight(output)
+    ? complete(state, prepared, { delivery: job.delivery, output: output.right })
+    : fail(
         state,
         job,
         prepared,
         { error: { tag: "InvalidOutput", message: output.left }, retryable: false, retryDelay: Duration.zero },
         started.attempt,
       )
-  }
-  return failed(state, job, prepared, started, exit)
 }
 
 /** A handler that failed (or timed out): a failed attempt with the contract's backoff. */
@@ -372,10 +388,10 @@ const failed = (
   job: Slots.Job,
   prepared: PreparedHandler.Prepared,
   started: Deliveries.Started,
-  exit: Exit.Exit<unknown, unknown>,
+  exit: Exit.Failure<unknown, unknown>,
 ): Effect.Effect<void, never, Needs> => {
-  const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-  const error = Option.isSome(failure) ? failure.value : Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+  const failure = Cause.failureOption(exit.cause)
+  const error = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
   return Actor.retryDelay(prepared.contract.policy, started.attempt).pipe(
     Effect.flatMap((retryDelay) =>
       fail(
