@@ -13,7 +13,7 @@
  *   change nothing.
  */
 import { createServer } from "node:http"
-import { type Actor, EddyConfig, type Producer, type RedisClient, type Settings } from "@eddy/core"
+import { type Actor, EddyConfig, type EventTailer, type Producer, type RedisClient, type Settings } from "@eddy/core"
 import {
   type HttpApi,
   HttpApiBuilder,
@@ -33,6 +33,8 @@ import { Api } from "./Api.js"
 import { type ApiError, BadRequest, InternalError, NotFound, PayloadTooLarge, retryAfterSeconds } from "./ApiErrors.js"
 import * as Auth from "./Auth.js"
 import * as Contracts from "./Contracts.js"
+import * as DashboardAssets from "./DashboardAssets.js"
+import { DashboardLive } from "./DashboardHandlers.js"
 import { DeadLettersLive } from "./DeadLettersHandlers.js"
 import * as RequestBody from "./internal/RequestBody.js"
 import { isApiError } from "./internal/toApiError.js"
@@ -145,9 +147,14 @@ export const serverOptions = Effect.gen(function* () {
 export const apiLayer: Layer.Layer<
   HttpApi.Api,
   never,
-  RedisClient.RedisClient | Settings.Settings | Producer.Producer | Contracts.Contracts | Auth.ApiKeys
+  | RedisClient.RedisClient
+  | Settings.Settings
+  | Producer.Producer
+  | Contracts.Contracts
+  | Auth.ApiKeys
+  | EventTailer.EventTailer
 > = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([JobsLive, ActorsLive, DeadLettersLive, SystemLive]),
+  Layer.provide([JobsLive, ActorsLive, DeadLettersLive, SystemLive, DashboardLive]),
   Layer.provide(Auth.layer),
 )
 
@@ -169,6 +176,7 @@ export const layer = (
         )
       return HttpApiBuilder.serve(outerMiddleware(options.maxRequestBytes)).pipe(
         Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+        Layer.provide(DashboardAssets.layer()),
         Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
         Layer.provide(shapeApiFailures),
         Layer.provide(apiLayer),
@@ -179,5 +187,10 @@ export const layer = (
     }),
   )
 
-/** What a gateway layer needs: Redis, settings, API keys and the producer. */
-export type Requirements = RedisClient.RedisClient | Settings.Settings | Auth.ApiKeys | Producer.Producer
+/** What a gateway layer needs: Redis, settings, API keys, the producer and the event tailer. */
+export type Requirements =
+  | RedisClient.RedisClient
+  | Settings.Settings
+  | Auth.ApiKeys
+  | Producer.Producer
+  | EventTailer.EventTailer

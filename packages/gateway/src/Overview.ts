@@ -1,0 +1,162 @@
+/**
+ * The dashboard's overview: per actor its counts (status projection), inbox depth, delayed
+ * count, workers, the oldest waiting job's age and its outcomes per minute over the last hour;
+ * plus the live workers, Redis health and the gateway's version. One snapshot, computed at most
+ * once a second however many pages watch it (`shared`), pushed to them over one SSE stream.
+ */
+import { createRequire } from "node:module"
+import { JobEvent, RedisClient, Settings, StreamKeys, WorkerPresence } from "@eddy/core"
+import { Clock, Duration, Effect } from "effect"
+import * as Contracts from "./Contracts.js"
+import * as Projection from "./Projection.js"
+import * as QueueStats from "./QueueStats.js"
+
+/** The gateway package's version, as the overview reports it. */
+export const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version
+
+/** Outcomes of one minute (minute = epoch minutes). */
+export interface MinuteOutcomes {
+  readonly minute: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly deadLettered: number
+}
+
+/** One actor's line of the overview. */
+export interface ActorOverview {
+  readonly name: string
+  readonly counts: Record<string, number>
+  readonly depth: number
+  readonly delayed: number
+  readonly workers: number
+  /** Age of the oldest job waiting in an inbox (not yet delivered); absent when none waits. */
+  readonly oldestWaitingMs?: number
+  /** The last 60 minutes, oldest first, the current minute last. */
+  readonly perMinute: ReadonlyArray<MinuteOutcomes>
+}
+
+/** The whole overview. */
+export interface Snapshot {
+  readonly at: number
+  readonly version: string
+  readonly redis: { readonly up: boolean; readonly ms?: number; readonly error?: string }
+  readonly actors: ReadonlyArray<ActorOverview>
+  readonly workers: ReadonlyArray<WorkerPresence.Presence>
+}
+
+const minutes = 60
+
+/** Outcomes per actor and minute over the last hour, from the projection's per-minute hashes. */
+const perMinute = (now: number) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings.Settings
+    const redis = yield* RedisClient.RedisClient
+    const last = Math.floor(now / 60_000)
+    const wanted = Array.from({ length: minutes }, (_, i) => last - minutes + 1 + i)
+    const hashes = yield* Effect.forEach(
+      keyspace.all.flatMap((p) => wanted.map((minute) => ({ minute, key: p.viewRates(minute) }))),
+      ({ minute, key }) => redis.run((c) => c.hgetall(key)).pipe(Effect.map((raw) => ({ minute, raw }))),
+      { concurrency: "unbounded" },
+    )
+    const result = new Map<string, Map<number, Record<string, number>>>()
+    for (const { minute, raw } of hashes)
+      for (const [field, value] of Object.entries(raw)) {
+        const [actor = "", outcome = ""] = field.split("|")
+        const byMinute = result.get(actor) ?? new Map<number, Record<string, number>>()
+        const entry = byMinute.get(minute) ?? {}
+        entry[outcome] = (entry[outcome] ?? 0) + Number(value)
+        byMinute.set(minute, entry)
+        result.set(actor, byMinute)
+      }
+    return (actor: string): ReadonlyArray<MinuteOutcomes> =>
+      wanted.map((minute) => {
+        const entry = result.get(actor)?.get(minute) ?? {}
+        return {
+          minute,
+          succeeded: entry.succeeded ?? 0,
+          failed: entry.failed ?? 0,
+          deadLettered: entry.deadLettered ?? 0,
+        }
+      })
+  })
+
+/** When the oldest entry of an inbox that no worker has read yet entered it; undefined: none. */
+const oldestWaiting = (inbox: string) =>
+  Effect.gen(function* () {
+    const redis = yield* RedisClient.RedisClient
+    const groups = (yield* redis.run((c) => c.xinfo("GROUPS", inbox))) as Array<Array<string | number>>
+    const group = groups.find((fields) => fields[fields.indexOf("name") + 1] === StreamKeys.workerGroup)
+    const lastDelivered = group === undefined ? undefined : String(group[group.indexOf("last-delivered-id") + 1])
+    const from = lastDelivered === undefined || lastDelivered === "0-0" ? "-" : `(${lastDelivered}`
+    const entries = yield* redis.run((c) => c.xrange(inbox, from, "+", "COUNT", 1))
+    const first = entries[0]
+    return first === undefined ? undefined : JobEvent.timeOf(first[0])
+    // A missing inbox (nothing submitted yet) has no groups and no entries.
+  }).pipe(Effect.catchTag("RedisCommandFailed", () => Effect.succeed(undefined)))
+
+/** The oldest waiting entry's time over all of an actor's inboxes. */
+const oldestOf = (actor: string) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings.Settings
+    const times = yield* Effect.forEach(
+      keyspace.all.flatMap((p) => StreamKeys.lanes.map((lane) => p.inbox(actor, lane))),
+      oldestWaiting,
+      { concurrency: "unbounded" },
+    )
+    const known = times.filter((t): t is number => t !== undefined)
+    return known.length === 0 ? undefined : Math.min(...known)
+  })
+
+/** One overview, read now. Redis trouble gives a snapshot that says so, not a failure. */
+export const snapshot = Effect.gen(function* () {
+  const now = yield* Clock.currentTimeMillis
+  const redis = yield* RedisClient.RedisClient
+  const names = [...(yield* Contracts.Contracts).keys()].sort()
+  const read = Effect.gen(function* () {
+    const roundTrip = yield* redis.health
+    const [counts, stats, workers, rates, oldest] = yield* Effect.all(
+      [
+        Projection.counts,
+        QueueStats.forActors(names),
+        WorkerPresence.list,
+        perMinute(now),
+        Effect.forEach(names, oldestOf, { concurrency: "unbounded" }),
+      ],
+      { concurrency: "unbounded" },
+    )
+    const actors = names.map((name, i): ActorOverview => {
+      const oldestAt = oldest[i]
+      return {
+        name,
+        counts: { ...(counts.get(name) ?? {}) },
+        depth: stats.get(name)?.depth ?? 0,
+        delayed: stats.get(name)?.delayed ?? 0,
+        workers: workers.filter((worker) => worker.actors.includes(name)).length,
+        ...(oldestAt === undefined ? {} : { oldestWaitingMs: Math.max(0, now - oldestAt) }),
+        perMinute: rates(name),
+      }
+    })
+    return {
+      at: now,
+      version,
+      redis: { up: true, ms: Math.round(Duration.toMillis(roundTrip) * 10) / 10 },
+      actors,
+      workers,
+    } satisfies Snapshot
+  })
+  return yield* read.pipe(
+    Effect.catchAll(
+      (error): Effect.Effect<Snapshot> =>
+        Effect.succeed({
+          at: now,
+          version,
+          redis: { up: false, error: error.message === "" ? error._tag : error.message },
+          actors: names.map((name) => ({ name, counts: {}, depth: 0, delayed: 0, workers: 0, perMinute: [] })),
+          workers: [],
+        }),
+    ),
+  )
+})
+
+/** `snapshot`, read at most once per `every` however many callers ask. */
+export const shared = (every: Duration.DurationInput = "1 second") => Effect.cachedWithTTL(snapshot, every)
