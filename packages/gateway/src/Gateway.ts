@@ -12,7 +12,7 @@
  *   served app returns, its answer has already been written, so editing it afterwards would
  *   change nothing.
  */
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
 import { type Actor, EddyConfig, type EventTailer, type Producer, type RedisClient, type Settings } from "@eddy/core"
 import {
   type HttpApi,
@@ -27,7 +27,7 @@ import {
   HttpServerResponse,
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Config, Effect, Layer, Option } from "effect"
+import { Cause, Config, Effect, Layer, Option, Schedule } from "effect"
 import { ActorsLive } from "./ActorsHandlers.js"
 import { Api } from "./Api.js"
 import { type ApiError, BadRequest, InternalError, NotFound, PayloadTooLarge, retryAfterSeconds } from "./ApiErrors.js"
@@ -126,6 +126,29 @@ const outerMiddleware = (maxRequestBytes: number) =>
     }),
   )
 
+/**
+ * On shutdown, stop accepting, give requests in flight a second, then end the connections still
+ * open: live streams (SSE) never end by themselves, and Node's close waits for every connection.
+ * Runs before the platform's own close, which then finds the server closed.
+ */
+const closeLingering = (server: Server) =>
+  Layer.scopedDiscard(
+    Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        server.close()
+        server.closeIdleConnections()
+        const open = Effect.async<number>((resume) => {
+          server.getConnections((_error, count) => resume(Effect.succeed(count)))
+        })
+        // Bounded by a count, not a timeout: a finalizer cannot be interrupted.
+        yield* open.pipe(
+          Effect.repeat({ until: (count) => count === 0, schedule: Schedule.spaced("50 millis"), times: 20 }),
+        )
+        server.closeAllConnections()
+      }),
+    ),
+  )
+
 /** Where and how the gateway listens. */
 export interface ServerOptions {
   readonly host: string
@@ -174,6 +197,7 @@ export const layer = (
         yield* Effect.logWarning(
           "no API keys configured (EDDY_API_KEYS): the gateway is open and listens on 127.0.0.1 only",
         )
+      const server = createServer()
       return HttpApiBuilder.serve(outerMiddleware(options.maxRequestBytes)).pipe(
         Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
         Layer.provide(DashboardAssets.layer()),
@@ -182,7 +206,8 @@ export const layer = (
         Layer.provide(apiLayer),
         Layer.provide(Contracts.layer(contracts)),
         HttpServer.withLogAddress,
-        Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port: options.port })),
+        Layer.merge(closeLingering(server)),
+        Layer.provideMerge(NodeHttpServer.layer(() => server, { host, port: options.port })),
       )
     }),
   )
