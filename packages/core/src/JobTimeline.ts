@@ -60,3 +60,33 @@ export const of = (events: ReadonlyArray<JobEvent>): Timeline | undefined => {
     steps,
   }
 }
+
+/** How `details` writes times and long text. */
+export interface DetailsFormat {
+  readonly time: (ms: number) => string
+  /** Shortens long text (an output, an error message); `max` is the room it has. */
+  readonly clip: (text: string, max: number) => string
+}
+
+/** What is particular to an event, in a few words (a line of `eddy tail`, a step of a timeline). */
+export const details = (event: JobEvent, format: DetailsFormat): string => {
+  const { time, clip } = format
+  switch (event.type) {
+    case "submitted":
+      return `lane ${event.lane}${event.delayUntil === undefined ? "" : `, delayed until ${time(event.delayUntil)}`}`
+    case "progress":
+      return `${Math.round(event.fraction * 100)}%${event.note === undefined ? "" : ` ${event.note}`}`
+    case "succeeded":
+      return clip(JSON.stringify(event.output) ?? "", 80)
+    case "failed":
+      return `${event.error.tag}: ${clip(event.error.message, 60)}${event.willRetry && event.retryAt !== undefined ? `; retry at ${time(event.retryAt)}` : "; no retry"}`
+    case "stalled":
+      return `lease expired; delivery ${event.deliveries}`
+    case "deadLettered":
+      return `reason ${event.reason}${event.error === undefined ? "" : ` (${event.error.tag}: ${clip(event.error.message, 60)})`}`
+    case "requeued":
+      return `from ${event.from}`
+    default:
+      return ""
+  }
+}
