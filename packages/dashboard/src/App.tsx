@@ -86,7 +86,6 @@ const Header = ({
       </nav>
       <form
         class="search"
-        role="search"
         onSubmit={(event) => {
           event.preventDefault()
           if (query.trim() !== "") location.hash = href.search(query.trim())

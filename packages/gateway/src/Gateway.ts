@@ -107,6 +107,12 @@ const retryAfter: HttpApp.PreResponseHandler = (_request, response) =>
         : response,
   )
 
+/** The client closed the connection first (a page moved on): the platform's 499, nothing to log. */
+const isClientGone = (cause: Cause.Cause<unknown>) => {
+  const error = Cause.squash(cause)
+  return HttpServerResponse.isServerResponse(error) && error.status === 499
+}
+
 /** The body limit by `Content-Length`, Retry-After, and a log line for what escaped everything. */
 const outerMiddleware = (maxRequestBytes: number) =>
   HttpMiddleware.make((app) =>
@@ -120,7 +126,9 @@ const outerMiddleware = (maxRequestBytes: number) =>
         HttpIncomingMessage.withMaxBodySize(Option.some(maxRequestBytes)),
         // Already answered (an empty 500) by the server; only the log is left to do.
         Effect.tapErrorCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("unhandled request failure", cause),
+          Cause.isInterruptedOnly(cause) || isClientGone(cause)
+            ? Effect.void
+            : Effect.logError("unhandled request failure", cause),
         ),
       )
     }),
