@@ -30,9 +30,10 @@ export const OutcomesChart = ({ minutes }: { readonly minutes: ReadonlyArray<Min
         width: width(),
         height: 120,
         series,
-        legend: { show: true },
+        // The card says what the colours are: uPlot's legend would be taller than the chart.
+        legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        axes: [{ size: 24 }, { size: 36 }],
+        axes: [{ size: 24, space: 70 }, { size: 36 }],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       },
       dataOf(minutes),
@@ -49,5 +50,17 @@ export const OutcomesChart = ({ minutes }: { readonly minutes: ReadonlyArray<Min
   useEffect(() => {
     plot.current?.setData(dataOf(minutes))
   }, [minutes])
-  return <div class="chart" ref={box} />
+  return (
+    <>
+      <div class="chart" ref={box} />
+      <div class="legend">
+        {series.slice(1).map((s) => (
+          <span key={String(s.label)}>
+            <i style={{ background: String(s.stroke) }} />
+            {String(s.label)}
+          </span>
+        ))}
+      </div>
+    </>
+  )
 }
