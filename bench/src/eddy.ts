@@ -1,10 +1,9 @@
 /**
  * eddy as the benchmark drives it: one runtime per process over the benchmark's Redis, holding
- * the producer and, when asked, the projector and a worker — the way `examples/src/main.ts`
+ * the producer and, when asked, a worker — the way `examples/src/main.ts`
  * wires a whole system into one process, so the process keeps its one command connection.
  */
 import { Actor, Logging, Producer, RedisClient, Settings } from "@eddy/core"
-import { Projector } from "@eddy/gateway"
 import { type Handler, Worker, WorkerMetrics } from "@eddy/workers"
 import { type Duration, Effect, Exit, Layer, LogLevel, ManagedRuntime, Metric, Redacted, Schema, Scope } from "effect"
 import { now, type Output, type Payload } from "./workload.js"
@@ -54,10 +53,10 @@ export const gated = (actor: Contract, gate: (jobId: string) => Promise<void>): 
 // Warnings and errors only, on stderr: the benchmark's stdout carries its report.
 const logging = Logging.layer({ level: LogLevel.Warning, pretty: false })
 
-/** Opens a runtime over `url`; with `projector`, the projector runs in it until `close`. */
-export const open = async (url: string, options: { readonly projector?: boolean } = {}): Promise<Eddy> => {
+/** Opens a runtime over `url` (the status projection is kept inline by the scripts). */
+export const open = async (url: string): Promise<Eddy> => {
   const base = Layer.merge(RedisClient.layer({ url: Redacted.make(url) }), Settings.layer({ prefix: "eddy" }))
-  const services = options.projector ? Layer.merge(Producer.layer, Layer.discard(Projector.layer)) : Producer.layer
+  const services = Producer.layer
   const runtime = ManagedRuntime.make(services.pipe(Layer.provideMerge(base), Layer.provideMerge(logging)))
   await runtime.runtime()
   const run = <A, E>(effect: Effect.Effect<A, E, Services>) => runtime.runPromise(effect)
@@ -96,6 +95,3 @@ export const result = (eddy: Eddy, actor: Contract, jobId: string, timeoutMs = 6
 /** Jobs of `actor` this process's workers have completed (the metric counts applied completions). */
 export const succeeded = (actor: Contract): number =>
   Effect.runSync(Metric.value(WorkerMetrics.forActor(WorkerMetrics.succeeded, actor.name))).count
-
-/** Events of the log the projector has not folded yet. */
-export const projectorLag = (eddy: Eddy) => eddy.run(Projector.lag)

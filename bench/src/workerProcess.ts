@@ -35,8 +35,8 @@ const gate = (jobId: string) =>
 const startEddy = async () => {
   const Eddy = await import("./eddy.js")
   const actor = Eddy.contract(config.queue, config.leaseMs)
-  // The projector runs here, in the worker process, as it would in production.
-  const eddy = await Eddy.open(config.url, { projector: true })
+  // The status projection is kept by the scripts themselves, as in production.
+  const eddy = await Eddy.open(config.url)
   const worker = await eddy.startWorker({
     handlers: [config.mode === "gated" ? Eddy.gated(actor, gate) : Eddy.noop(actor)],
     concurrency: config.concurrency,

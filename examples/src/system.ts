@@ -4,7 +4,7 @@
  * hosting the example actors, over an embedded Redis unless `EDDY_REDIS_URL` is set.
  */
 import { EventTailer, JobStore, Logging, Producer, RedisClient, Settings } from "@eddy/core"
-import { Auth, Gateway, Projector } from "@eddy/gateway"
+import { Auth, Gateway } from "@eddy/gateway"
 import { Worker } from "@eddy/workers"
 import { HttpServer } from "@effect/platform"
 import { Config, Effect, Layer, LogLevel, Schedule } from "effect"
@@ -33,9 +33,7 @@ const demo = Effect.gen(function* () {
   const address = server.address
   const base = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : "http://127.0.0.1:8080"
   const size = yield* demoSize
-  process.stdout.write(
-    `eddy is running: gateway ${base}, projector, worker for ${Contracts.all.map((c) => c.name).join(", ")}\n`,
-  )
+  process.stdout.write(`eddy is running: gateway ${base}, worker for ${Contracts.all.map((c) => c.name).join(", ")}\n`)
   process.stdout.write(`Submitting the demo workload through ${base}/v1/actors/{actor}/jobs/batch …\n\n`)
   const submitted = yield* Effect.forEach(Workload.make(size), (batch) => submitBatch(base, batch))
   const render = Display.makeRenderer(process.stdout)
@@ -84,14 +82,13 @@ const demo = Effect.gen(function* () {
 /** Redis (embedded unless EDDY_REDIS_URL) and settings. */
 const infrastructure = Layer.merge(RedisClient.layerConfig, Settings.layerConfig)
 
-/** Gateway, projector and a worker for the example actors, with the producer. */
+/** Gateway and a worker for the example actors, with the producer. */
 const system = Layer.unwrapEffect(
   Effect.gen(function* () {
     const serverOptions = yield* Gateway.serverOptions
     const workerOptions = yield* Worker.optionsFromConfig({ handlers: Handlers.all })
     return Layer.mergeAll(
       Gateway.layer(Contracts.all, serverOptions).pipe(Layer.provide(Auth.layerConfig)),
-      Projector.layer,
       Worker.layer(workerOptions),
     ).pipe(Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer)))
   }),

@@ -1,5 +1,5 @@
 /**
- * Latency: one worker process (concurrency 50, no-op handler; eddy's projector in it) and a
+ * Latency: one worker process (concurrency 50, no-op handler; eddy's projection inline) and a
  * producer in this process submitting jobs one by one at a fixed rate. Each submission is sent on
  * schedule whether or not earlier ones have finished (an open loop: a slow system cannot slow the
  * load down and hide its own latency). Per job: submit → handler start (the handler's stamp comes

@@ -2,8 +2,8 @@
  * Memory: N jobs submitted in batches to a running worker (no-op handler) and completed, all
  * kept for inspection — eddy's terminal records, event log and status projection (retention
  * 24 h by default), BullMQ's completed jobs (`removeOnComplete: false`). Reported: Redis
- * `used_memory` after minus before, per 100,000 jobs. eddy's "after" waits for the projector to
- * catch up, so the projection is counted in full. The details break the memory down by key pattern
+ * `used_memory` after minus before, per 100,000 jobs. eddy's status projection is inline, so it
+ * is counted in full. The details break the memory down by key pattern
  * (`MEMORY USAGE`), which says where each system keeps a retained job.
  */
 import * as Bull from "../bullmq.js"
@@ -32,7 +32,7 @@ export const memory: Scenario = {
     eddy: async ({ url, sizes }) => {
       const actor = Eddy.contract("bench-memory")
       const probe = RedisProbe.connect(url, "probe")
-      const eddy = await Eddy.open(url, { projector: true })
+      const eddy = await Eddy.open(url)
       try {
         const done = Eddy.succeeded(actor)
         const worker = await eddy.startWorker({ handlers: [Eddy.noop(actor)], concurrency: sizes.concurrency })
@@ -48,7 +48,6 @@ export const memory: Scenario = {
           () => Eddy.succeeded(actor) - done >= sizes.memoryJobs,
           timeoutMs(sizes.memoryJobs),
         )
-        await waitUntil("the projector to catch up", async () => (await Eddy.projectorLag(eddy)) === 0, 120_000, 20)
         const after = await RedisProbe.usedMemory(probe)
         const byKeyPattern = await RedisProbe.memoryByPattern(probe)
         await worker.stop()

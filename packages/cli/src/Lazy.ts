@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 
-/** `@eddy/gateway`: the HTTP gateway, the projector and the projection's reads. */
+/** `@eddy/gateway`: the HTTP gateway and its queue reads. */
 export const gateway = Effect.promise(() => import("@eddy/gateway"))
 
 /** The dead-letter reads and steering the gateway's handlers use. */

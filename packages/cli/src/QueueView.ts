@@ -1,5 +1,5 @@
 /** Per-actor numbers for `eddy queues` and `eddy monitor`, and how they are drawn. */
-import { RedisClient, Settings, WorkerPresence } from "@eddy/core"
+import { JobStore, ReadModel, RedisClient, Settings, WorkerPresence } from "@eddy/core"
 import { Effect } from "effect"
 import * as Actors from "./Actors.js"
 import * as Lazy from "./Lazy.js"
@@ -8,10 +8,12 @@ export interface Row {
   readonly actor: string
   readonly depth: number
   readonly delayed: number
-  /** Running now, from the status projection (kept by a projector). */
+  /** Running now, from the read model (kept inline by the scripts). */
   readonly active: number
-  /** Waiting in the dead letters, counted there (exact with or without a projector). */
+  /** Waiting in the dead letters, counted there (malformed entries, which are no jobs, too). */
   readonly deadLettered: number
+  /** Paused: no worker claims its jobs. */
+  readonly paused: boolean
   readonly workers: number
   /** Jobs finished per minute, over the last five minutes. */
   readonly ratePerMinute: number
@@ -35,10 +37,17 @@ const deadLetters = (actors: ReadonlyArray<string>) =>
 
 /** The numbers of every actor. */
 export const rows = Effect.gen(function* () {
-  const { Projection, QueueStats } = yield* Lazy.gateway
+  const { QueueStats } = yield* Lazy.gateway
   const actors = yield* Actors.discover
-  const [stats, dead, counts, rates, workers] = yield* Effect.all(
-    [QueueStats.forActors(actors), deadLetters(actors), Projection.counts, Projection.rates(5), WorkerPresence.list],
+  const [stats, dead, counts, rates, workers, paused] = yield* Effect.all(
+    [
+      QueueStats.forActors(actors),
+      deadLetters(actors),
+      ReadModel.counts(actors),
+      ReadModel.rates(5),
+      WorkerPresence.list,
+      JobStore.paused,
+    ],
     { concurrency: "unbounded" },
   )
   return actors.map(
@@ -47,9 +56,8 @@ export const rows = Effect.gen(function* () {
       depth: stats.get(actor)?.depth ?? 0,
       delayed: stats.get(actor)?.delayed ?? 0,
       active: counts.get(actor)?.active ?? 0,
-      // Not the projection's count: that is only as fresh as a projector keeps it, and zero where none
-      // runs (workers only); the dead-letter streams are the truth.
       deadLettered: dead.get(actor) ?? 0,
+      paused: paused.has(actor),
       workers: workers.filter((w) => w.actors.includes(actor)).length,
       ratePerMinute: ((rates.get(actor)?.succeeded ?? 0) + (rates.get(actor)?.deadLettered ?? 0)) / 5,
     }),
@@ -59,7 +67,7 @@ export const rows = Effect.gen(function* () {
 /** A plain table. */
 export const table = (rows: ReadonlyArray<Row>): string => {
   if (rows.length === 0) return "no actors yet"
-  const header = ["actor", "depth", "delayed", "active", "dead", "workers", "rate/min"]
+  const header = ["actor", "depth", "delayed", "active", "dead", "workers", "rate/min", "paused"]
   const cells = rows.map((r) => [
     r.actor,
     String(r.depth),
@@ -68,6 +76,7 @@ export const table = (rows: ReadonlyArray<Row>): string => {
     String(r.deadLettered),
     String(r.workers),
     r.ratePerMinute.toFixed(1),
+    r.paused ? "yes" : "no",
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? "").length)))
   const format = (row: ReadonlyArray<string>) =>

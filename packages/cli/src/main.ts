@@ -9,12 +9,12 @@ import { Command, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, LogLevel } from "effect"
-import { clear, projection } from "./commands/admin.js"
+import { clear, pause, projection, resume } from "./commands/admin.js"
 import { dlq } from "./commands/dlq.js"
-import { cancel, status, submit } from "./commands/jobs.js"
+import { cancel, jobs, status, submit } from "./commands/jobs.js"
 import { monitor, queues } from "./commands/queues.js"
 import { replay } from "./commands/replay.js"
-import { gateway, projector, start, worker } from "./commands/run.js"
+import { gateway, start, worker } from "./commands/run.js"
 import { tail } from "./commands/tail.js"
 import { describeFailure } from "./Output.js"
 
@@ -24,16 +24,18 @@ const eddy = Command.make("eddy").pipe(
     start,
     worker,
     gateway,
-    projector,
     submit,
     status,
     cancel,
+    jobs,
     tail,
     replay,
     dlq,
     queues,
     monitor,
     clear,
+    pause,
+    resume,
     projection,
   ]),
 )

@@ -28,7 +28,13 @@ const commands: ReadonlyArray<Expected> = [
   { args: ["start"], usage: [], says: ["Run the whole system in one process"] },
   { args: ["worker"], usage: ["--concurrency", "<module>"], says: ["Run a worker", "array of handlers to host"] },
   { args: ["gateway"], usage: ["<module>"], says: ["HTTP gateway", "EDDY_HTTP_PORT", "array of contracts"] },
-  { args: ["projector"], usage: [], says: ["folds the event log into the status projection"] },
+  {
+    args: ["jobs"],
+    usage: ["--state", "--limit", "--cursor", "--json", "<actor>"],
+    says: ["List an actor's jobs in one state"],
+  },
+  { args: ["pause"], usage: ["--json", "<actor>"], says: ["Pause an actor"] },
+  { args: ["resume"], usage: ["--json", "<actor>"], says: ["Resume a paused actor"] },
   {
     args: ["submit"],
     usage: ["--wait", "--timeout", "--lane", "--idempotency-key", "--contracts", "--json", "<actor>", "<json | @file>"],
@@ -59,7 +65,7 @@ const commands: ReadonlyArray<Expected> = [
   { args: ["monitor"], usage: ["--interval"], says: ["live view", "milliseconds between refreshes"] },
   { args: ["clear"], usage: ["--yes", "--json", "<actor>"], says: ["Cancel every waiting job", "confirm"] },
   { args: ["projection"], usage: [], says: ["Manage the status projection", "rebuild"] },
-  { args: ["projection", "rebuild"], usage: ["--json"], says: ["fold the retained event log again"] },
+  { args: ["projection", "rebuild"], usage: ["--json"], says: ["fold the retained event log into it again"] },
 ]
 
 /** What @effect/cli says of any option or argument of a kind: not a description of this one. */

@@ -1,6 +1,6 @@
 /**
  * The long-running commands start and stop cleanly: `gateway` (serving /healthz and the
- * contracts of its module) and `projector` on SIGTERM, `start` (the whole demo on its own
+ * contracts of its module) on SIGTERM, `start` (the whole demo on its own
  * embedded Redis, which commands then find without EDDY_REDIS_URL) on SIGINT. And a command that
  * cannot reach Redis, or has none configured, or a bad setting, says so in one line and exits 1,
  * without hanging.
@@ -53,7 +53,7 @@ const get = async (url: string) => {
 }
 
 describe.concurrent("long-running commands", () => {
-  it("gateway <module> serves /healthz and its contracts, projector folds the log; both stop on SIGTERM", async ({
+  it("gateway <module> serves /healthz, its contracts and the inline status projection; stops on SIGTERM", async ({
     expect,
   }) => {
     const prefix = TestRedis.uniquePrefix("cli-gw")
@@ -63,7 +63,6 @@ describe.concurrent("long-running commands", () => {
       ...redisEnv(prefix),
       EDDY_HTTP_PORT: String(port),
     })
-    const projector = start(["projector"], redisEnv(prefix))
     const healthz = await eventually(
       "the gateway's /healthz",
       async () => {
@@ -77,7 +76,7 @@ describe.concurrent("long-running commands", () => {
     expect(healthz.body).toEqual({ status: "ok" })
     const actors = (await get(`${base}/v1/actors`))?.body as Array<{ name: string }>
     expect(actors.map((a) => a.name).sort()).toEqual(["allocate-file", "extract-contacts", "parse-posting"])
-    // A job through the gateway; the projector folds its submission into the status projection.
+    // A job through the gateway: the submission itself put it in the status projection.
     const response = await fetch(`${base}/v1/actors/extract-contacts/jobs`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -85,17 +84,13 @@ describe.concurrent("long-running commands", () => {
     })
     expect(response.status).toBe(202)
     const { jobId } = (await response.json()) as { jobId: string }
-    await eventually(
-      "the projector to fold the job",
-      async () => ((await redis.hexists(`${prefix}:{p0}:view:jobs`, jobId)) === 1 ? true : undefined),
-      60_000,
-    )
-    expect(await redis.exists(`${prefix}:{p0}:projector`)).toBe(1)
+    const listed = (await get(`${base}/v1/actors/extract-contacts/jobs?state=queued`))?.body as {
+      jobs: Array<{ jobId: string }>
+    }
+    expect(listed.jobs.map((job) => job.jobId)).toEqual([jobId])
 
-    const [gatewayExit, projectorExit] = await Promise.all([gateway.stop("SIGTERM"), projector.stop("SIGTERM")])
+    const gatewayExit = await gateway.stop("SIGTERM")
     expect(gatewayExit.code, explain(gateway.args, gatewayExit)).toBe(0)
-    expect(projectorExit.code, explain(projector.args, projectorExit)).toBe(0)
-    expect(projectorExit.stderr).toBe("")
     // Warnings only: the open gateway says so, once.
     expect(linesOf(gatewayExit.stderr).map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
       "no API keys configured (EDDY_API_KEYS): the gateway is open and listens on 127.0.0.1 only",
@@ -113,7 +108,7 @@ describe.concurrent("long-running commands", () => {
       timeoutMs: 100_000,
     })
     const out = system.stdout()
-    expect(out).toMatch(/eddy is running: gateway http:\/\/127\.0\.0\.1:\d+, projector, worker for parse-posting/)
+    expect(out).toMatch(/eddy is running: gateway http:\/\/127\.0\.0\.1:\d+, worker for parse-posting/)
     expect(out).toMatch(/Summary\n {2}jobs +10\n {2}succeeded +9\n/)
     expect(out).toMatch(/dead-lettered 1/)
     const base = /gateway (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!

@@ -80,8 +80,8 @@ export const start = (delivery: Delivery, consumer: string) =>
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(
       Scripts.start,
-      [p.jobs, p.events, inbox],
-      [...fenced(delivery, consumer), settings.eventsMaxLen],
+      [p.jobs, p.events, inbox, p.paused, ...p.model(delivery.actor)],
+      [...fenced(delivery, consumer), settings.eventsMaxLen, delivery.actor],
     )
     return yield* startedOf(delivery, reply)
   })
@@ -97,8 +97,8 @@ export const startMany = (deliveries: ReadonlyArray<Delivery>, consumer: string)
     const { settings, p, inbox } = yield* keysOf(first)
     const replies = yield* runScript(
       Scripts.startMany,
-      [p.jobs, p.events, inbox],
-      [workerGroup, consumer, settings.eventsMaxLen, ...deliveries.flatMap((d) => [d.jobId, d.entryId])],
+      [p.jobs, p.events, inbox, p.paused, ...p.model(first.actor)],
+      [workerGroup, consumer, settings.eventsMaxLen, first.actor, ...deliveries.flatMap((d) => [d.jobId, d.entryId])],
     )
     return deliveries.map((delivery, i) => startedOf(delivery, (replies[i] ?? []) as Scripts.Reply))
   })
@@ -109,23 +109,28 @@ export interface Claimed {
   readonly started: Either.Either<Started, Refusal> | undefined
 }
 
+/** A claim reply (of `claim`, or the second half of `complete-many`'s) as the worker uses it. */
+const claimedOf = (partition: number, actor: string, reply: Scripts.Reply) =>
+  reply.map((item): Claimed => {
+    const [lane, entryId, jobId, started] = item as [number, string, string, Scripts.Reply]
+    const delivery: Delivery = { partition, actor, lane: lanes[lane - 1] ?? "normal", entryId, jobId }
+    return { delivery, started: jobId === "" ? undefined : startedOf(delivery, started) }
+  })
+
 /**
  * Reads up to `count` new deliveries of one actor's inboxes in a partition (high lane first) for
- * this consumer and starts them, in one call. Empty when nothing is waiting: block on a read then.
+ * this consumer and starts them, in one call. Empty when nothing is waiting (block on a read
+ * then) and while the actor is paused.
  */
 export const claim = (partition: number, actor: string, consumer: string, count: number) =>
   Effect.gen(function* () {
     const { settings, p } = yield* keysOf({ partition, actor, lane: "normal" })
     const reply = yield* runScript(
       Scripts.claim,
-      [p.jobs, p.events, ...lanes.map((lane) => p.inbox(actor, lane))],
-      [workerGroup, consumer, settings.eventsMaxLen, count],
+      [p.jobs, p.events, ...lanes.map((lane) => p.inbox(actor, lane)), p.paused, ...p.model(actor)],
+      [workerGroup, consumer, settings.eventsMaxLen, count, actor],
     )
-    return reply.map((item): Claimed => {
-      const [lane, entryId, jobId, started] = item as [number, string, string, Scripts.Reply]
-      const delivery: Delivery = { partition, actor, lane: lanes[lane - 1] ?? "normal", entryId, jobId }
-      return { delivery, started: jobId === "" ? undefined : startedOf(delivery, started) }
-    })
+    return claimedOf(partition, actor, reply)
   })
 
 /** The outcome of renewing one lease. */
@@ -171,10 +176,56 @@ export const complete = (delivery: Delivery, consumer: string, output: string) =
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(
       Scripts.complete,
-      [p.jobs, p.events, inbox, p.expiries],
+      [p.jobs, p.events, inbox, p.expiries, ...p.model(delivery.actor)],
       [...fenced(delivery, consumer), output, settings.eventsMaxLen, Duration.toMillis(settings.retention)],
     )
     return yield* orRefusal(delivery, reply)
+  })
+
+/** What `completeAndClaim` answers: one outcome per completion, and what it claimed after them. */
+export interface CompletedMany {
+  readonly completions: ReadonlyArray<Either.Either<void, Refusal>>
+  /** The actor's next deliveries, claimed in the same call (`claimNext`), as `claim` answers. */
+  readonly claimed: ReadonlyArray<Claimed>
+}
+
+/**
+ * `complete` for jobs of one inbox in one call, then a claim of up to `claimNext` of the actor's
+ * next deliveries in the partition (all three lanes, high first, none while it is paused), as
+ * `claim` does: the next jobs arrive with the answer instead of a round trip later. One answer
+ * per completion, in order (`CancelRequested`: the job was cancelled instead).
+ */
+export const completeAndClaim = (
+  completions: ReadonlyArray<{ readonly delivery: Delivery; readonly output: string }>,
+  consumer: string,
+  claimNext: number,
+) =>
+  Effect.gen(function* () {
+    const first = completions[0]
+    if (first === undefined) return { completions: [], claimed: [] } satisfies CompletedMany
+    const { settings, p, inbox } = yield* keysOf(first.delivery)
+    const { actor, partition } = first.delivery
+    const reply = yield* runScript(
+      Scripts.completeMany,
+      [p.jobs, p.events, inbox, p.expiries, ...p.model(actor), ...lanes.map((lane) => p.inbox(actor, lane)), p.paused],
+      [
+        workerGroup,
+        consumer,
+        settings.eventsMaxLen,
+        Duration.toMillis(settings.retention),
+        Math.max(0, Math.floor(claimNext)),
+        actor,
+        ...completions.flatMap(({ delivery, output }) => [delivery.jobId, delivery.entryId, output]),
+      ],
+    )
+    const replies = (reply[0] ?? []) as Scripts.Reply
+    return {
+      completions: completions.map(({ delivery }, i): Either.Either<void, Refusal> => {
+        const one = (replies[i] ?? []) as Scripts.Reply
+        return codeOf(one) === Code.ok ? Either.void : Either.left(refusal(delivery.jobId, one))
+      }),
+      claimed: claimedOf(partition, actor, (reply[1] ?? []) as Scripts.Reply),
+    } satisfies CompletedMany
   })
 
 /**
@@ -184,27 +235,7 @@ export const complete = (delivery: Delivery, consumer: string, output: string) =
 export const completeMany = (
   completions: ReadonlyArray<{ readonly delivery: Delivery; readonly output: string }>,
   consumer: string,
-) =>
-  Effect.gen(function* () {
-    const first = completions[0]
-    if (first === undefined) return []
-    const { settings, p, inbox } = yield* keysOf(first.delivery)
-    const replies = yield* runScript(
-      Scripts.completeMany,
-      [p.jobs, p.events, inbox, p.expiries],
-      [
-        workerGroup,
-        consumer,
-        settings.eventsMaxLen,
-        Duration.toMillis(settings.retention),
-        ...completions.flatMap(({ delivery, output }) => [delivery.jobId, delivery.entryId, output]),
-      ],
-    )
-    return completions.map(({ delivery }, i): Either.Either<void, Refusal> => {
-      const reply = (replies[i] ?? []) as Scripts.Reply
-      return codeOf(reply) === Code.ok ? Either.void : Either.left(refusal(delivery.jobId, reply))
-    })
-  })
+) => Effect.map(completeAndClaim(completions, consumer, 0), (done) => done.completions)
 
 /** How a failed attempt is to be treated. */
 export interface Failure {
@@ -228,7 +259,15 @@ export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(
       Scripts.fail,
-      [p.jobs, p.events, inbox, p.delayed(delivery.actor, delivery.lane), p.dead(delivery.actor), p.expiries],
+      [
+        p.jobs,
+        p.events,
+        inbox,
+        p.delayed(delivery.actor, delivery.lane),
+        p.dead(delivery.actor),
+        p.expiries,
+        ...p.model(delivery.actor),
+      ],
       [
         ...fenced(delivery, consumer),
         JSON.stringify(failure.error),
@@ -256,7 +295,7 @@ export const release = (delivery: Delivery, consumer: string) =>
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(
       Scripts.release,
-      [p.jobs, p.events, inbox, p.expiries],
+      [p.jobs, p.events, inbox, p.expiries, ...p.model(delivery.actor)],
       [...fenced(delivery, consumer), settings.eventsMaxLen, Duration.toMillis(settings.retention)],
     )
     return yield* orRefusal(delivery, reply)
@@ -268,7 +307,7 @@ export const confirmCancel = (delivery: Delivery, consumer: string) =>
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(
       Scripts.confirmCancel,
-      [p.jobs, p.events, inbox, p.expiries],
+      [p.jobs, p.events, inbox, p.expiries, ...p.model(delivery.actor)],
       [...fenced(delivery, consumer), settings.eventsMaxLen, Duration.toMillis(settings.retention)],
     )
     return yield* orRefusal(delivery, reply)
@@ -280,7 +319,7 @@ export const deadLetterEntry = (delivery: Delivery, consumer: string, detail: st
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(
       Scripts.deadLetterEntry,
-      [inbox, p.dead(delivery.actor), p.events],
+      [inbox, p.dead(delivery.actor), p.events, p.rates],
       [
         delivery.entryId,
         workerGroup,
@@ -328,7 +367,7 @@ export const reclaim = (
     const { settings, p, inbox: key } = yield* keysOf(inbox)
     const reply = yield* runScript(
       Scripts.reclaim,
-      [p.jobs, p.events, key, p.dead(inbox.actor), p.expiries],
+      [p.jobs, p.events, key, p.dead(inbox.actor), p.expiries, ...p.model(inbox.actor)],
       [
         workerGroup,
         consumer,
@@ -361,7 +400,7 @@ export const promote = (inbox: Pick<Delivery, "partition" | "actor" | "lane">, l
     const { settings, p, inbox: key } = yield* keysOf(inbox)
     const reply = yield* runScript(
       Scripts.promote,
-      [p.delayed(inbox.actor, inbox.lane), key, p.jobs, p.events],
+      [p.delayed(inbox.actor, inbox.lane), key, p.jobs, p.events, ...p.model(inbox.actor)],
       [limit, settings.eventsMaxLen],
     )
     const wait = Number(reply[1])

@@ -32,6 +32,15 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
   message: Schema.String,
 }) {}
 
+/** The actor is paused: its deliveries are not started until it is resumed. Nothing changed. */
+export class ActorPaused extends Schema.TaggedError<ActorPaused>()("ActorPaused", {
+  jobId: Schema.String,
+}) {
+  override get message() {
+    return `the actor of job ${this.jobId} is paused`
+  }
+}
+
 /** No job with this id (never submitted, or its record expired after retention). */
 export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", {
   jobId: Schema.String,
@@ -45,6 +54,11 @@ export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound"
 export class JobAlreadyFinished extends Schema.TaggedError<JobAlreadyFinished>()("JobAlreadyFinished", {
   jobId: Schema.String,
   state: Schema.String,
+  /**
+   * A fenced worker call: this consumer ended the job itself (an earlier call of its own whose
+   * answer it never got), so nothing was lost.
+   */
+  byThisWorker: Schema.optional(Schema.Boolean),
 }) {
   override get message() {
     return `job ${this.jobId} is already ${this.state}`

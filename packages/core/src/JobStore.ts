@@ -13,7 +13,7 @@ import { Code, refusal } from "./ScriptOutcome.js"
 import * as Scripts from "./Scripts.js"
 import { Settings } from "./Settings.js"
 import type { PartitionKeys } from "./StreamKeys.js"
-import { workerGroup } from "./StreamKeys.js"
+import { finishedStates, workerGroup } from "./StreamKeys.js"
 
 /** A validated submission: the input is already encoded JSON text within the payload limit. */
 export interface SubmitRequest {
@@ -42,7 +42,14 @@ export const submit = (request: SubmitRequest) =>
     const p = keyspace.partitionOf(request.jobId, request.partitionKey)
     const reply = yield* runScript(
       Scripts.submit,
-      [p.jobs, p.events, p.inbox(request.actor, request.lane), p.delayed(request.actor, request.lane)],
+      [
+        p.jobs,
+        p.events,
+        p.inbox(request.actor, request.lane),
+        p.delayed(request.actor, request.lane),
+        p.actors,
+        ...p.model(request.actor),
+      ],
       [
         request.jobId,
         request.actor,
@@ -93,7 +100,14 @@ export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
       const p = keyspace.partitionOf(request.jobId, request.partitionKey)
       const key = `${p.index}|${request.actor}|${request.lane}|${request.maxAttempts}`
       const group = groups.get(key) ?? {
-        keys: [p.jobs, p.events, p.inbox(request.actor, request.lane), p.delayed(request.actor, request.lane)],
+        keys: [
+          p.jobs,
+          p.events,
+          p.inbox(request.actor, request.lane),
+          p.delayed(request.actor, request.lane),
+          p.actors,
+          ...p.model(request.actor),
+        ],
         request,
         items: [],
       }
@@ -221,7 +235,14 @@ export const cancel = (jobId: string) =>
     const { status, partition: p } = yield* located(jobId)
     const reply = yield* runScript(
       Scripts.cancel,
-      [p.jobs, p.events, p.inbox(status.actor, status.lane), p.delayed(status.actor, status.lane), p.expiries],
+      [
+        p.jobs,
+        p.events,
+        p.inbox(status.actor, status.lane),
+        p.delayed(status.actor, status.lane),
+        p.expiries,
+        ...p.model(status.actor),
+      ],
       [jobId, workerGroup, eventsMaxLen, Duration.toMillis(retention), status.actor, status.lane],
     )
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "queued, delayed or running"))
@@ -235,7 +256,14 @@ export const requeue = (jobId: string) =>
     const { status, partition: p } = yield* located(jobId)
     const reply = yield* runScript(
       Scripts.requeue,
-      [p.jobs, p.events, p.inbox(status.actor, status.lane), p.dead(status.actor), p.expiries],
+      [
+        p.jobs,
+        p.events,
+        p.inbox(status.actor, status.lane),
+        p.dead(status.actor),
+        p.expiries,
+        ...p.model(status.actor),
+      ],
       [jobId, eventsMaxLen, status.actor, status.lane],
     )
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
@@ -248,25 +276,68 @@ export const purge = (jobId: string) =>
     const { status, partition: p } = yield* located(jobId)
     const reply = yield* runScript(
       Scripts.purge,
-      [p.jobs, p.events, p.dead(status.actor), p.expiries],
+      [p.jobs, p.events, p.dead(status.actor), p.expiries, ...p.model(status.actor)],
       [jobId, eventsMaxLen],
     )
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
   })
 
 /**
- * Deletes the records of jobs whose retention ran out, at most `limit` per partition, and their
- * status views with them.
+ * Deletes the records of jobs whose retention ran out, at most `limit` per partition, and takes
+ * them out of the read model's lists with them; drops outcomes per minute past the kept hour.
  */
 export const expire = (limit = 1_000) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
+    const redis = yield* RedisClient
     const counts = yield* Effect.forEach(
       keyspace.all,
-      (p) => runScript(Scripts.expire, [p.jobs, p.expiries, p.viewJobs, p.viewCounts], [limit]),
-      {
-        concurrency: "unbounded",
-      },
+      (p) =>
+        redis
+          .run((c) => c.smembers(p.actors))
+          .pipe(
+            Effect.flatMap((actors) =>
+              runScript(
+                Scripts.expire,
+                [p.jobs, p.expiries, p.rates, ...actors.flatMap((a) => finishedStates.map((s) => p.list(a, s)))],
+                [limit, ...actors],
+              ),
+            ),
+          ),
+      { concurrency: "unbounded" },
     )
     return counts.reduce((sum: number, count) => sum + Number(count), 0)
   })
+
+/**
+ * Pauses an actor: no worker claims or starts its jobs until it is resumed (a job already
+ * running finishes). Written to every partition; idempotent.
+ */
+export const pause = (actor: string) => setPaused(actor, true)
+
+/** Resumes a paused actor: its waiting jobs are claimed again. Idempotent. */
+export const resume = (actor: string) => setPaused(actor, false)
+
+const setPaused = (actor: string, paused: boolean) =>
+  Effect.gen(function* () {
+    const { keyspace } = yield* Settings
+    const redis = yield* RedisClient
+    yield* Effect.forEach(
+      keyspace.all,
+      (p) => redis.run((c) => (paused ? c.sadd(p.paused, actor) : c.srem(p.paused, actor))),
+      { concurrency: "unbounded", discard: true },
+    )
+  })
+
+/**
+ * The paused actors. An actor counts as paused when any partition says so (a pause interrupted
+ * half-way is shown, and finished by pausing or resuming again).
+ */
+export const paused = Effect.gen(function* () {
+  const { keyspace } = yield* Settings
+  const redis = yield* RedisClient
+  const sets = yield* Effect.forEach(keyspace.all, (p) => redis.run((c) => c.smembers(p.paused)), {
+    concurrency: "unbounded",
+  })
+  return new Set(sets.flat()) as ReadonlySet<string>
+})

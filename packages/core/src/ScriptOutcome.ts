@@ -2,7 +2,7 @@
  * The one place where the scripts' return codes become typed outcomes. Every script answers
  * `{code, ...}`; a positive code is success, a negative one a refusal that changed nothing.
  */
-import { CancelRequested, JobAlreadyFinished, JobNotFound, JobNotInState, LeaseLost } from "./JobErrors.js"
+import { ActorPaused, CancelRequested, JobAlreadyFinished, JobNotFound, JobNotInState, LeaseLost } from "./JobErrors.js"
 import type { Reply } from "./Scripts.js"
 
 /** Return codes shared by every script (see `lib.lua`). */
@@ -14,6 +14,7 @@ export const Code = {
   terminal: -3,
   cancelRequested: -4,
   wrongState: -5,
+  actorPaused: -6,
 } as const
 
 /**
@@ -21,7 +22,7 @@ export const Code = {
  * release means the job was cancelled instead (the cancel wins), and from progress that the
  * progress was recorded and the worker should stop.
  */
-export type Refusal = LeaseLost | JobNotFound | JobAlreadyFinished | CancelRequested | JobNotInState
+export type Refusal = LeaseLost | JobNotFound | JobAlreadyFinished | CancelRequested | JobNotInState | ActorPaused
 
 /** The code of a reply. */
 export const codeOf = (reply: Reply): number => Number(reply[0])
@@ -34,7 +35,14 @@ export const refusal = (jobId: string, reply: Reply, expected = "running"): Refu
     case Code.notFound:
       return new JobNotFound({ jobId })
     case Code.terminal:
-      return new JobAlreadyFinished({ jobId, state: String(reply[1]) })
+      // The third item is there only in answers to fenced worker calls.
+      return new JobAlreadyFinished(
+        reply[2] === undefined
+          ? { jobId, state: String(reply[1]) }
+          : { jobId, state: String(reply[1]), byThisWorker: Number(reply[2]) === 1 },
+      )
+    case Code.actorPaused:
+      return new ActorPaused({ jobId })
     case Code.cancelRequested:
       return new CancelRequested({ jobId })
     default:

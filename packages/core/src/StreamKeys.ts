@@ -10,26 +10,39 @@
  * - `eddy:{p0}:inbox:<actor>:<lane>`  stream: queued deliveries, consumer group `workers`
  * - `eddy:{p0}:delayed:<actor>:<lane>` sorted set: delayed and retrying job ids → due time
  * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
- * - `eddy:{p0}:view:jobs`             hash: the status projection, job id → view (a JSON array;
- *                                     `expire.lua` deletes it with the job's record)
- * - `eddy:{p0}:view:counts`           hash: `<actor>|<state>` → jobs in that state
- * - `eddy:{p0}:view:rates:<minute>`   hash: `<actor>|<outcome>` → count in that minute
- * - `eddy:{p0}:projector`             string: which projector process folds this partition
+ * - `eddy:{p0}:list:<actor>:<state>`  sorted set: the read model (the status projection, kept
+ *                                     inline by the scripts): the actor's jobs in that state →
+ *                                     when they entered it; its ZCARD is the count
+ * - `eddy:{p0}:rates`                 hash: `<actor>|<outcome>|<minute>` → outcomes in that minute
+ * - `eddy:{p0}:actors`                set: actors that have had jobs in this partition
+ * - `eddy:{p0}:paused`                set: paused actors (written to every partition)
  *
  * Keys of the deployment rather than of a partition (each used alone, so Cluster-safe):
  * - `eddy:{rate:<actor>}`             sorted set: the actor's rolling rate-limit window
  * - `eddy:workers`                    hash: worker id → presence (JSON, with its expiry)
  */
 import type { Lane } from "./Actor.js"
+import type { State } from "./JobStatus.js"
 
 /** The consumer group every inbox is read through. */
 export const workerGroup = "workers"
 
-/** The consumer group the projector reads each event log through. */
-export const projectorGroup = "projector"
-
 /** Lanes in the order workers serve them. */
 export const lanes: ReadonlyArray<Lane> = ["high", "normal", "low"]
+
+/** Job states in the order the scripts take an actor's lists (see lib.lua's `STATES`). */
+export const states: ReadonlyArray<State> = [
+  "queued",
+  "delayed",
+  "active",
+  "retrying",
+  "succeeded",
+  "deadLettered",
+  "cancelled",
+]
+
+/** The states a finished job's record can expire in, in the order `expire.lua` takes their lists. */
+export const finishedStates: ReadonlyArray<State> = ["succeeded", "deadLettered", "cancelled"]
 
 /** The keys of one partition. */
 export interface PartitionKeys {
@@ -41,11 +54,14 @@ export interface PartitionKeys {
   readonly inbox: (actor: string, lane: Lane) => string
   readonly delayed: (actor: string, lane: Lane) => string
   readonly dead: (actor: string) => string
-  readonly viewJobs: string
-  readonly viewCounts: string
-  /** Outcomes per actor in one minute (minutes since the epoch). */
-  readonly viewRates: (minute: number) => string
-  readonly projectorLock: string
+  /** The read model's list of an actor's jobs in one state. */
+  readonly list: (actor: string, state: State) => string
+  /** The read model of one actor as a script takes it: rates, then its lists in `states` order. */
+  readonly model: (actor: string) => ReadonlyArray<string>
+  /** Outcomes per actor and minute. */
+  readonly rates: string
+  readonly actors: string
+  readonly paused: string
 }
 
 /** The key space of one deployment: a prefix and a number of partitions. */
@@ -97,10 +113,11 @@ const partitionKeys = (prefix: string, index: number): PartitionKeys => {
     inbox: (actor, lane) => `${base}:inbox:${actor}:${lane}`,
     delayed: (actor, lane) => `${base}:delayed:${actor}:${lane}`,
     dead: (actor) => `${base}:dead:${actor}`,
-    viewJobs: `${base}:view:jobs`,
-    viewCounts: `${base}:view:counts`,
-    viewRates: (minute) => `${base}:view:rates:${minute}`,
-    projectorLock: `${base}:projector`,
+    list: (actor, state) => `${base}:list:${actor}:${state}`,
+    model: (actor) => [`${base}:rates`, ...states.map((state) => `${base}:list:${actor}:${state}`)],
+    rates: `${base}:rates`,
+    actors: `${base}:actors`,
+    paused: `${base}:paused`,
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * @eddy/gateway — the HTTP API, the status projection and the whole-system entry point.
+ * @eddy/gateway — the HTTP API, the status views and the whole-system entry point.
  */
 export * as Api from "./Api.js"
 export * as ApiErrors from "./ApiErrors.js"
@@ -10,7 +10,6 @@ export * as DashboardAssets from "./DashboardAssets.js"
 export * as Gateway from "./Gateway.js"
 export * as Overview from "./Overview.js"
 export * as Projection from "./Projection.js"
-export * as Projector from "./Projector.js"
 export * as PrometheusText from "./PrometheusText.js"
 export * as QueueStats from "./QueueStats.js"
 export * as Search from "./Search.js"

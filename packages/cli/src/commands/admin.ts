@@ -1,10 +1,9 @@
-/** `eddy clear <actor> --yes` and `eddy projection rebuild`. */
+/** `eddy clear <actor> --yes`, `eddy pause|resume <actor>` and `eddy projection rebuild`. */
 
-import { JobStore, RedisClient, Settings, StreamKeys } from "@eddy/core"
+import { JobStore, ReadModel, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { Args, Command, Options } from "@effect/cli"
-import { Effect, Layer } from "effect"
+import { Clock, Effect } from "effect"
 import * as Connection from "../Connection.js"
-import * as Lazy from "../Lazy.js"
 import { type Cli, json, show, UsageFailure } from "../Output.js"
 
 /**
@@ -76,19 +75,41 @@ export const clear: Cli<"clear"> = Command.make(
 
 const rebuild = Command.make("rebuild", { json }, ({ json: asJson }) =>
   Effect.gen(function* () {
-    const started = Date.now()
-    // Run a projector here too: if no other process folds the log, this one does.
-    const { Projector } = yield* Lazy.gateway
-    yield* Projector.rebuild.pipe(Effect.provide(Layer.fresh(Projector.layer)))
-    return yield* show(
-      { rebuilt: true, ms: Date.now() - started },
-      asJson,
-      () => `projection rebuilt in ${Date.now() - started} ms`,
-    )
+    const started = yield* Clock.currentTimeMillis
+    const calls = yield* ReadModel.rebuild
+    const ms = (yield* Clock.currentTimeMillis) - started
+    return yield* show({ rebuilt: true, calls, ms }, asJson, () => `projection rebuilt in ${ms} ms (${calls} call(s))`)
   }).pipe(Effect.provide(Connection.layer)),
-).pipe(Command.withDescription("Drop the status projection and fold the retained event log again"))
+).pipe(
+  Command.withDescription(
+    "Clear the status projection (the inline read model) and fold the retained event log into it again; best run while the system is quiet",
+  ),
+)
 
 export const projection: Cli<"projection"> = Command.make("projection").pipe(
   Command.withDescription("Manage the status projection"),
   Command.withSubcommands([rebuild]),
+)
+
+const actorArg = Args.text({ name: "actor" }).pipe(Args.withDescription("the actor's name"))
+
+/** Pauses or resumes an actor everywhere, and says so. */
+const steer = (paused: boolean) => (options: { readonly actor: string; readonly json: boolean }) =>
+  (paused ? JobStore.pause(options.actor) : JobStore.resume(options.actor)).pipe(
+    Effect.zipRight(
+      show({ actor: options.actor, paused }, options.json, () =>
+        paused
+          ? `${options.actor} paused: no worker claims its jobs until \`eddy resume ${options.actor}\` (running ones finish)`
+          : `${options.actor} resumed`,
+      ),
+    ),
+    Effect.provide(Connection.layer),
+  )
+
+export const pause: Cli<"pause"> = Command.make("pause", { actor: actorArg, json }, steer(true)).pipe(
+  Command.withDescription("Pause an actor: workers everywhere stop claiming its jobs until it is resumed"),
+)
+
+export const resume: Cli<"resume"> = Command.make("resume", { actor: actorArg, json }, steer(false)).pipe(
+  Command.withDescription("Resume a paused actor"),
 )

@@ -1,6 +1,6 @@
-/** `eddy submit`, `eddy status`, `eddy cancel`. */
+/** `eddy submit`, `eddy status`, `eddy cancel`, `eddy jobs`. */
 import { readFileSync } from "node:fs"
-import { type JobStatus, JobStore, Producer } from "@eddy/core"
+import { JobStatus, JobStore, Producer, ReadModel } from "@eddy/core"
 import { Args, Command, Options } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
 import * as Connection from "../Connection.js"
@@ -137,3 +137,53 @@ export const cancel: Cli<"cancel"> = Command.make(
       Effect.provide(Connection.layer),
     ),
 ).pipe(Command.withDescription("Cancel a job (queued or delayed at once; running: its worker stops it)"))
+
+/** One job of a list as a line: id, attempt, when it entered the state, and what is notable. */
+const listLine = (s: JobStatus.JobStatus): string =>
+  [
+    s.jobId,
+    `attempt ${s.attempt}/${s.maxAttempts}`,
+    `submitted ${time(s.submittedAt)}`,
+    ...(s.finishedAt === undefined ? [] : [`finished ${time(s.finishedAt)}`]),
+    ...(s.worker === undefined || JobStatus.isFinished(s.state) ? [] : [`on ${s.worker}`]),
+    ...(s.error === undefined ? [] : [`${s.error.tag}: ${s.error.message}`]),
+  ].join("  ")
+
+export const jobs: Cli<"jobs"> = Command.make(
+  "jobs",
+  {
+    actor: Args.text({ name: "actor" }).pipe(Args.withDescription("the actor whose jobs to list")),
+    state: Options.choice("state", JobStatus.State.literals).pipe(
+      Options.withDescription(
+        "the state to list (queued, delayed, active, retrying, succeeded, deadLettered, cancelled)",
+      ),
+    ),
+    limit: Options.integer("limit").pipe(
+      Options.withDescription(
+        `jobs per page, 1..${ReadModel.listLimits.max} (default ${ReadModel.listLimits.default})`,
+      ),
+      Options.withDefault(ReadModel.listLimits.default),
+    ),
+    cursor: Options.text("cursor").pipe(
+      Options.withDescription("the next page: the cursor a previous page printed"),
+      Options.optional,
+    ),
+    json,
+  },
+  (args) =>
+    ReadModel.listJobs(args.actor, args.state, {
+      limit: args.limit,
+      cursor: Option.getOrUndefined(args.cursor),
+    }).pipe(
+      Effect.flatMap((page) =>
+        show(page, args.json, () =>
+          [
+            ...(page.jobs.length === 0 ? [`no ${args.state} jobs of ${args.actor}`] : page.jobs.map(listLine)),
+            ...(page.nextCursor === undefined ? [] : [`more: --cursor ${page.nextCursor}`]),
+          ].join("\n"),
+        ),
+      ),
+      Effect.catchTag("InvalidListRequest", (error) => new CliFailure({ message: error.message })),
+      Effect.provide(Connection.layer),
+    ),
+).pipe(Command.withDescription("List an actor's jobs in one state, newest first, a page at a time"))

@@ -1,5 +1,5 @@
 /**
- * `eddy start`, `eddy worker`, `eddy gateway`, `eddy projector`: run the system's processes.
+ * `eddy start`, `eddy worker`, `eddy gateway`: run the system's processes.
  * Any number of workers and gateways can run against one Redis at once.
  */
 
@@ -17,9 +17,7 @@ export const start: Cli<"start"> = Command.make("start", {}, () =>
     // line would be written twice.
     (system) => Effect.locally(system.program, FiberRef.currentLoggers, HashSet.empty()),
   ),
-).pipe(
-  Command.withDescription("Run the whole system in one process (as `npm start`): gateway, projector, example worker"),
-)
+).pipe(Command.withDescription("Run the whole system in one process (as `npm start`): gateway and example worker"))
 
 export const worker: Cli<"worker"> = Command.make(
   "worker",
@@ -67,9 +65,3 @@ export const gateway: Cli<"gateway"> = Command.make(
       )
     }),
 ).pipe(Command.withDescription("Run the HTTP gateway for the contracts of a module (EDDY_HTTP_HOST, EDDY_HTTP_PORT)"))
-
-export const projector: Cli<"projector"> = Command.make("projector", {}, () =>
-  Effect.flatMap(Lazy.gateway, ({ Projector }) =>
-    Layer.launch(Projector.layer.pipe(Layer.provide(Connection.serviceLayer))),
-  ),
-).pipe(Command.withDescription("Run the projector that folds the event log into the status projection"))

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobStore from "../../src/JobStore.js"
+import * as ReadModel from "../../src/ReadModel.js"
 import { Settings } from "../../src/Settings.js"
 import {
   actor,
@@ -141,30 +142,21 @@ describe("expire", () => {
     }).pipe(withRedis({ retention: Duration.millis(5), partitions: 2 })),
   )
 
-  it.live("deletes the status views of the jobs it expires and takes them out of the view counts", () =>
+  it.live("takes the jobs it expires out of the read model's lists, and only those", () =>
     Effect.gen(function* () {
-      for (const id of ["gone", "old", "kept"]) yield* submit(id)
+      for (const id of ["gone", "kept", "live"]) yield* submit(id)
       yield* JobStore.cancel("gone")
-      yield* JobStore.cancel("old")
-      // Views as the gateway's projector stores them: JSON arrays that start with the last event
-      // id, the actor and the state. "old" has a view from before that layout.
       const p = yield* keys()
-      yield* redis((c) =>
-        c.hset(p.viewJobs, {
-          gone: '["1-1","echo","cancelled",1,0,0,5]',
-          old: '{"jobId":"old","actor":"echo","state":"cancelled"}',
-          kept: '["1-2","echo","queued",1,0,0,5]',
-          other: '["1-3","echo","cancelled",1,0,0,5]',
-        }),
-      )
-      yield* redis((c) => c.hset(p.viewCounts, { "echo|cancelled": 3, "echo|queued": 1 }))
+      expect((yield* redis((c) => c.zrange(p.list(actor, "cancelled"), 0, -1))).sort()).toEqual(["gone"])
       yield* Effect.sleep("30 millis")
-      expect(yield* JobStore.expire()).toBe(2)
-      expect((yield* redis((c) => c.hkeys(p.viewJobs))).sort()).toEqual(["kept", "other"])
-      // "old" could not be read, so its count stays: only "gone" left the counts.
-      expect(yield* redis((c) => c.hgetall(p.viewCounts))).toEqual({ "echo|cancelled": "2", "echo|queued": "1" })
-      expect(yield* JobStore.expire()).toBe(0)
-    }).pipe(withRedis({ retention: Duration.millis(5) })),
+      yield* JobStore.cancel("kept")
+      // "kept" ended after the sleep: its retention has not run out yet.
+      expect(yield* JobStore.expire()).toBe(1)
+      expect(yield* redis((c) => c.zrange(p.list(actor, "cancelled"), 0, -1))).toEqual(["kept"])
+      expect(yield* redis((c) => c.zrange(p.list(actor, "queued"), 0, -1))).toEqual(["live"])
+      const counts = (yield* ReadModel.counts([actor])).get(actor)
+      expect(counts).toMatchObject({ cancelled: 1, queued: 1 })
+    }).pipe(withRedis({ retention: Duration.millis(20) })),
   )
 })
 

@@ -4,14 +4,16 @@
  * the records, the event log, the inbox and the delayed set must tell one consistent story.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Runtime } from "effect"
+import { Duration, Effect, Either, Runtime } from "effect"
 import fc from "fast-check"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobEvent from "../../src/JobEvent.js"
 import * as JobStatus from "../../src/JobStatus.js"
 import * as JobStore from "../../src/JobStore.js"
+import * as ReadModel from "../../src/ReadModel.js"
 import type { RedisClient } from "../../src/RedisClient.js"
 import * as Settings from "../../src/Settings.js"
+import * as StreamKeys from "../../src/StreamKeys.js"
 import * as TestRedis from "../support/TestRedis.js"
 import { actor, failure, inbox, keys, lane, log, pending, read, record, redis, submit } from "./support.js"
 
@@ -36,6 +38,9 @@ type Op =
   | { readonly op: "promote" }
   | { readonly op: "cancel"; readonly job: number }
   | { readonly op: "sleep"; readonly ms: number }
+  | { readonly op: "claim"; readonly consumer: number; readonly count: number }
+  | { readonly op: "requeue" | "purge"; readonly job: number }
+  | { readonly op: "expire" }
 
 const job = fc.nat({ max: jobCount - 1 })
 const consumer = fc.nat({ max: consumers.length - 1 })
@@ -84,15 +89,28 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ op: "promote" as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("cancel" as const), job }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("sleep" as const), ms: fc.integer({ min: 0, max: 30 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("claim" as const), consumer, count: fc.integer({ min: 1, max: 3 }) }),
+  },
+)
+
+/** The operator's calls that delete or revive jobs: the read-model property adds them. */
+const operatorArb: fc.Arbitrary<Op> = fc.oneof(
+  opArb,
+  fc.record({ op: fc.constantFrom("requeue" as const, "purge" as const), job }),
+  fc.constant({ op: "expire" as const }),
 )
 
 /** A few submissions first, then anything. */
-const scenario = fc
-  .tuple(
-    fc.array(submitArb, { minLength: 2, maxLength: 5 }),
-    fc.array(opArb, { minLength: 10, maxLength: 35, size: "max" }),
-  )
-  .map(([first, rest]): ReadonlyArray<Op> => [...first, ...rest])
+const scenarioOf = (ops: fc.Arbitrary<Op>) =>
+  fc
+    .tuple(
+      fc.array(submitArb, { minLength: 2, maxLength: 5 }),
+      fc.array(ops, { minLength: 10, maxLength: 35, size: "max" }),
+    )
+    .map(([first, rest]): ReadonlyArray<Op> => [...first, ...rest])
+const scenario = scenarioOf(opArb)
 
 const refusals = new Set(["LeaseLost", "JobNotFound", "JobAlreadyFinished", "CancelRequested", "JobNotInState"])
 
@@ -131,7 +149,7 @@ const stateAfter = (event: JobEvent.JobEvent): JobStatus.State | undefined => {
 const holderOf = (entryId: string) =>
   Effect.map(pending(), (rows) => rows.find((row) => row.entryId === entryId)?.consumer)
 
-const run = (ops: ReadonlyArray<Op>) =>
+const run = (ops: ReadonlyArray<Op>, operator = false) =>
   Effect.gen(function* () {
     const held = consumers.map(() => [] as Array<Deliveries.Delivery>)
     const submitted = new Set<string>()
@@ -162,7 +180,7 @@ const run = (ops: ReadonlyArray<Op>) =>
         if (!keep(outcome)) drop(c, delivery)
       })
     // As a worker does before it reads or reclaims.
-    yield* Deliveries.ensureGroup(inbox.partition, actor, lane)
+    for (const each of StreamKeys.lanes) yield* Deliveries.ensureGroup(inbox.partition, actor, each)
     const keepRunning = (o: { ok: boolean; refusal?: string }) => o.ok || o.refusal === "CancelRequested"
     const never = () => false
 
@@ -172,7 +190,8 @@ const run = (ops: ReadonlyArray<Op>) =>
           const id = `j${step.job}`
           const before = yield* record(id)
           const result = yield* submit(id, { delayMs: step.delayMs, maxAttempts: step.maxAttempts })
-          expect(result.duplicate).toBe(submitted.has(id))
+          // (An operator's purge or expire frees an id again.)
+          if (!operator) expect(result.duplicate).toBe(submitted.has(id))
           if (before !== undefined) expect(result.state).toBe(before.s)
           submitted.add(id)
           break
@@ -244,10 +263,58 @@ const run = (ops: ReadonlyArray<Op>) =>
         case "sleep":
           yield* Effect.sleep(Duration.millis(step.ms))
           break
+        case "claim": {
+          const name = consumers[step.consumer] as string
+          const claimed = yield* Deliveries.claim(inbox.partition, actor, name, step.count)
+          for (const { delivery, started } of claimed)
+            if (started !== undefined && (Either.isRight(started) || started.left._tag === "CancelRequested"))
+              heldBy(step.consumer).push(delivery)
+          break
+        }
+        case "requeue":
+          yield* attempt(JobStore.requeue(`j${step.job}`))
+          break
+        case "purge":
+          yield* attempt(JobStore.purge(`j${step.job}`))
+          break
+        case "expire":
+          yield* JobStore.expire()
+          break
       }
     }
-    yield* check(submitted)
+    if (!operator) yield* check(submitted)
+    yield* checkModel
   })
+
+/** The read model, whole: each list with its scores, and the rates. */
+const modelSnapshot = Effect.gen(function* () {
+  const p = yield* keys()
+  const lists: Record<string, Array<string>> = {}
+  for (const state of StreamKeys.states)
+    lists[state] = yield* redis((c) => c.zrange(p.list(actor, state), 0, -1, "WITHSCORES"))
+  return { lists, rates: yield* redis((c) => c.hgetall(p.rates)) }
+})
+
+/**
+ * The inline read model lists every job with a record in exactly its record's state, and no job
+ * without one; a rebuild from the log gives the same model, scores and rates included.
+ */
+const checkModel = Effect.gen(function* () {
+  const p = yield* keys()
+  const before = yield* modelSnapshot
+  const records = yield* redis((c) => c.hgetall(p.jobs))
+  const listed = new Map<string, string>()
+  for (const [state, flat] of Object.entries(before.lists))
+    for (let i = 0; i < flat.length; i += 2) {
+      const id = flat[i] as string
+      expect(listed.has(id)).toBe(false)
+      listed.set(id, state)
+    }
+  expect(new Set(listed.keys())).toEqual(new Set(Object.keys(records)))
+  for (const [id, raw] of Object.entries(records)) expect(listed.get(id)).toBe(JobStatus.stateOfRecord(raw))
+  yield* ReadModel.rebuild
+  expect(yield* modelSnapshot).toEqual(before)
+})
 
 /** What must hold after any interleaving. */
 const check = (submitted: ReadonlySet<string>) =>
@@ -358,6 +425,35 @@ describe("lifecycle property", () => {
         yield* Effect.promise(() =>
           fc.assert(
             fc.asyncProperty(scenario, async (ops) => {
+              await once(ops)
+            }),
+            { numRuns: 50 },
+          ),
+        )
+      }).pipe(Effect.provide(TestRedis.layer())),
+    120_000,
+  )
+
+  it.live(
+    "with requeue, purge and expire too, the inline read model equals a rebuild from the log",
+    () =>
+      Effect.gen(function* () {
+        const runtime = yield* Effect.runtime<RedisClient>()
+        const once = (ops: ReadonlyArray<Op>) =>
+          Runtime.runPromise(runtime)(
+            run(ops, true).pipe(
+              Effect.provide(
+                Settings.layer({
+                  prefix: TestRedis.uniquePrefix("prop"),
+                  retention: Duration.millis(25),
+                  deadLetterRetention: Duration.millis(40),
+                }),
+              ),
+            ),
+          )
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(scenarioOf(operatorArb), async (ops) => {
               await once(ops)
             }),
             { numRuns: 50 },

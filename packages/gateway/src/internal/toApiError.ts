@@ -11,6 +11,8 @@ export const toApiError = (error: Tagged): ApiErrors.ApiError => {
       return new ApiErrors.BadRequest({ code: "invalid_input", message: error.message, details: error.issues })
     case "InvalidOptions":
       return new ApiErrors.BadRequest({ code: "invalid_options", message: error.message })
+    case "InvalidListRequest":
+      return new ApiErrors.BadRequest({ code: "invalid_query", message: error.message })
     case "PayloadTooLarge":
       return new ApiErrors.PayloadTooLarge({
         code: "payload_too_large",

@@ -1,6 +1,5 @@
 /**
- * A whole eddy in one test process: the gateway on a free port of 127.0.0.1, the projector,
- * and (optionally) a worker with handlers, over the run's redis-server with a fresh prefix.
+ * A whole eddy in one test process: the gateway on a free port of 127.0.0.1 and (optionally) a worker with handlers, over the run's redis-server with a fresh prefix.
  */
 import { type Actor, EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
 import { HttpServer } from "@effect/platform"
@@ -11,7 +10,6 @@ import type { Handler } from "../../../workers/src/index.js"
 import * as Worker from "../../../workers/src/Worker.js"
 import * as Auth from "../../src/Auth.js"
 import * as Gateway from "../../src/Gateway.js"
-import * as Projector from "../../src/Projector.js"
 
 export interface Options {
   readonly contracts: ReadonlyArray<Actor.Any>
@@ -34,7 +32,7 @@ export const base = (options: Pick<Options, "settings" | "url"> = {}) =>
     ),
   )
 
-/** Gateway, projector and worker over a base layer; the layer's output gives the URL. */
+/** Gateway and worker over a base layer; the layer's output gives the URL. */
 export const layer = (options: Options) => {
   const keys = Layer.succeed(Auth.ApiKeys, {
     keys:
@@ -52,7 +50,7 @@ export const layer = (options: Options) => {
     options.handlers === undefined || options.handlers.length === 0
       ? Layer.empty
       : Layer.orDie(Worker.layer({ handlers: options.handlers, concurrency: 20, blockFor: "200 millis" }))
-  return Layer.mergeAll(gateway, Projector.layer, worker).pipe(Layer.provideMerge(base(options)))
+  return Layer.mergeAll(gateway, worker).pipe(Layer.provideMerge(base(options)))
 }
 
 /** The gateway's base URL, e.g. `http://127.0.0.1:40123`. */

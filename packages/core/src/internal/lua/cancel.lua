@@ -1,9 +1,11 @@
 -- cancel: a queued or delayed job is cancelled at once; a running one is flagged and appends
 -- `cancelRequested`, and its worker confirms (see confirm-cancel and renew). Idempotent.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 expiries (of the job's actor and lane)
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 expiries, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
+--       (of the job's actor and lane)
 -- ARGV: 1 job id, 2 group, 3 events max length, 4 retention ms, 5 actor, 6 lane
 -- Returns: {1, 'cancelled'} | {1, 'cancelRequested'} | {-2} no such job | {-3, state} already over |
 --          {-5, state} the keys given are not the job's
+use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
 local job = load_job(KEYS[1], ARGV[1])
 if not job then return { NOT_FOUND } end
 if is_terminal(job.s) then return { TERMINAL, job.s } end

@@ -1,19 +1,28 @@
 -- complete-many: `complete` for several jobs of one inbox in one call (a worker records the
--- results that finished together at once). Each job is fenced and answered on its own.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 expiries
--- ARGV: 1 group, 2 consumer, 3 events max length, 4 retention ms,
---       then triples: job id, entry id, output (JSON text)
--- Returns: one reply per triple, in order, each as `complete` answers it
+-- results that finished together at once), and optionally `claim` of the actor's next jobs in
+-- the same call, so a busy worker's Redis round trips overlap its work instead of alternating.
+-- Each job is fenced and answered on its own.
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 expiries, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled, 13 high inbox, 14 normal inbox, 15 low inbox, 16 paused
+-- ARGV: 1 group, 2 consumer, 3 events max length, 4 retention ms, 5 most to claim after (0: none),
+--       6 actor, then triples: job id, entry id, output (JSON text)
+-- Returns: {replies, claimed}: one reply per triple, in order, each as `complete` answers it; then
+--          what `claim` answers for the actor (empty when 0 was asked or the actor is paused)
+local group, consumer, maxlen, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local claim_count, actor = tonumber(ARGV[5]), ARGV[6]
+use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local replies = {}
 local acks = {}
-local retention = tonumber(ARGV[4])
-for i = 5, #ARGV, 3 do
-  replies[#replies + 1] = complete_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], retention,
+for i = 7, #ARGV, 3 do
+  replies[#replies + 1] = complete_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], group, consumer, maxlen, retention,
     ARGV[i], ARGV[i + 1], ARGV[i + 2], acks)
 end
 -- The completed entries leave the inbox in one XACK and one XDEL.
 if #acks > 0 then
-  redis.call('XACK', KEYS[3], ARGV[1], unpack(acks))
+  redis.call('XACK', KEYS[3], group, unpack(acks))
   redis.call('XDEL', KEYS[3], unpack(acks))
 end
-return replies
+local claimed = {}
+if claim_count > 0 and redis.call('SISMEMBER', KEYS[16], actor) == 0 then
+  claimed = claim_jobs(KEYS[1], KEYS[2], { KEYS[13], KEYS[14], KEYS[15] }, group, consumer, maxlen, claim_count)
+end
+return { replies, claimed }

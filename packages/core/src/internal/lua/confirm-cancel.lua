@@ -1,9 +1,10 @@
 -- confirm-cancel: the worker running a job whose cancel was requested has stopped its handler;
 -- the job ends `cancelled`. Fenced.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 expiries
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 expiries, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled
 -- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 events max length, 6 retention ms
 -- Returns: {1} cancelled; {-1} not held; {-2} no such job; {-3, state} already over;
 --          {-5, state} no cancel was requested
+use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if refusal then return refusal end
 if not job.cr then return { WRONG_STATE, job.s } end

@@ -1,28 +1,46 @@
--- expire: deletes the records of jobs that ended longer ago than their retention, and with each
--- record the job's status view, which leaves the per-actor counts. One script, so the projection
--- never holds a view whose record is gone (the projector's write refuses to make one again).
--- A view is a JSON array whose second and third items are the job's actor and state (see the
--- gateway's Projection.encodeView).
--- KEYS: 1 jobs, 2 expiries, 3 view jobs, 4 view counts
--- ARGV: 1 most to delete
+-- expire: deletes the records of jobs that ended longer ago than their retention, and takes each
+-- out of the read model's list it is in, in the same call: neither the lists nor their counts
+-- name a job whose record is gone. Also drops outcomes per minute older than the kept minutes.
+-- The actors' lists arrive through KEYS (named by the partition's `actors` set, read first); a
+-- job of an actor not named here waits for a call that names it.
+-- KEYS: 1 jobs, 2 expiries, 3 rates, then per actor named in ARGV: list succeeded, list deadLettered, list cancelled
+-- ARGV: 1 most to delete, then the actors, one per three list keys
 -- Returns: how many records were deleted
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now_ms(), 'LIMIT', 0, tonumber(ARGV[1]))
-if #ids == 0 then return 0 end
-local views = redis.call('HMGET', KEYS[3], unpack(ids))
-local viewed, counts = {}, {}
-for i = 1, #ids do
-  if views[i] then
-    viewed[#viewed + 1] = ids[i]
-    -- A view that does not read as one is deleted without touching the counts.
-    local ok, view = pcall(cjson.decode, views[i])
-    if ok and type(view) == 'table' and type(view[2]) == 'string' and type(view[3]) == 'string' then
-      local field = view[2] .. '|' .. view[3]
-      counts[field] = (counts[field] or 0) + 1
+local limit = tonumber(ARGV[1])
+local lists = {}
+for i = 2, #ARGV do
+  local k = 4 + (i - 2) * 3
+  lists[ARGV[i]] = { succeeded = KEYS[k], deadLettered = KEYS[k + 1], cancelled = KEYS[k + 2] }
+end
+local now = now_ms()
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
+local gone = {}
+if #ids > 0 then
+  local records = redis.call('HMGET', KEYS[1], unpack(ids))
+  for i, id in ipairs(ids) do
+    local raw = records[i]
+    local ok, job = false, nil
+    if raw then ok, job = pcall(cjson.decode, raw) end
+    if not ok or type(job) ~= 'table' or type(job.a) ~= 'string' then
+      -- No record (or none that reads as one): nothing lists it.
+      gone[#gone + 1] = id
+    elseif lists[job.a] then
+      local list = lists[job.a][job.s]
+      if list then redis.call('ZREM', list, id) end
+      gone[#gone + 1] = id
     end
   end
 end
-redis.call('HDEL', KEYS[1], unpack(ids))
-redis.call('ZREM', KEYS[2], unpack(ids))
-if #viewed > 0 then redis.call('HDEL', KEYS[3], unpack(viewed)) end
-for field, n in pairs(counts) do redis.call('HINCRBY', KEYS[4], field, -n) end
-return #ids
+if #gone > 0 then
+  redis.call('HDEL', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+-- The rates hash holds at most RATE_MINUTES minutes per actor and outcome.
+local oldest = math.floor(now / 60000) - RATE_MINUTES
+local old = {}
+for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+  local minute = tonumber(string.match(field, '|(%d+)$'))
+  if not minute or minute < oldest then old[#old + 1] = field end
+end
+if #old > 0 then redis.call('HDEL', KEYS[3], unpack(old)) end
+return #gone

@@ -1,13 +1,14 @@
 -- fail: a running attempt failed. Schedules the next attempt (in the delayed set, due after the
 -- given delay) while attempts remain and the error is retryable; otherwise dead-letters.
 -- Fenced; applied at most once.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 dead, 6 expiries
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 dead, 6 expiries, 7 rates, 8 list queued, 9 list delayed, 10 list active, 11 list retrying, 12 list succeeded, 13 list deadLettered, 14 list cancelled
 -- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 error (JSON {tag, message, data?}),
 --       6 retryable (1 or 0), 7 retry delay ms, 8 events max length, 9 dead-letter retention ms,
 --       10 dead letters max length, 11 dead-letter reason when not retryable,
 --       12 retention ms (of a job that ends cancelled)
 -- Returns: {1, 'retrying', retry at} | {1, 'deadLettered', reason} | {-1} not held |
 --          {-2} no such job | {-3, state} already over | {-4} cancel requested: cancelled instead
+use_model(KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14])
 local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if refusal then return refusal end
 local retention = tonumber(ARGV[9])

@@ -11,6 +11,8 @@
 -- the store can do without (the id, the usual lane, the progress of a succeeded job) and keeps
 -- `st`, `ft` and `due` as offsets from `t`: about a sixth of a record's memory.
 -- States: queued, delayed, active, retrying, succeeded, deadLettered, cancelled.
+-- Reply codes: 1 ok, 2 duplicate, -1 lease lost, -2 no such job, -3 already over,
+-- -4 cancel requested, -5 wrong state, -6 actor paused.
 
 local OK = 1
 local DUPLICATE = 2
@@ -19,6 +21,7 @@ local NOT_FOUND = -2
 local TERMINAL = -3
 local CANCEL_REQUESTED = -4
 local WRONG_STATE = -5
+local ACTOR_PAUSED = -6
 
 -- Progress events past this many stay in the log but not in the job's own history.
 local MAX_HISTORY = 1000
@@ -41,11 +44,16 @@ end
 -- Times after submission are stored as offsets from it (a few digits instead of thirteen).
 local OFFSET_TIMES = { 'st', 'ft', 'due' }
 
+-- The state the read model holds each job in, for jobs this call has loaded or created (the
+-- fold moves a job out of this state's list).
+local projected = {}
+
 local function load_job(jobs, id)
   local raw = redis.call('HGET', jobs, id)
   if not raw then return nil end
   local job = cjson.decode(raw)
   job.id = id
+  projected[id] = job.s
   job.l = job.l or 'normal'
   for _, field in ipairs(OFFSET_TIMES) do
     if job[field] then job[field] = job[field] + job.t end
@@ -68,6 +76,70 @@ local function save_job(jobs, job)
   for _, field in ipairs(OFFSET_TIMES) do job[field] = absolute[field] end
 end
 
+-- The read model (the status projection, kept inline): for each actor and state, a sorted set of
+-- job ids scored by when the job entered the state (`list:<actor>:<state>`; counts are their
+-- ZCARDs), and outcomes per minute (hash `rates`, field `<actor>|<outcome>|<minute>`). Every
+-- event is folded into it by `fold` below, in the script that appends the event; `rebuild.lua`
+-- folds the log with the same function. Jobs without a record (the pseudo jobs of malformed
+-- entries) count in the rates only.
+local STATES = { 'queued', 'delayed', 'active', 'retrying', 'succeeded', 'deadLettered', 'cancelled' }
+-- Minutes of outcomes kept (expire.lua drops older ones; a rebuild counts no older ones).
+local RATE_MINUTES = 60
+
+-- The model keys of the one actor a script changes: set by the script with `use_model` (nil:
+-- the script appends only events that change no state).
+local model = nil
+
+-- `lists`: the actor's seven list keys in STATES order; `rates`: the rates hash.
+local function use_model(rates, queued, delayed, active, retrying, succeeded, dead_lettered, cancelled)
+  model = {
+    rates = rates,
+    lists = { queued = queued, delayed = delayed, active = active, retrying = retrying,
+      succeeded = succeeded, deadLettered = dead_lettered, cancelled = cancelled },
+  }
+end
+
+-- The transition table: the state an event puts its job in. `false`: the job leaves the read
+-- model; absent: the state does not change. `submitted` and `failed` decide by their data.
+local ENTERS = { started = 'active', succeeded = 'succeeded', deadLettered = 'deadLettered',
+  cancelled = 'cancelled', released = 'queued', requeued = 'queued', purged = false }
+-- Events counted in the outcomes per minute.
+local OUTCOMES = { succeeded = true, failed = true, deadLettered = true }
+
+local function state_after(event_type, data)
+  if event_type == 'submitted' then
+    -- A delay is the data's last field (scripts write it so): only the tail is looked at.
+    if data and string.find(string.sub(data, -40), '"delayUntil":%d+}$') then return 'delayed' end
+    return 'queued'
+  elseif event_type == 'failed' then
+    if data and string.find(string.sub(data, -48), '"willRetry":true,"retryAt":%d+}$') then return 'retrying' end
+    return nil
+  end
+  return ENTERS[event_type]
+end
+
+-- The fold: applies one event (of `actor`'s job `id`, at `at` ms, held in state `from` by the
+-- model) to the model `m`; returns the state the model now holds the job in. `recorded`: the
+-- job has a record (else only the rates count it). `rates_since`: outcomes older than this
+-- minute are not counted.
+local function fold(m, id, actor, from, event_type, data, at, recorded, rates_since)
+  if OUTCOMES[event_type] then
+    local minute = math.floor(at / 60000)
+    if minute >= rates_since then
+      redis.call('HINCRBY', m.rates, actor .. '|' .. event_type .. '|' .. minute, 1)
+    end
+  end
+  if not recorded then return nil end
+  local to = state_after(event_type, data)
+  if to == nil then return from end
+  if from and from ~= to then redis.call('ZREM', m.lists[from], id) end
+  if to then
+    redis.call('ZADD', m.lists[to], at, id)
+    return to
+  end
+  return nil
+end
+
 -- Appends one event to the partition's log and records its id in the job's history.
 -- `data` is a JSON object text or nil. Every event carries the same fields in the same order,
 -- with '' for an absent one: a stream stores the field names of such entries once per node
@@ -88,6 +160,10 @@ local function append_event(events, maxlen, job, event_type, at, worker, data)
     local entry = string.format('%.0f', tonumber(ms) - (job.t or 0)) .. ':' .. seq
     job.h = (job.h and (job.h .. ',') or '') .. entry
   end
+  if model then
+    local ms = tonumber(string.match(id, '^(%d+)'))
+    projected[job.id] = fold(model, job.id, job.a, projected[job.id], event_type, data, ms, not job.pseudo, 0)
+  end
   return id
 end
 
@@ -99,9 +175,14 @@ local function holder_of(inbox, group, entry)
   return first[2], tonumber(first[4])
 end
 
--- Fencing: only the consumer holding the job's current entry may change a running job.
+-- Fencing: only the consumer holding the job's current entry may change a running job. A
+-- started job's record names its holder (`w`): `start` sets it, and `reclaim`, the only other
+-- change of hands, sets it too, so no XPENDING is asked per job. A delivery read but never
+-- started (released at a worker's stop) is looked up in the pending list.
 local function holds(inbox, group, consumer, job, entry)
-  return job.x == entry and holder_of(inbox, group, entry) == consumer
+  if job.x ~= entry then return false end
+  if job.s == 'active' then return job.w == consumer end
+  return holder_of(inbox, group, entry) == consumer
 end
 
 -- The job a fenced call may change, or the refusal to answer with: it must exist, still run,
@@ -109,7 +190,9 @@ end
 local function held_job(jobs, inbox, id, entry, group, consumer)
   local job = load_job(jobs, id)
   if not job then return nil, { NOT_FOUND } end
-  if is_terminal(job.s) then return nil, { TERMINAL, job.s } end
+  -- Whether this consumer ended it tells a worker that its own earlier call (one that timed out
+  -- on the way back) did: nothing was lost.
+  if is_terminal(job.s) then return nil, { TERMINAL, job.s, job.w == consumer and 1 or 0 } end
   if not holds(inbox, group, consumer, job, entry) then return nil, { LOST } end
   return job, nil
 end
@@ -187,11 +270,13 @@ end
 
 -- Starts one delivery (fenced): the job becomes active and `started` is appended. Entries whose
 -- job is gone or over are cleaned from the inbox. Shared by start and start-many.
--- `just_read`: the entry was read for `consumer` in this very call, so it holds it.
+-- `just_read`: the entry was read for `consumer` in this very call, so it holds it. `paused`: the
+-- actor is paused; the delivery is refused unchanged (the worker hands it back).
 -- Returns the reply start documents.
-local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry, just_read)
-  local job = load_job(jobs, id)
+local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry, just_read, paused)
   if not just_read and holder_of(inbox, group, entry) ~= consumer then return { LOST } end
+  if paused then return { ACTOR_PAUSED } end
+  local job = load_job(jobs, id)
   if not job then
     ack_delete(inbox, group, entry)
     return { NOT_FOUND }
@@ -233,4 +318,34 @@ local function complete_job(jobs, events, inbox, expiries, group, consumer, maxl
   append_event(events, maxlen, job, 'succeeded', now, consumer, '{"output":' .. output .. '}')
   save_job(jobs, job)
   return { OK }
+end
+
+-- Reads up to `count` new entries of an actor's three lane inboxes (high first) for `consumer`
+-- and starts each (as start_job does). Shared by claim and complete-many (which claims the next
+-- jobs in the call that completes the last ones). Returns one {lane, entry id, job id, start
+-- reply} per entry read, lane 1 high .. 3 low; an entry that names no job has job id '' and no
+-- start reply (the worker dead-letters it).
+local function claim_jobs(jobs, events, inboxes, group, consumer, maxlen, count)
+  local claimed = {}
+  local left = count
+  for lane = 1, 3 do
+    if left <= 0 then break end
+    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', left, 'STREAMS', inboxes[lane], '>')
+    if reply then
+      for _, entry in ipairs(reply[1][2]) do
+        local fields = entry[2]
+        local id = ''
+        for i = 1, #fields, 2 do
+          if fields[i] == 'j' then id = fields[i + 1] end
+        end
+        local started = {}
+        if id ~= '' then
+          started = start_job(jobs, events, inboxes[lane], group, consumer, maxlen, id, entry[1], true, false)
+        end
+        claimed[#claimed + 1] = { lane, entry[1], id, started }
+        left = left - 1
+      end
+    end
+  end
+  return claimed
 end

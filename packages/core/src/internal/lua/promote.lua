@@ -1,8 +1,9 @@
 -- promote: moves due delayed jobs and due retries of one inbox back into it, appending
 -- `requeued`. Safe to run on every worker at once: each due id is taken by exactly one call.
--- KEYS: 1 delayed, 2 inbox, 3 jobs, 4 events
+-- KEYS: 1 delayed, 2 inbox, 3 jobs, 4 events, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled
 -- ARGV: 1 most to move, 2 events max length
 -- Returns: {moved count, ms until the next due job (-1: none)}
+use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local moved = 0

@@ -1,7 +1,9 @@
--- purge: deletes a dead-lettered job (its record and its dead letter), appending `purged`.
--- KEYS: 1 jobs, 2 events, 3 dead, 4 expiries
+-- purge: deletes a dead-lettered job (its record and its dead letter), appending `purged`, which
+-- takes it out of the read model.
+-- KEYS: 1 jobs, 2 events, 3 dead, 4 expiries, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled
 -- ARGV: 1 job id, 2 events max length
 -- Returns: {1} purged; {-2} no such job; {-5, state} not dead-lettered
+use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local job = load_job(KEYS[1], ARGV[1])
 if not job then return { NOT_FOUND } end
 if job.s ~= 'deadLettered' then return { WRONG_STATE, job.s } end

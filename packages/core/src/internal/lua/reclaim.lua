@@ -2,12 +2,13 @@
 -- XAUTOCLAIM. Each taken job appends `stalled`; one delivered more than `max deliveries` times
 -- is dead-lettered with reason `stalled` instead of run again. Entries whose job is gone or over
 -- are cleaned; ids XAUTOCLAIM reports deleted are already gone from the pending list (Redis 7).
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
 -- ARGV: 1 group, 2 consumer, 3 min idle ms, 4 count, 5 max deliveries, 6 events max length,
 --       7 dead letters max length, 8 dead-letter retention ms, 9 cursor,
 --       10 retention ms (of a job that ends cancelled)
 -- Returns: {next cursor, {entry id, job id, ...} to run now, dead-lettered count, deleted count,
 --           cancelled count}. A job id of '' marks an entry without one (malformed).
+use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
 local claimed = redis.call('XAUTOCLAIM', KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[9], 'COUNT', ARGV[4])
 local to_run, dead_count, cancelled = {}, 0, 0
 local retention = tonumber(ARGV[8])
@@ -33,6 +34,8 @@ for _, entry in ipairs(claimed[2]) do
       dead_letter(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[4], KEYS[5], ARGV[6], ARGV[7], retention, job, 'stalled', nil, ARGV[2])
       dead_count = dead_count + 1
     else
+      -- XAUTOCLAIM handed the entry to this consumer: the record says so too (see `holds`).
+      if job.s == 'active' then job.w = ARGV[2] end
       save_job(KEYS[1], job)
       to_run[#to_run + 1] = entry_id
       to_run[#to_run + 1] = job_id

@@ -1,9 +1,10 @@
 -- requeue: a dead-lettered job goes back to its inbox with a fresh attempt budget, appending
 -- `requeued` (from `deadLetter`). Its dead letter is removed.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
 -- ARGV: 1 job id, 2 events max length, 3 actor, 4 lane
 -- Returns: {1} requeued; {-2} no such job; {-5, state, actor, lane} not dead-lettered, or the
 --          keys given are not the job's
+use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
 local job = load_job(KEYS[1], ARGV[1])
 if not job then return { NOT_FOUND } end
 if job.s ~= 'deadLettered' or job.a ~= ARGV[3] or job.l ~= ARGV[4] then return { WRONG_STATE, job.s, job.a, job.l } end

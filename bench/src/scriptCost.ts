@@ -1,0 +1,157 @@
+/**
+ * Redis CPU per job of the lifecycle scripts alone, without a worker: a private redis-server
+ * (no persistence), 20,000 jobs of the benchmark's ~100-byte payload submitted with
+ * `submit-many`, claimed 50 at a time with `claim`, completed 50 at a time with `complete-many`
+ * (and, separately, the same with `complete-many` claiming the next batch in the call).
+ * Per phase: redis-server's CPU and the scripts' own time from `INFO commandstats` (EVALSHA, wall
+ * time: it counts waits for a core too), in µs per job, the least of `rounds` runs. Run:
+ * `node --conditions=@eddy/source --import tsx bench/src/scriptCost.ts [jobs] [rounds]`.
+ * A measuring tool for docs/benchmarks.md, not part of `npm run bench`.
+ */
+import { spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { Deliveries, JobStore, RedisClient, Settings } from "@eddy/core"
+import { Effect, Layer, Redacted } from "effect"
+import { Redis } from "ioredis"
+import { payload } from "./workload.js"
+
+const jobs = Number(process.argv[2] ?? 20_000)
+// The machine is shared: each phase runs this many times, and the least CPU is reported.
+const rounds = Number(process.argv[3] ?? 3)
+const actor = "cost"
+const batch = 50
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+const infoNumber = (info: string, field: string) => Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0)
+
+/** Script time (commandstats usec of EVALSHA/EVAL) and server CPU, in µs, since the last reset. */
+const sample = async (probe: Redis) => {
+  const stats = await probe.info("commandstats")
+  const cpu = await probe.info("cpu")
+  const usec = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+),usec=(\\d+)`).exec(stats)?.[2] ?? 0)
+  const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+  return {
+    scriptUs: usec("evalsha") + usec("eval"),
+    calls: calls("evalsha") + calls("eval"),
+    cpuUs: (infoNumber(cpu, "used_cpu_user") + infoNumber(cpu, "used_cpu_sys")) * 1e6,
+  }
+}
+
+const main = async () => {
+  const port = await freePort()
+  const server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  })
+  const url = `redis://127.0.0.1:${port}`
+  const probe = new Redis(url, { lazyConnect: false })
+  for (let i = 0; i < 50; i++) {
+    try {
+      await probe.ping()
+      break
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  const rows = new Map<string, { phase: string; scriptUsPerJob: number; cpuUsPerJob: number; calls: number }>()
+  for (let round = 0; round < rounds; round++) {
+    await probe.flushall()
+    const layer = Layer.merge(
+      RedisClient.layer({ url: Redacted.make(url), timeout: "10 seconds" }),
+      Settings.layer({ prefix: `eddy${round}` }),
+    )
+    const measure = async <A>(
+      phase: string,
+      effect: Effect.Effect<A, unknown, RedisClient.RedisClient | Settings.Settings>,
+    ) => {
+      await probe.config("RESETSTAT")
+      const cpuBefore = (await sample(probe)).cpuUs
+      const result = await Effect.runPromise(Effect.provide(effect, layer))
+      const after = await sample(probe)
+      const row = {
+        phase,
+        scriptUsPerJob: after.scriptUs / jobs,
+        cpuUsPerJob: (after.cpuUs - cpuBefore) / jobs,
+        calls: after.calls,
+      }
+      const best = rows.get(phase)
+      if (best === undefined || row.cpuUsPerJob < best.cpuUsPerJob) rows.set(phase, row)
+      return result
+    }
+    const requests = (from: number) =>
+      Array.from({ length: jobs }, (_, i) => ({
+        jobId: `job-${from + i}`,
+        actor,
+        lane: "normal" as const,
+        input: JSON.stringify(payload(i)),
+        maxAttempts: 3,
+        delayMs: 0,
+      }))
+    const groups = Effect.forEach(["high", "normal", "low"] as const, (lane) => Deliveries.ensureGroup(0, actor, lane))
+    await Effect.runPromise(Effect.provide(groups, layer))
+    const output = JSON.stringify({ startedAt: Date.now() })
+
+    // Round 1: submit, claim, complete, each alone.
+    await measure("submit-many (200 per call)", JobStore.submitMany(requests(0)))
+    const claimed = await measure(
+      `claim (${batch} per call)`,
+      Effect.gen(function* () {
+        const all: Array<Deliveries.Delivery> = []
+        for (;;) {
+          const got = yield* Deliveries.claim(0, actor, "c1", batch)
+          if (got.length === 0) return all
+          all.push(...got.map((c) => c.delivery))
+        }
+      }),
+    )
+    await measure(
+      `complete-many (${batch} per call)`,
+      Effect.forEach(
+        Array.from({ length: Math.ceil(claimed.length / batch) }, (_, i) => claimed.slice(i * batch, (i + 1) * batch)),
+        (chunk) =>
+          Deliveries.completeMany(
+            chunk.map((delivery) => ({ delivery, output })),
+            "c1",
+          ),
+        { concurrency: 4, discard: true },
+      ),
+    )
+
+    // Round 2: claim, then complete-many that claims the next batch in the same call.
+    await Effect.runPromise(Effect.provide(JobStore.submitMany(requests(jobs)), layer))
+    await measure(
+      `claim + complete-many claiming the next (${batch})`,
+      Effect.gen(function* () {
+        let held = (yield* Deliveries.claim(0, actor, "c1", batch)).map((c) => c.delivery)
+        while (held.length > 0) {
+          const done = yield* Deliveries.completeAndClaim(
+            held.map((delivery) => ({ delivery, output })),
+            "c1",
+            batch,
+          )
+          held = done.claimed.map((c) => c.delivery)
+        }
+      }),
+    )
+  }
+  const memory = infoNumber(await probe.info("memory"), "used_memory")
+  const retained = jobs * 2
+  console.log(
+    `jobs per phase: ${jobs}; used_memory after ${retained} retained jobs: ${(memory / retained).toFixed(0)} B/job`,
+  )
+  console.log("| phase | script µs/job (commandstats) | redis-server CPU µs/job | calls |")
+  console.log("| --- | ---: | ---: | ---: |")
+  for (const row of rows.values())
+    console.log(`| ${row.phase} | ${row.scriptUsPerJob.toFixed(1)} | ${row.cpuUsPerJob.toFixed(1)} | ${row.calls} |`)
+  await probe.quit()
+  server.kill("SIGTERM")
+}
+
+void main()
