@@ -28,6 +28,7 @@ export interface ActorOverview {
   readonly depth: number
   readonly delayed: number
   readonly workers: number
+  readonly paused: boolean
   readonly oldestWaitingMs?: number
   readonly perMinute: ReadonlyArray<MinuteOutcomes>
 }

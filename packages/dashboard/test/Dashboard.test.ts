@@ -137,6 +137,10 @@ describe("the dashboard", () => {
     await page.getByTestId("pause").click()
     await page.getByTestId("confirm").click()
     await page.getByTestId("paused").waitFor({ timeout: 10_000 })
+    // The overview shows it too (pushed).
+    await page.goto(`${system.url}/ui/#/`)
+    await page.locator('[data-actor="greet"] h2 .badge').getByText("paused").waitFor({ timeout: 10_000 })
+    await page.goto(`${system.url}/ui/#/actors/greet`)
     const paused = await api<Array<{ name: string; paused?: boolean }>>(system, "GET", "/v1/actors")
     expect(paused.find((a) => a.name === "greet")?.paused).toBe(true)
 
@@ -145,6 +149,10 @@ describe("the dashboard", () => {
     await page.getByTestId("paused").waitFor({ state: "detached", timeout: 10_000 })
     const resumed = await api<Array<{ name: string; paused?: boolean }>>(system, "GET", "/v1/actors")
     expect(resumed.find((a) => a.name === "greet")?.paused).toBe(false)
+    const { jobId } = await api<Submitted>(system, "POST", "/v1/actors/greet/jobs", { input: { name: "resumed" } })
+    await until(async () =>
+      (await api<Status>(system, "GET", `/v1/jobs/${jobId}`)).state === "succeeded" ? true : undefined,
+    )
   })
 
   it("says the gateway is unreachable while it is down, and recovers by itself", async () => {

@@ -270,6 +270,7 @@ export const Overview = Schema.Struct({
       depth: Schema.Number,
       delayed: Schema.Number,
       workers: Schema.Number,
+      paused: Schema.Boolean,
       oldestWaitingMs: Schema.optional(Schema.Number),
       /** The last 60 minutes, oldest first. */
       perMinute: Schema.Array(MinuteOutcomes),

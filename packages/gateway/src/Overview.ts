@@ -5,22 +5,13 @@
  * once a second however many pages watch it (`shared`), pushed to them over one SSE stream.
  */
 import { createRequire } from "node:module"
-import { JobEvent, RedisClient, Settings, StreamKeys, WorkerPresence } from "@eddy/core"
+import { JobEvent, JobStore, ReadModel, RedisClient, Settings, StreamKeys, WorkerPresence } from "@eddy/core"
 import { Clock, Duration, Effect } from "effect"
 import * as Contracts from "./Contracts.js"
-import * as Projection from "./Projection.js"
 import * as QueueStats from "./QueueStats.js"
 
 /** The gateway package's version, as the overview reports it. */
 export const version: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version
-
-/** Outcomes of one minute (minute = epoch minutes). */
-export interface MinuteOutcomes {
-  readonly minute: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly deadLettered: number
-}
 
 /** One actor's line of the overview. */
 export interface ActorOverview {
@@ -29,10 +20,12 @@ export interface ActorOverview {
   readonly depth: number
   readonly delayed: number
   readonly workers: number
+  /** Workers everywhere leave its jobs unclaimed until it is resumed. */
+  readonly paused: boolean
   /** Age of the oldest job waiting in an inbox (not yet delivered); absent when none waits. */
   readonly oldestWaitingMs?: number
   /** The last 60 minutes, oldest first, the current minute last. */
-  readonly perMinute: ReadonlyArray<MinuteOutcomes>
+  readonly perMinute: ReadonlyArray<ReadModel.MinuteOutcomes>
 }
 
 /** The whole overview. */
@@ -44,41 +37,11 @@ export interface Snapshot {
   readonly workers: ReadonlyArray<WorkerPresence.Presence>
 }
 
-const minutes = 60
-
-/** Outcomes per actor and minute over the last hour, from the projection's per-minute hashes. */
-const perMinute = (now: number) =>
-  Effect.gen(function* () {
-    const { keyspace } = yield* Settings.Settings
-    const redis = yield* RedisClient.RedisClient
-    const last = Math.floor(now / 60_000)
-    const wanted = Array.from({ length: minutes }, (_, i) => last - minutes + 1 + i)
-    const hashes = yield* Effect.forEach(
-      keyspace.all.flatMap((p) => wanted.map((minute) => ({ minute, key: p.viewRates(minute) }))),
-      ({ minute, key }) => redis.run((c) => c.hgetall(key)).pipe(Effect.map((raw) => ({ minute, raw }))),
-      { concurrency: "unbounded" },
-    )
-    const result = new Map<string, Map<number, Record<string, number>>>()
-    for (const { minute, raw } of hashes)
-      for (const [field, value] of Object.entries(raw)) {
-        const [actor = "", outcome = ""] = field.split("|")
-        const byMinute = result.get(actor) ?? new Map<number, Record<string, number>>()
-        const entry = byMinute.get(minute) ?? {}
-        entry[outcome] = (entry[outcome] ?? 0) + Number(value)
-        byMinute.set(minute, entry)
-        result.set(actor, byMinute)
-      }
-    return (actor: string): ReadonlyArray<MinuteOutcomes> =>
-      wanted.map((minute) => {
-        const entry = result.get(actor)?.get(minute) ?? {}
-        return {
-          minute,
-          succeeded: entry.succeeded ?? 0,
-          failed: entry.failed ?? 0,
-          deadLettered: entry.deadLettered ?? 0,
-        }
-      })
-  })
+/** An hour without outcomes, for an actor that has had none. */
+const quietHour = (now: number): ReadonlyArray<ReadModel.MinuteOutcomes> => {
+  const last = Math.floor(now / 60_000)
+  return Array.from({ length: 60 }, (_, i) => ({ minute: last - 59 + i, succeeded: 0, failed: 0, deadLettered: 0 }))
+}
 
 /** When the oldest entry of an inbox that no worker has read yet entered it; undefined: none. */
 const oldestWaiting = (inbox: string) =>
@@ -114,12 +77,13 @@ export const snapshot = Effect.gen(function* () {
   const names = [...(yield* Contracts.Contracts).keys()].sort()
   const read = Effect.gen(function* () {
     const roundTrip = yield* redis.health
-    const [counts, stats, workers, rates, oldest] = yield* Effect.all(
+    const [counts, stats, workers, rates, paused, oldest] = yield* Effect.all(
       [
-        Projection.counts,
+        ReadModel.counts(names),
         QueueStats.forActors(names),
         WorkerPresence.list,
-        perMinute(now),
+        ReadModel.ratesPerMinute(60),
+        JobStore.paused,
         Effect.forEach(names, oldestOf, { concurrency: "unbounded" }),
       ],
       { concurrency: "unbounded" },
@@ -132,8 +96,9 @@ export const snapshot = Effect.gen(function* () {
         depth: stats.get(name)?.depth ?? 0,
         delayed: stats.get(name)?.delayed ?? 0,
         workers: workers.filter((worker) => worker.actors.includes(name)).length,
+        paused: paused.has(name),
         ...(oldestAt === undefined ? {} : { oldestWaitingMs: Math.max(0, now - oldestAt) }),
-        perMinute: rates(name),
+        perMinute: rates.get(name) ?? quietHour(now),
       }
     })
     return {
@@ -151,7 +116,15 @@ export const snapshot = Effect.gen(function* () {
           at: now,
           version,
           redis: { up: false, error: error.message === "" ? error._tag : error.message },
-          actors: names.map((name) => ({ name, counts: {}, depth: 0, delayed: 0, workers: 0, perMinute: [] })),
+          actors: names.map((name) => ({
+            name,
+            counts: {},
+            depth: 0,
+            delayed: 0,
+            workers: 0,
+            paused: false,
+            perMinute: [],
+          })),
           workers: [],
         }),
     ),

@@ -93,7 +93,8 @@ export const ActorPage = ({ actor, overview, can }: { actor: string; overview: O
       setInfo(found)
       setInfoError(found === undefined ? new Error(`no actor named "${actor}"`) : undefined)
     }, setInfoError)
-  }, [actor, version])
+    // Read again when the pushed overview says it was paused or resumed elsewhere.
+  }, [actor, version, overview?.actors.find((a) => a.name === actor)?.paused])
   const refresh = () => setVersion((n) => n + 1)
   const live = overview?.actors.find((a) => a.name === actor)
   const paused = info?.paused === true

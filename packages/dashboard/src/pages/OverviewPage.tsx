@@ -19,6 +19,7 @@ const ActorCard = ({ actor }: { readonly actor: ActorOverview }) => {
     <section class="card" data-actor={actor.name}>
       <h2>
         <a href={href.actor(actor.name)}>{actor.name}</a>
+        {actor.paused && <span class="badge bad"> paused</span>}
       </h2>
       <div class="stats">
         <Stat label="waiting" name="depth" value={actor.depth} />

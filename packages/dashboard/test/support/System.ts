@@ -1,6 +1,6 @@
 /**
- * A whole eddy for the browser tests, in the test process: gateway (serving the dashboard),
- * projector and a worker running the gateway tests' actors, over the run's redis-server. It can
+ * A whole eddy for the browser tests, in the test process: gateway (serving the dashboard)
+ * and a worker running the gateway tests' actors, over the run's redis-server. It can
  * be stopped and started again on the same port and key prefix (the gateway-restart test).
  */
 import { createServer } from "node:net"
@@ -9,7 +9,6 @@ import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import * as Auth from "../../../gateway/src/Auth.js"
 import * as Gateway from "../../../gateway/src/Gateway.js"
-import * as Projector from "../../../gateway/src/Projector.js"
 import * as Actors from "../../../gateway/test/support/Actors.js"
 import * as Worker from "../../../workers/src/Worker.js"
 
@@ -51,7 +50,7 @@ const layerOf = (options: Options, port: number, prefix: string) => {
     Layer.provide(keys),
   )
   const worker = Layer.orDie(Worker.layer({ handlers: Actors.handlers, concurrency: 8, blockFor: "200 millis" }))
-  return Layer.mergeAll(gateway, Projector.layer, worker).pipe(
+  return Layer.mergeAll(gateway, worker).pipe(
     Layer.provideMerge(
       Layer.provideMerge(
         Layer.merge(Producer.layer, EventTailer.layer),
