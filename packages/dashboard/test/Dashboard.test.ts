@@ -60,12 +60,19 @@ describe("the dashboard", () => {
       jobs: Array.from({ length: 7 }, (_, i) => ({ input: { name: `n${i}` } })),
     })
     await api(system, "POST", "/v1/actors/parked/jobs/batch", { jobs: [{ input: { i: 1 } }, { input: { i: 2 } }] })
+    await api(system, "POST", "/v1/actors/poison/jobs/batch", { jobs: [{ input: { n: 13 } }, { input: { n: 14 } }] })
     // Pushed by the overview stream: the page does not reload.
     await waitForStat("greet", "succeeded", "7")
     await waitForStat("parked", "depth", "2")
+    await waitForStat("poison", "deadLettered", "2")
     expect(await stat("parked", "oldestWaiting")).toMatch(/\d+(\.\d)? (ms|s)/)
     await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 6)
     await screenshot("dashboard-overview")
+    if (shots !== undefined) {
+      await page.setViewportSize({ width: 390, height: 844 })
+      await screenshot("phone-overview")
+      await page.setViewportSize({ width: 1280, height: 800 })
+    }
   })
 
   it("retries a dead-lettered job from the failed-jobs panel and sees it succeed", async () => {

@@ -12,8 +12,8 @@ const Stat = ({ label, name, value }: { label: string; name: string; value: stri
 
 const ActorCard = ({ actor }: { readonly actor: ActorOverview }) => {
   const lastHour = actor.perMinute.reduce(
-    (sum, m) => ({ ok: sum.ok + m.succeeded, failed: sum.failed + m.failed + m.deadLettered }),
-    { ok: 0, failed: 0 },
+    (sum, m) => ({ ok: sum.ok + m.succeeded, failed: sum.failed + m.failed, dead: sum.dead + m.deadLettered }),
+    { ok: 0, failed: 0, dead: 0 },
   )
   return (
     <section class="card" data-actor={actor.name}>
@@ -36,7 +36,7 @@ const ActorCard = ({ actor }: { readonly actor: ActorOverview }) => {
         />
       </div>
       <p class="muted">
-        last hour: {lastHour.ok} succeeded, {lastHour.failed} failed
+        last hour: {lastHour.ok} succeeded, {lastHour.failed} failed attempts, {lastHour.dead} dead-lettered
       </p>
       <OutcomesChart minutes={actor.perMinute} />
     </section>

@@ -24,6 +24,8 @@ export const ensureBuilt = (): void => {
   execFileSync(process.execPath, [join(dashboard, "node_modules", "vite", "bin", "vite.js"), "build"], {
     cwd: dashboard,
     stdio: "inherit",
+    // vitest sets NODE_ENV=test, which would build Preact's development bundle.
+    env: { ...process.env, NODE_ENV: "production" },
   })
 }
 
