@@ -198,8 +198,8 @@ describe("dashboard endpoints", () => {
       expect(page.status).toBe(200)
       expect(page.headers.get("content-type")).toContain("text/html")
       expect(page.text).toContain('<div id="app">')
-      const escape = yield* TestGateway.request(`${url}/ui/..%2f..%2fpackage.json`)
-      expect(escape.status).toBe(404)
+      const outside = yield* TestGateway.request(`${url}/ui/..%2f..%2fpackage.json`)
+      expect(outside.status).toBe(404)
     }).pipe(Effect.provide(gateway())),
   )
 })
