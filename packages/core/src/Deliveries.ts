@@ -12,7 +12,7 @@ import { RedisClient } from "./RedisClient.js"
 import { Code, codeOf, type Refusal, refusal } from "./ScriptOutcome.js"
 import * as Scripts from "./Scripts.js"
 import { Settings } from "./Settings.js"
-import { lanes, workerGroup } from "./StreamKeys.js"
+import { lanes, type PartitionKeys, workerGroup } from "./StreamKeys.js"
 
 /** One inbox entry handed to a consumer. */
 export interface Delivery {
@@ -39,8 +39,20 @@ const keysOf = (delivery: Pick<Delivery, "partition" | "actor" | "lane">) =>
     return { settings, p, inbox: p.inbox(delivery.actor, delivery.lane) }
   })
 
-const fenced = (delivery: Delivery, consumer: string) =>
-  [delivery.jobId, delivery.entryId, workerGroup, consumer] as const
+/** The named arguments every fenced call takes. */
+const fenced = (delivery: Delivery, consumer: string) => ({
+  jobId: delivery.jobId,
+  entryId: delivery.entryId,
+  group: workerGroup,
+  consumer,
+})
+
+/** An actor's three inboxes in a partition, as `claim` names them. */
+const inboxesOf = (p: PartitionKeys, actor: string) => ({
+  highInbox: p.inbox(actor, "high"),
+  normalInbox: p.inbox(actor, "normal"),
+  lowInbox: p.inbox(actor, "low"),
+})
 
 const orRefusal = (delivery: Delivery, reply: Scripts.Reply) =>
   codeOf(reply) === Code.ok ? Effect.void : Effect.fail(refusal(delivery.jobId, reply))
@@ -78,11 +90,10 @@ const startedOf = (delivery: Delivery, reply: Scripts.Reply): Either.Either<Star
 export const start = (delivery: Delivery, consumer: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
-    const reply = yield* runScript(
-      Scripts.start,
-      [p.jobs, p.events, inbox, p.paused, ...p.model(delivery.actor)],
-      [...fenced(delivery, consumer), settings.eventsMaxLen, delivery.actor],
-    )
+    const reply = yield* runScript(Scripts.start, {
+      keys: { jobs: p.jobs, events: p.events, inbox, paused: p.paused, ...p.model(delivery.actor) },
+      args: { ...fenced(delivery, consumer), eventsMaxLen: settings.eventsMaxLen, actor: delivery.actor },
+    })
     return yield* startedOf(delivery, reply)
   })
 
@@ -95,11 +106,11 @@ export const startMany = (deliveries: ReadonlyArray<Delivery>, consumer: string)
     const first = deliveries[0]
     if (first === undefined) return []
     const { settings, p, inbox } = yield* keysOf(first)
-    const replies = yield* runScript(
-      Scripts.startMany,
-      [p.jobs, p.events, inbox, p.paused, ...p.model(first.actor)],
-      [workerGroup, consumer, settings.eventsMaxLen, first.actor, ...deliveries.flatMap((d) => [d.jobId, d.entryId])],
-    )
+    const replies = yield* runScript(Scripts.startMany, {
+      keys: { jobs: p.jobs, events: p.events, inbox, paused: p.paused, ...p.model(first.actor) },
+      args: { group: workerGroup, consumer, eventsMaxLen: settings.eventsMaxLen, actor: first.actor },
+      moreArgs: deliveries.flatMap((d) => [d.jobId, d.entryId]),
+    })
     return deliveries.map((delivery, i) => startedOf(delivery, (replies[i] ?? []) as Scripts.Reply))
   })
 
@@ -125,11 +136,10 @@ const claimedOf = (partition: number, actor: string, reply: Scripts.Reply) =>
 export const claim = (partition: number, actor: string, consumer: string, count: number) =>
   Effect.gen(function* () {
     const { settings, p } = yield* keysOf({ partition, actor, lane: "normal" })
-    const reply = yield* runScript(
-      Scripts.claim,
-      [p.jobs, p.events, ...lanes.map((lane) => p.inbox(actor, lane)), p.paused, ...p.model(actor)],
-      [workerGroup, consumer, settings.eventsMaxLen, count, actor],
-    )
+    const reply = yield* runScript(Scripts.claim, {
+      keys: { jobs: p.jobs, events: p.events, ...inboxesOf(p, actor), paused: p.paused, ...p.model(actor) },
+      args: { group: workerGroup, consumer, eventsMaxLen: settings.eventsMaxLen, count, actor },
+    })
     return claimedOf(partition, actor, reply)
   })
 
@@ -143,7 +153,11 @@ export const renew = (deliveries: ReadonlyArray<Delivery>, consumer: string) =>
     if (first === undefined) return []
     const { p, inbox } = yield* keysOf(first)
     const pairs = deliveries.flatMap((delivery) => [delivery.entryId, delivery.jobId])
-    const reply = yield* runScript(Scripts.renew, [p.jobs, inbox], [workerGroup, consumer, ...pairs])
+    const reply = yield* runScript(Scripts.renew, {
+      keys: { jobs: p.jobs, inbox },
+      args: { group: workerGroup, consumer },
+      moreArgs: pairs,
+    })
     return reply.map((code): Renewal => {
       switch (Number(code)) {
         case Code.ok:
@@ -162,11 +176,10 @@ export const progress = (delivery: Delivery, consumer: string, fraction: number,
     const { settings, p, inbox } = yield* keysOf(delivery)
     const clamped = Math.min(1, Math.max(0, fraction))
     const data = JSON.stringify(note === undefined ? { fraction: clamped } : { fraction: clamped, note })
-    const reply = yield* runScript(
-      Scripts.progress,
-      [p.jobs, p.events, inbox],
-      [...fenced(delivery, consumer), clamped, data, settings.eventsMaxLen],
-    )
+    const reply = yield* runScript(Scripts.progress, {
+      keys: { jobs: p.jobs, events: p.events, inbox },
+      args: { ...fenced(delivery, consumer), fraction: clamped, data, eventsMaxLen: settings.eventsMaxLen },
+    })
     return yield* orRefusal(delivery, reply)
   })
 
@@ -174,11 +187,15 @@ export const progress = (delivery: Delivery, consumer: string, fraction: number,
 export const complete = (delivery: Delivery, consumer: string, output: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
-    const reply = yield* runScript(
-      Scripts.complete,
-      [p.jobs, p.events, inbox, p.expiries, ...p.model(delivery.actor)],
-      [...fenced(delivery, consumer), output, settings.eventsMaxLen, Duration.toMillis(settings.retention)],
-    )
+    const reply = yield* runScript(Scripts.complete, {
+      keys: { jobs: p.jobs, events: p.events, inbox, expiries: p.expiries, ...p.model(delivery.actor) },
+      args: {
+        ...fenced(delivery, consumer),
+        output,
+        eventsMaxLen: settings.eventsMaxLen,
+        retentionMs: Duration.toMillis(settings.retention),
+      },
+    })
     return yield* orRefusal(delivery, reply)
   })
 
@@ -205,19 +222,26 @@ export const completeAndClaim = (
     if (first === undefined) return { completions: [], claimed: [] } satisfies CompletedMany
     const { settings, p, inbox } = yield* keysOf(first.delivery)
     const { actor, partition } = first.delivery
-    const reply = yield* runScript(
-      Scripts.completeMany,
-      [p.jobs, p.events, inbox, p.expiries, ...p.model(actor), ...lanes.map((lane) => p.inbox(actor, lane)), p.paused],
-      [
-        workerGroup,
+    const reply = yield* runScript(Scripts.completeMany, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        inbox,
+        expiries: p.expiries,
+        ...p.model(actor),
+        ...inboxesOf(p, actor),
+        paused: p.paused,
+      },
+      args: {
+        group: workerGroup,
         consumer,
-        settings.eventsMaxLen,
-        Duration.toMillis(settings.retention),
-        Math.max(0, Math.floor(claimNext)),
+        eventsMaxLen: settings.eventsMaxLen,
+        retentionMs: Duration.toMillis(settings.retention),
+        claimNext: Math.max(0, Math.floor(claimNext)),
         actor,
-        ...completions.flatMap(({ delivery, output }) => [delivery.jobId, delivery.entryId, output]),
-      ],
-    )
+      },
+      moreArgs: completions.flatMap(({ delivery, output }) => [delivery.jobId, delivery.entryId, output]),
+    })
     const replies = (reply[0] ?? []) as Scripts.Reply
     return {
       completions: completions.map(({ delivery }, i): Either.Either<void, Refusal> => {
@@ -257,30 +281,29 @@ export type FailOutcome =
 export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
-    const reply = yield* runScript(
-      Scripts.fail,
-      [
-        p.jobs,
-        p.events,
+    const reply = yield* runScript(Scripts.fail, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
         inbox,
-        p.delayed(delivery.actor, delivery.lane),
-        p.dead(delivery.actor),
-        p.expiries,
+        delayed: p.delayed(delivery.actor, delivery.lane),
+        dead: p.dead(delivery.actor),
+        expiries: p.expiries,
         ...p.model(delivery.actor),
-      ],
-      [
+      },
+      args: {
         ...fenced(delivery, consumer),
-        JSON.stringify(failure.error),
-        failure.retryable ? 1 : 0,
-        Math.round(Duration.toMillis(failure.retryDelay)),
-        settings.eventsMaxLen,
-        Duration.toMillis(settings.deadLetterRetention),
-        settings.deadLettersMaxLen,
-        failure.reason ?? "nonRetryable",
+        error: JSON.stringify(failure.error),
+        retryable: failure.retryable ? 1 : 0,
+        retryDelayMs: Math.round(Duration.toMillis(failure.retryDelay)),
+        eventsMaxLen: settings.eventsMaxLen,
+        deadLetterRetentionMs: Duration.toMillis(settings.deadLetterRetention),
+        deadLettersMaxLen: settings.deadLettersMaxLen,
+        reason: failure.reason ?? "nonRetryable",
         // A cancel requested meanwhile ends the job cancelled, kept as long as any finished job.
-        Duration.toMillis(settings.retention),
-      ],
-    )
+        retentionMs: Duration.toMillis(settings.retention),
+      },
+    })
     if (codeOf(reply) !== Code.ok) return yield* Effect.fail(refusal(delivery.jobId, reply))
     return (
       reply[1] === "retrying"
@@ -293,11 +316,14 @@ export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
 export const release = (delivery: Delivery, consumer: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
-    const reply = yield* runScript(
-      Scripts.release,
-      [p.jobs, p.events, inbox, p.expiries, ...p.model(delivery.actor)],
-      [...fenced(delivery, consumer), settings.eventsMaxLen, Duration.toMillis(settings.retention)],
-    )
+    const reply = yield* runScript(Scripts.release, {
+      keys: { jobs: p.jobs, events: p.events, inbox, expiries: p.expiries, ...p.model(delivery.actor) },
+      args: {
+        ...fenced(delivery, consumer),
+        eventsMaxLen: settings.eventsMaxLen,
+        retentionMs: Duration.toMillis(settings.retention),
+      },
+    })
     return yield* orRefusal(delivery, reply)
   })
 
@@ -305,11 +331,14 @@ export const release = (delivery: Delivery, consumer: string) =>
 export const confirmCancel = (delivery: Delivery, consumer: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
-    const reply = yield* runScript(
-      Scripts.confirmCancel,
-      [p.jobs, p.events, inbox, p.expiries, ...p.model(delivery.actor)],
-      [...fenced(delivery, consumer), settings.eventsMaxLen, Duration.toMillis(settings.retention)],
-    )
+    const reply = yield* runScript(Scripts.confirmCancel, {
+      keys: { jobs: p.jobs, events: p.events, inbox, expiries: p.expiries, ...p.model(delivery.actor) },
+      args: {
+        ...fenced(delivery, consumer),
+        eventsMaxLen: settings.eventsMaxLen,
+        retentionMs: Duration.toMillis(settings.retention),
+      },
+    })
     return yield* orRefusal(delivery, reply)
   })
 
@@ -317,19 +346,18 @@ export const confirmCancel = (delivery: Delivery, consumer: string) =>
 export const deadLetterEntry = (delivery: Delivery, consumer: string, detail: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
-    const reply = yield* runScript(
-      Scripts.deadLetterEntry,
-      [inbox, p.dead(delivery.actor), p.events, p.rates],
-      [
-        delivery.entryId,
-        workerGroup,
+    const reply = yield* runScript(Scripts.deadLetterEntry, {
+      keys: { inbox, dead: p.dead(delivery.actor), events: p.events, rates: p.rates },
+      args: {
+        entryId: delivery.entryId,
+        group: workerGroup,
         consumer,
-        delivery.actor,
+        actor: delivery.actor,
         detail,
-        settings.eventsMaxLen,
-        settings.deadLettersMaxLen,
-      ],
-    )
+        eventsMaxLen: settings.eventsMaxLen,
+        deadLettersMaxLen: settings.deadLettersMaxLen,
+      },
+    })
     return yield* orRefusal(delivery, reply)
   })
 
@@ -365,22 +393,28 @@ export const reclaim = (
         cancelled: 0,
       } satisfies Reclaimed
     const { settings, p, inbox: key } = yield* keysOf(inbox)
-    const reply = yield* runScript(
-      Scripts.reclaim,
-      [p.jobs, p.events, key, p.dead(inbox.actor), p.expiries, ...p.model(inbox.actor)],
-      [
-        workerGroup,
+    const reply = yield* runScript(Scripts.reclaim, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        inbox: key,
+        dead: p.dead(inbox.actor),
+        expiries: p.expiries,
+        ...p.model(inbox.actor),
+      },
+      args: {
+        group: workerGroup,
         consumer,
-        Math.round(Duration.toMillis(options.minIdle)),
-        options.count,
-        options.maxDeliveries,
-        settings.eventsMaxLen,
-        settings.deadLettersMaxLen,
-        Duration.toMillis(settings.deadLetterRetention),
-        options.cursor ?? "0-0",
-        Duration.toMillis(settings.retention),
-      ],
-    )
+        minIdleMs: Math.round(Duration.toMillis(options.minIdle)),
+        count: options.count,
+        maxDeliveries: options.maxDeliveries,
+        eventsMaxLen: settings.eventsMaxLen,
+        deadLettersMaxLen: settings.deadLettersMaxLen,
+        deadLetterRetentionMs: Duration.toMillis(settings.deadLetterRetention),
+        cursor: options.cursor ?? "0-0",
+        retentionMs: Duration.toMillis(settings.retention),
+      },
+    })
     const pairs = (reply[1] ?? []) as ReadonlyArray<string>
     const deliveries: Array<Delivery> = []
     for (let i = 0; i + 1 < pairs.length; i += 2)
@@ -398,11 +432,16 @@ export const reclaim = (
 export const promote = (inbox: Pick<Delivery, "partition" | "actor" | "lane">, limit = 500) =>
   Effect.gen(function* () {
     const { settings, p, inbox: key } = yield* keysOf(inbox)
-    const reply = yield* runScript(
-      Scripts.promote,
-      [p.delayed(inbox.actor, inbox.lane), key, p.jobs, p.events, ...p.model(inbox.actor)],
-      [limit, settings.eventsMaxLen],
-    )
+    const reply = yield* runScript(Scripts.promote, {
+      keys: {
+        delayed: p.delayed(inbox.actor, inbox.lane),
+        inbox: key,
+        jobs: p.jobs,
+        events: p.events,
+        ...p.model(inbox.actor),
+      },
+      args: { limit, eventsMaxLen: settings.eventsMaxLen },
+    })
     const wait = Number(reply[1])
     return { moved: Number(reply[0]), nextDueInMs: wait < 0 ? undefined : wait }
   })
@@ -417,10 +456,9 @@ export const pruneConsumers = (
 ) =>
   Effect.gen(function* () {
     const { inbox: key } = yield* keysOf(inbox)
-    const removed = yield* runScript(
-      Scripts.pruneConsumers,
-      [key],
-      [workerGroup, Math.round(Duration.toMillis(options.minIdle)), options.only ?? ""],
-    )
+    const removed = yield* runScript(Scripts.pruneConsumers, {
+      keys: { inbox: key },
+      args: { group: workerGroup, minIdleMs: Math.round(Duration.toMillis(options.minIdle)), only: options.only ?? "" },
+    })
     return Number(removed)
   })

@@ -35,33 +35,35 @@ export interface SubmitResult {
   readonly state: JobStatus.State
 }
 
+/** The keys `submit` and `submit-many` write for a request. */
+const submitKeys = (p: PartitionKeys, request: SubmitRequest) => ({
+  jobs: p.jobs,
+  events: p.events,
+  inbox: p.inbox(request.actor, request.lane),
+  delayed: p.delayed(request.actor, request.lane),
+  actors: p.actors,
+  ...p.model(request.actor),
+})
+
 /** Writes one job (or finds the existing one with the same id). */
 export const submit = (request: SubmitRequest) =>
   Effect.gen(function* () {
     const { keyspace, eventsMaxLen } = yield* Settings
     const p = keyspace.partitionOf(request.jobId, request.partitionKey)
-    const reply = yield* runScript(
-      Scripts.submit,
-      [
-        p.jobs,
-        p.events,
-        p.inbox(request.actor, request.lane),
-        p.delayed(request.actor, request.lane),
-        p.actors,
-        ...p.model(request.actor),
-      ],
-      [
-        request.jobId,
-        request.actor,
-        request.lane,
-        request.input,
-        request.maxAttempts,
-        Math.max(0, Math.round(request.delayMs)),
-        request.correlationId ?? "",
-        request.causationId ?? "",
+    const reply = yield* runScript(Scripts.submit, {
+      keys: submitKeys(p, request),
+      args: {
+        jobId: request.jobId,
+        actor: request.actor,
+        lane: request.lane,
+        input: request.input,
+        maxAttempts: request.maxAttempts,
+        delayMs: Math.max(0, Math.round(request.delayMs)),
+        correlationId: request.correlationId ?? "",
+        causationId: request.causationId ?? "",
         eventsMaxLen,
-      ],
-    )
+      },
+    })
     return {
       jobId: request.jobId,
       duplicate: Number(reply[0]) === Code.duplicate,
@@ -72,14 +74,9 @@ export const submit = (request: SubmitRequest) =>
 /** Jobs per `submit-many` call: big enough to amortise the call, small enough to stay brief. */
 const submitChunk = 200
 
-/** `submit-many`'s arguments for the requests at `items` (which share the first's actor and lane). */
-const submitManyArgs = (
-  first: SubmitRequest,
-  eventsMaxLen: number,
-  items: ReadonlyArray<number>,
-  requests: ReadonlyArray<SubmitRequest>,
-) => {
-  const args: Array<string | number> = [first.actor, first.lane, first.maxAttempts, eventsMaxLen]
+/** `submit-many`'s five arguments per job for the requests at `items`. */
+const submitManyJobs = (items: ReadonlyArray<number>, requests: ReadonlyArray<SubmitRequest>) => {
+  const args: Array<string | number> = []
   for (const index of items) {
     const r = requests[index] as SubmitRequest
     args.push(r.jobId, r.input, r.delayMs > 0 ? Math.round(r.delayMs) : 0, r.correlationId ?? "", r.causationId ?? "")
@@ -95,19 +92,15 @@ const submitManyArgs = (
 export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
   Effect.gen(function* () {
     const { keyspace, eventsMaxLen } = yield* Settings
-    const groups = new Map<string, { keys: ReadonlyArray<string>; request: SubmitRequest; items: Array<number> }>()
+    const groups = new Map<
+      string,
+      { keys: ReturnType<typeof submitKeys>; request: SubmitRequest; items: Array<number> }
+    >()
     requests.forEach((request, index) => {
       const p = keyspace.partitionOf(request.jobId, request.partitionKey)
       const key = `${p.index}|${request.actor}|${request.lane}|${request.maxAttempts}`
       const group = groups.get(key) ?? {
-        keys: [
-          p.jobs,
-          p.events,
-          p.inbox(request.actor, request.lane),
-          p.delayed(request.actor, request.lane),
-          p.actors,
-          ...p.model(request.actor),
-        ],
+        keys: submitKeys(p, request),
         request,
         items: [],
       }
@@ -124,11 +117,16 @@ export const submitMany = (requests: ReadonlyArray<SubmitRequest>) =>
     yield* Effect.forEach(
       chunks,
       (chunk) =>
-        runScript(
-          Scripts.submitMany,
-          chunk.keys,
-          submitManyArgs(chunk.request, eventsMaxLen, chunk.items, requests),
-        ).pipe(
+        runScript(Scripts.submitMany, {
+          keys: chunk.keys,
+          args: {
+            actor: chunk.request.actor,
+            lane: chunk.request.lane,
+            maxAttempts: chunk.request.maxAttempts,
+            eventsMaxLen,
+          },
+          moreArgs: submitManyJobs(chunk.items, requests),
+        }).pipe(
           Effect.map((reply) =>
             chunk.items.forEach((index, i) => {
               results[index] = {
@@ -233,18 +231,24 @@ export const cancel = (jobId: string) =>
   Effect.gen(function* () {
     const { eventsMaxLen, retention } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
-    const reply = yield* runScript(
-      Scripts.cancel,
-      [
-        p.jobs,
-        p.events,
-        p.inbox(status.actor, status.lane),
-        p.delayed(status.actor, status.lane),
-        p.expiries,
+    const reply = yield* runScript(Scripts.cancel, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        inbox: p.inbox(status.actor, status.lane),
+        delayed: p.delayed(status.actor, status.lane),
+        expiries: p.expiries,
         ...p.model(status.actor),
-      ],
-      [jobId, workerGroup, eventsMaxLen, Duration.toMillis(retention), status.actor, status.lane],
-    )
+      },
+      args: {
+        jobId,
+        group: workerGroup,
+        eventsMaxLen,
+        retentionMs: Duration.toMillis(retention),
+        actor: status.actor,
+        lane: status.lane,
+      },
+    })
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "queued, delayed or running"))
     return reply[1] as "cancelled" | "cancelRequested"
   })
@@ -254,18 +258,17 @@ export const requeue = (jobId: string) =>
   Effect.gen(function* () {
     const { eventsMaxLen } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
-    const reply = yield* runScript(
-      Scripts.requeue,
-      [
-        p.jobs,
-        p.events,
-        p.inbox(status.actor, status.lane),
-        p.dead(status.actor),
-        p.expiries,
+    const reply = yield* runScript(Scripts.requeue, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        inbox: p.inbox(status.actor, status.lane),
+        dead: p.dead(status.actor),
+        expiries: p.expiries,
         ...p.model(status.actor),
-      ],
-      [jobId, eventsMaxLen, status.actor, status.lane],
-    )
+      },
+      args: { jobId, eventsMaxLen, actor: status.actor, lane: status.lane },
+    })
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
   })
 
@@ -274,11 +277,16 @@ export const purge = (jobId: string) =>
   Effect.gen(function* () {
     const { eventsMaxLen } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
-    const reply = yield* runScript(
-      Scripts.purge,
-      [p.jobs, p.events, p.dead(status.actor), p.expiries, ...p.model(status.actor)],
-      [jobId, eventsMaxLen],
-    )
+    const reply = yield* runScript(Scripts.purge, {
+      keys: {
+        jobs: p.jobs,
+        events: p.events,
+        dead: p.dead(status.actor),
+        expiries: p.expiries,
+        ...p.model(status.actor),
+      },
+      args: { jobId, eventsMaxLen },
+    })
     if (Number(reply[0]) !== Code.ok) return yield* Effect.fail(refusal(jobId, reply, "deadLettered"))
   })
 
@@ -297,11 +305,12 @@ export const expire = (limit = 1_000) =>
           .run((c) => c.smembers(p.actors))
           .pipe(
             Effect.flatMap((actors) =>
-              runScript(
-                Scripts.expire,
-                [p.jobs, p.expiries, p.rates, ...actors.flatMap((a) => finishedStates.map((s) => p.list(a, s)))],
-                [limit, ...actors],
-              ),
+              runScript(Scripts.expire, {
+                keys: { jobs: p.jobs, expiries: p.expiries, rates: p.rates },
+                args: { limit },
+                moreKeys: actors.flatMap((a) => finishedStates.map((s) => p.list(a, s))),
+                moreArgs: actors,
+              }),
             ),
           ),
       { concurrency: "unbounded" },

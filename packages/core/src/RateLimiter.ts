@@ -13,11 +13,10 @@ import { Settings } from "./Settings.js"
 export const tryAcquire = (actor: string, limit: RateLimit) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
-    const reply = yield* runScript(
-      Scripts.rateAcquire,
-      [keyspace.rate(actor)],
-      [limit.limit, Math.round(Duration.toMillis(limit.per)), randomUUID()],
-    )
+    const reply = yield* runScript(Scripts.rateAcquire, {
+      keys: { window: keyspace.rate(actor) },
+      args: { limit: limit.limit, windowMs: Math.round(Duration.toMillis(limit.per)), permitId: randomUUID() },
+    })
     return Duration.millis(Number(reply))
   })
 

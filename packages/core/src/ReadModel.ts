@@ -203,11 +203,10 @@ export const listJobs = (
     const pages = yield* Effect.forEach(
       keyspace.all,
       (p) =>
-        runScript(
-          Scripts.listPage,
-          [p.list(actor, state)],
-          [after === undefined ? "" : after.score, after?.id ?? "", limit + 1],
-        ).pipe(
+        runScript(Scripts.listPage, {
+          keys: { list: p.list(actor, state) },
+          args: { score: after === undefined ? "" : after.score, after: after?.id ?? "", limit: limit + 1 },
+        }).pipe(
           Effect.map((flat) => {
             const items: Array<Position & { readonly p: PartitionKeys }> = []
             for (let i = 0; i + 1 < flat.length; i += 2)
@@ -265,11 +264,12 @@ export const rebuild = Effect.gen(function* () {
     let cursor = "0-0"
     let cleared = -1
     for (;;) {
-      const reply = yield* runScript(
-        Scripts.rebuild,
-        [p.events, p.jobs, p.rates, ...names.flatMap((actor) => states.map((state) => p.list(actor, state)))],
-        [cursor, rebuildChunk, cleared, ...names],
-      )
+      const reply = yield* runScript(Scripts.rebuild, {
+        keys: { events: p.events, jobs: p.jobs, rates: p.rates },
+        args: { cursor, count: rebuildChunk, cleared },
+        moreKeys: names.flatMap((actor) => states.map((state) => p.list(actor, state))),
+        moreArgs: names,
+      })
       calls++
       cleared = names.length
       const [next, unknown] = [String(reply[0]), String(reply[1])]

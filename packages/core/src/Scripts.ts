@@ -6,12 +6,19 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
+import { modelKeyNames } from "./StreamKeys.js"
 
-/** One Lua script: its name, how many KEYS it takes, and its source. */
-export interface Script {
+/**
+ * One Lua script: its name, its KEYS and ARGV by name (in the order the script reads them), and
+ * its source. A caller names every key and argument; `run` puts them in place.
+ */
+export interface Script<K extends string = string, A extends string = string> {
   readonly name: string
-  /** The fixed keys; a script with `variadic` takes more after them (groups per actor). */
+  readonly keyNames: ReadonlyArray<K>
+  readonly argNames: ReadonlyArray<A>
+  /** How many KEYS are named; a `variadic` script takes more after them (groups per actor). */
   readonly keys: number
+  /** More KEYS (per actor) or ARGV (per job) follow the named ones. */
   readonly variadic: boolean
   /** The script's own text, without the prelude. */
   readonly body: string
@@ -26,38 +33,141 @@ const prelude = readFileSync(new URL("./internal/lua/lib.lua", import.meta.url),
  * A script from a `.lua` file (its header documents KEYS, ARGV and the reply), sent with the
  * shared prelude. Other packages define their scripts with this too.
  */
-export const define = (name: string, keys: number, file: URL, variadic = false): Script => {
+export const define = <const K extends string, const A extends string>(
+  name: string,
+  file: URL,
+  spec: { readonly keys: ReadonlyArray<K>; readonly args: ReadonlyArray<A>; readonly variadic?: boolean },
+): Script<K, A> => {
   const body = readFileSync(file, "utf8")
   const source = `${prelude}\n${body}`
-  return { name, keys, variadic, body, source, sha: createHash("sha1").update(source).digest("hex") }
+  return {
+    name,
+    keyNames: spec.keys,
+    argNames: spec.args,
+    keys: spec.keys.length,
+    variadic: spec.variadic ?? false,
+    body,
+    source,
+    sha: createHash("sha1").update(source).digest("hex"),
+  }
 }
 
-const load = (name: string, keys: number, variadic = false): Script =>
-  define(name, keys, new URL(`./internal/lua/${name}.lua`, import.meta.url), variadic)
+const load = <const K extends string, const A extends string>(
+  name: string,
+  spec: { readonly keys: ReadonlyArray<K>; readonly args: ReadonlyArray<A>; readonly variadic?: boolean },
+) => define(name, new URL(`./internal/lua/${name}.lua`, import.meta.url), spec)
 
-export const submit = load("submit", 13)
-export const submitMany = load("submit-many", 13)
-export const start = load("start", 12)
-export const startMany = load("start-many", 12)
-export const claim = load("claim", 14)
-export const renew = load("renew", 2)
-export const complete = load("complete", 12)
-export const completeMany = load("complete-many", 16)
-export const fail = load("fail", 14)
-export const release = load("release", 12)
-export const reclaim = load("reclaim", 13)
-export const promote = load("promote", 12)
-export const cancel = load("cancel", 13)
-export const confirmCancel = load("confirm-cancel", 12)
-export const requeue = load("requeue", 13)
-export const purge = load("purge", 12)
-export const progress = load("progress", 3)
-export const deadLetterEntry = load("dead-letter-entry", 4)
-export const expire = load("expire", 3, true)
-export const rebuild = load("rebuild", 3, true)
-export const listPage = load("list-page", 1)
-export const rateAcquire = load("rate-acquire", 1)
-export const pruneConsumers = load("prune-consumers", 1)
+const model = modelKeyNames
+const fencedArgs = ["jobId", "entryId", "group", "consumer"] as const
+
+export const submit = load("submit", {
+  keys: ["jobs", "events", "inbox", "delayed", "actors", ...model],
+  args: ["jobId", "actor", "lane", "input", "maxAttempts", "delayMs", "correlationId", "causationId", "eventsMaxLen"],
+})
+/** Then 5 ARGV per job: job id, input, delay ms, correlation id, causation id. */
+export const submitMany = load("submit-many", {
+  keys: ["jobs", "events", "inbox", "delayed", "actors", ...model],
+  args: ["actor", "lane", "maxAttempts", "eventsMaxLen"],
+  variadic: true,
+})
+export const start = load("start", {
+  keys: ["jobs", "events", "inbox", "paused", ...model],
+  args: [...fencedArgs, "eventsMaxLen", "actor"],
+})
+/** Then ARGV pairs: job id, entry id. */
+export const startMany = load("start-many", {
+  keys: ["jobs", "events", "inbox", "paused", ...model],
+  args: ["group", "consumer", "eventsMaxLen", "actor"],
+  variadic: true,
+})
+export const claim = load("claim", {
+  keys: ["jobs", "events", "highInbox", "normalInbox", "lowInbox", "paused", ...model],
+  args: ["group", "consumer", "eventsMaxLen", "count", "actor"],
+})
+/** Then ARGV pairs: entry id, job id. */
+export const renew = load("renew", { keys: ["jobs", "inbox"], args: ["group", "consumer"], variadic: true })
+export const complete = load("complete", {
+  keys: ["jobs", "events", "inbox", "expiries", ...model],
+  args: [...fencedArgs, "output", "eventsMaxLen", "retentionMs"],
+})
+/** Then ARGV triples: job id, entry id, output. */
+export const completeMany = load("complete-many", {
+  keys: ["jobs", "events", "inbox", "expiries", ...model, "highInbox", "normalInbox", "lowInbox", "paused"],
+  args: ["group", "consumer", "eventsMaxLen", "retentionMs", "claimNext", "actor"],
+  variadic: true,
+})
+export const fail = load("fail", {
+  keys: ["jobs", "events", "inbox", "delayed", "dead", "expiries", ...model],
+  args: [
+    ...fencedArgs,
+    "error",
+    "retryable",
+    "retryDelayMs",
+    "eventsMaxLen",
+    "deadLetterRetentionMs",
+    "deadLettersMaxLen",
+    "reason",
+    "retentionMs",
+  ],
+})
+export const release = load("release", {
+  keys: ["jobs", "events", "inbox", "expiries", ...model],
+  args: [...fencedArgs, "eventsMaxLen", "retentionMs"],
+})
+export const reclaim = load("reclaim", {
+  keys: ["jobs", "events", "inbox", "dead", "expiries", ...model],
+  args: [
+    "group",
+    "consumer",
+    "minIdleMs",
+    "count",
+    "maxDeliveries",
+    "eventsMaxLen",
+    "deadLettersMaxLen",
+    "deadLetterRetentionMs",
+    "cursor",
+    "retentionMs",
+  ],
+})
+export const promote = load("promote", {
+  keys: ["delayed", "inbox", "jobs", "events", ...model],
+  args: ["limit", "eventsMaxLen"],
+})
+export const cancel = load("cancel", {
+  keys: ["jobs", "events", "inbox", "delayed", "expiries", ...model],
+  args: ["jobId", "group", "eventsMaxLen", "retentionMs", "actor", "lane"],
+})
+export const confirmCancel = load("confirm-cancel", {
+  keys: ["jobs", "events", "inbox", "expiries", ...model],
+  args: [...fencedArgs, "eventsMaxLen", "retentionMs"],
+})
+export const requeue = load("requeue", {
+  keys: ["jobs", "events", "inbox", "dead", "expiries", ...model],
+  args: ["jobId", "eventsMaxLen", "actor", "lane"],
+})
+export const purge = load("purge", {
+  keys: ["jobs", "events", "dead", "expiries", ...model],
+  args: ["jobId", "eventsMaxLen"],
+})
+export const progress = load("progress", {
+  keys: ["jobs", "events", "inbox"],
+  args: [...fencedArgs, "fraction", "data", "eventsMaxLen"],
+})
+export const deadLetterEntry = load("dead-letter-entry", {
+  keys: ["inbox", "dead", "events", "rates"],
+  args: ["entryId", "group", "consumer", "actor", "detail", "eventsMaxLen", "deadLettersMaxLen"],
+})
+/** Then per actor: its succeeded, deadLettered and cancelled lists (KEYS) and its name (ARGV). */
+export const expire = load("expire", { keys: ["jobs", "expiries", "rates"], args: ["limit"], variadic: true })
+/** Then per actor: its seven lists (KEYS) and its name (ARGV). */
+export const rebuild = load("rebuild", {
+  keys: ["events", "jobs", "rates"],
+  args: ["cursor", "count", "cleared"],
+  variadic: true,
+})
+export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"] })
+export const rateAcquire = load("rate-acquire", { keys: ["window"], args: ["limit", "windowMs", "permitId"] })
+export const pruneConsumers = load("prune-consumers", { keys: ["inbox"], args: ["group", "minIdleMs", "only"] })
 
 /** Every script, for tests and preloading. */
 export const all: ReadonlyArray<Script> = [
@@ -89,17 +199,28 @@ export const all: ReadonlyArray<Script> = [
 /** A script's reply: nested arrays of strings and integers. */
 export type Reply = ReadonlyArray<unknown>
 
-/** Runs a script on a connection. The key count is checked: a wrong count is a bug, not input. */
-export const run = async (
+/** One call of a script: every key and argument by name, and the repeated groups after them. */
+export interface Call<K extends string, A extends string> {
+  readonly keys: { readonly [key in K]: string }
+  readonly args: { readonly [arg in A]: string | number }
+  /** KEYS after the named ones (a variadic script's groups per actor). */
+  readonly moreKeys?: ReadonlyArray<string>
+  /** ARGV after the named ones (per job, per actor). */
+  readonly moreArgs?: ReadonlyArray<string | number>
+}
+
+/** Runs a script on a connection, its keys and arguments put in the order the script reads them. */
+export const run = async <K extends string, A extends string>(
   redis: Redis,
-  script: Script,
-  keys: ReadonlyArray<string>,
-  args: ReadonlyArray<string | number>,
+  script: Script<K, A>,
+  call: Call<K, A>,
 ): Promise<Reply> => {
-  if (script.variadic ? keys.length < script.keys : keys.length !== script.keys)
-    throw new Error(
-      `${script.name}.lua takes ${script.variadic ? "at least " : ""}${script.keys} keys, got ${keys.length}`,
-    )
+  if (!script.variadic && (call.moreKeys?.length || call.moreArgs?.length))
+    throw new Error(`${script.name}.lua takes no more than its named keys and arguments`)
+  const keys = script.keyNames.map((name) => call.keys[name])
+  if (call.moreKeys !== undefined) keys.push(...call.moreKeys)
+  const args: Array<string | number> = script.argNames.map((name) => call.args[name])
+  if (call.moreArgs !== undefined) args.push(...call.moreArgs)
   try {
     return (await redis.evalsha(script.sha, keys.length, ...keys, ...args)) as Reply
   } catch (error) {

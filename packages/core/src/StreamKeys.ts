@@ -41,6 +41,30 @@ export const states: ReadonlyArray<State> = [
   "cancelled",
 ]
 
+/** The read model's keys of one actor, by the names the scripts' descriptors give them. */
+export interface ModelKeys {
+  readonly rates: string
+  readonly listQueued: string
+  readonly listDelayed: string
+  readonly listActive: string
+  readonly listRetrying: string
+  readonly listSucceeded: string
+  readonly listDeadLettered: string
+  readonly listCancelled: string
+}
+
+/** The names of `ModelKeys`, in the order the scripts take them (rates, then `states`' lists). */
+export const modelKeyNames = [
+  "rates",
+  "listQueued",
+  "listDelayed",
+  "listActive",
+  "listRetrying",
+  "listSucceeded",
+  "listDeadLettered",
+  "listCancelled",
+] as const satisfies ReadonlyArray<keyof ModelKeys>
+
 /** The states a finished job's record can expire in, in the order `expire.lua` takes their lists. */
 export const finishedStates: ReadonlyArray<State> = ["succeeded", "deadLettered", "cancelled"]
 
@@ -56,8 +80,8 @@ export interface PartitionKeys {
   readonly dead: (actor: string) => string
   /** The read model's list of an actor's jobs in one state. */
   readonly list: (actor: string, state: State) => string
-  /** The read model of one actor as a script takes it: rates, then its lists in `states` order. */
-  readonly model: (actor: string) => ReadonlyArray<string>
+  /** The read model of one actor, as the lifecycle scripts take it. */
+  readonly model: (actor: string) => ModelKeys
   /** Outcomes per actor and minute. */
   readonly rates: string
   readonly actors: string
@@ -114,7 +138,16 @@ const partitionKeys = (prefix: string, index: number): PartitionKeys => {
     delayed: (actor, lane) => `${base}:delayed:${actor}:${lane}`,
     dead: (actor) => `${base}:dead:${actor}`,
     list: (actor, state) => `${base}:list:${actor}:${state}`,
-    model: (actor) => [`${base}:rates`, ...states.map((state) => `${base}:list:${actor}:${state}`)],
+    model: (actor) => ({
+      rates: `${base}:rates`,
+      listQueued: `${base}:list:${actor}:queued`,
+      listDelayed: `${base}:list:${actor}:delayed`,
+      listActive: `${base}:list:${actor}:active`,
+      listRetrying: `${base}:list:${actor}:retrying`,
+      listSucceeded: `${base}:list:${actor}:succeeded`,
+      listDeadLettered: `${base}:list:${actor}:deadLettered`,
+      listCancelled: `${base}:list:${actor}:cancelled`,
+    }),
     rates: `${base}:rates`,
     actors: `${base}:actors`,
     paused: `${base}:paused`,

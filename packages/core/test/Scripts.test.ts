@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import type { Redis } from "ioredis"
 import * as Scripts from "../src/Scripts.js"
 
 const luaDir = new URL("../src/internal/lua/", import.meta.url)
@@ -39,6 +40,42 @@ describe("Scripts", () => {
       expect(script.body).toMatch(/^-- Returns:/m)
     },
   )
+
+  it.each(Scripts.all.map((script) => [script.name, script] as const))(
+    "%s names its KEYS in its descriptor as its header does, in order",
+    (_, script) => {
+      const line = script.body.split("\n").find((l) => l.startsWith("-- KEYS:")) ?? ""
+      const named = [...line.matchAll(/(\d+) ([a-zA-Z ]+?)(?=,|$| \()/g)].map((m) =>
+        (m[2] as string).replaceAll(" ", "").toLowerCase(),
+      )
+      expect(named).toEqual(script.keyNames.map((name) => name.toLowerCase()))
+    },
+  )
+
+  it("run puts named keys and arguments in the order the script reads them", async () => {
+    const calls: Array<ReadonlyArray<unknown>> = []
+    const connection = {
+      evalsha: async (...args: ReadonlyArray<unknown>) => {
+        calls.push(args)
+        return [1]
+      },
+    } as unknown as Redis
+    await Scripts.run(connection, Scripts.listPage, { keys: { list: "L" }, args: { limit: 3, after: "b", score: 7 } })
+    expect(calls[0]).toEqual([Scripts.listPage.sha, 1, "L", 7, "b", 3])
+    await Scripts.run(connection, Scripts.renew, {
+      keys: { inbox: "I", jobs: "J" },
+      args: { consumer: "c1", group: "g" },
+      moreArgs: ["1-0", "j1"],
+    })
+    expect(calls[1]).toEqual([Scripts.renew.sha, 2, "J", "I", "g", "c1", "1-0", "j1"])
+    await expect(
+      Scripts.run(connection, Scripts.listPage, {
+        keys: { list: "L" },
+        args: { limit: 3, after: "", score: "" },
+        moreArgs: [1],
+      }),
+    ).rejects.toThrow("list-page.lua takes no more than its named keys and arguments")
+  })
 
   it("the prelude reads no KEYS", () => {
     expect(keyReads(prelude)).toEqual([])

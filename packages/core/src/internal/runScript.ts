@@ -3,5 +3,5 @@ import { Effect } from "effect"
 import { RedisClient } from "../RedisClient.js"
 import * as Scripts from "../Scripts.js"
 
-export const runScript = (script: Scripts.Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
-  Effect.flatMap(RedisClient, (redis) => redis.run((connection) => Scripts.run(connection, script, keys, args)))
+export const runScript = <K extends string, A extends string>(script: Scripts.Script<K, A>, call: Scripts.Call<K, A>) =>
+  Effect.flatMap(RedisClient, (redis) => redis.run((connection) => Scripts.run(connection, script, call)))

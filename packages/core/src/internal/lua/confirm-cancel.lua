@@ -4,9 +4,11 @@
 -- ARGV: 1 job id, 2 entry id, 3 group, 4 consumer, 5 events max length, 6 retention ms
 -- Returns: {1} cancelled; {-1} not held; {-2} no such job; {-3, state} already over;
 --          {-5, state} no cancel was requested
+local job_id, entry_id, group = ARGV[1], ARGV[2], ARGV[3]
+local consumer, maxlen, retention_ms = ARGV[4], ARGV[5], ARGV[6]
 use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
-local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local job, refusal = held_job(KEYS[1], KEYS[3], job_id, entry_id, group, consumer)
 if refusal then return refusal end
 if not job.cr then return { WRONG_STATE, job.s } end
-apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[4], ARGV[5], tonumber(ARGV[6]), job, ARGV[4])
+apply_cancel(KEYS[1], KEYS[2], KEYS[3], group, KEYS[4], maxlen, tonumber(retention_ms), job, consumer)
 return { OK }

@@ -6,16 +6,18 @@
 -- ARGV: 1 entry id, 2 group, 3 consumer, 4 actor, 5 detail, 6 events max length,
 --       7 dead letters max length
 -- Returns: {1} moved; {-1} not held by this consumer
-if holder_of(KEYS[1], ARGV[2], ARGV[1]) ~= ARGV[3] then return { LOST } end
+local entry_id, group, consumer = ARGV[1], ARGV[2], ARGV[3]
+local actor, detail, maxlen, dead_maxlen = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if holder_of(KEYS[1], group, entry_id) ~= consumer then return { LOST } end
 model = { rates = KEYS[4], lists = {} }
-local raw = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+local raw = redis.call('XRANGE', KEYS[1], entry_id, entry_id)
 local fields = raw[1] and raw[1][2] or {}
-ack_delete(KEYS[1], ARGV[2], ARGV[1])
+ack_delete(KEYS[1], group, entry_id)
 local now = now_ms()
-local job = { id = 'entry-' .. ARGV[1], a = ARGV[4], n = 0, pseudo = true }
-local error_json = cjson.encode({ tag = 'Malformed', message = ARGV[5], data = { fields = fields } })
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'j', job.id, 'reason', 'malformed', 'n', '0',
+local job = { id = 'entry-' .. entry_id, a = actor, n = 0, pseudo = true }
+local error_json = cjson.encode({ tag = 'Malformed', message = detail, data = { fields = fields } })
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', dead_maxlen, '*', 'j', job.id, 'reason', 'malformed', 'n', '0',
   'at', tostring(now), 'error', error_json)
-append_event(KEYS[3], ARGV[6], job, 'deadLettered', now, ARGV[3],
+append_event(KEYS[3], maxlen, job, 'deadLettered', now, consumer,
   '{"reason":"malformed","error":' .. error_json .. '}')
 return { OK }

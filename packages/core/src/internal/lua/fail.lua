@@ -8,23 +8,25 @@
 --       12 retention ms (of a job that ends cancelled)
 -- Returns: {1, 'retrying', retry at} | {1, 'deadLettered', reason} | {-1} not held |
 --          {-2} no such job | {-3, state} already over | {-4} cancel requested: cancelled instead
+local job_id, entry_id, group, consumer, error_json, retryable_flag = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local retry_delay_ms, maxlen, dead_retention_ms, dead_maxlen, final_reason, retention_ms = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 use_model(KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14])
-local job, refusal = held_job(KEYS[1], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local job, refusal = held_job(KEYS[1], KEYS[3], job_id, entry_id, group, consumer)
 if refusal then return refusal end
-local retention = tonumber(ARGV[9])
+local retention = tonumber(dead_retention_ms)
 if job.cr then
-  apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[6], ARGV[8], tonumber(ARGV[12]), job, ARGV[4])
+  apply_cancel(KEYS[1], KEYS[2], KEYS[3], group, KEYS[6], maxlen, tonumber(retention_ms), job, consumer)
   return { CANCEL_REQUESTED }
 end
 
 local now = now_ms()
-local retryable = ARGV[6] == '1'
+local retryable = retryable_flag == '1'
 if retryable and job.n < job.m then
-  ack_delete(KEYS[3], ARGV[3], ARGV[2])
-  local retry_at = now + tonumber(ARGV[7])
-  append_event(KEYS[2], ARGV[8], job, 'failed', now, ARGV[4],
-    '{"error":' .. ARGV[5] .. ',"willRetry":true,"retryAt":' .. retry_at .. '}')
-  job.e = ARGV[5]
+  ack_delete(KEYS[3], group, entry_id)
+  local retry_at = now + tonumber(retry_delay_ms)
+  append_event(KEYS[2], maxlen, job, 'failed', now, consumer,
+    '{"error":' .. error_json .. ',"willRetry":true,"retryAt":' .. retry_at .. '}')
+  job.e = error_json
   job.s = 'retrying'
   job.x = nil
   job.due = retry_at
@@ -38,7 +40,7 @@ if retryable and job.n < job.m then
   return { OK, 'retrying', retry_at }
 end
 
-local reason = retryable and 'attemptsExhausted' or ARGV[11]
-append_event(KEYS[2], ARGV[8], job, 'failed', now, ARGV[4], '{"error":' .. ARGV[5] .. ',"willRetry":false}')
-dead_letter(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[5], KEYS[6], ARGV[8], ARGV[10], retention, job, reason, ARGV[5], ARGV[4])
+local reason = retryable and 'attemptsExhausted' or final_reason
+append_event(KEYS[2], maxlen, job, 'failed', now, consumer, '{"error":' .. error_json .. ',"willRetry":false}')
+dead_letter(KEYS[1], KEYS[2], KEYS[3], group, KEYS[5], KEYS[6], maxlen, dead_maxlen, retention, job, reason, error_json, consumer)
 return { OK, 'deadLettered', reason }

@@ -3,9 +3,10 @@
 -- KEYS: 1 delayed, 2 inbox, 3 jobs, 4 events, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled
 -- ARGV: 1 most to move, 2 events max length
 -- Returns: {moved count, ms until the next due job (-1: none)}
+local limit, maxlen = ARGV[1], ARGV[2]
 use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local now = now_ms()
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(limit))
 local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
@@ -15,7 +16,7 @@ for _, id in ipairs(due) do
     job.s = 'queued'
     job.due = nil
     enqueue(KEYS[2], job)
-    append_event(KEYS[4], ARGV[2], job, 'requeued', now, nil, '{"from":"' .. from .. '"}')
+    append_event(KEYS[4], maxlen, job, 'requeued', now, nil, '{"from":"' .. from .. '"}')
     save_job(KEYS[3], job)
     moved = moved + 1
   end

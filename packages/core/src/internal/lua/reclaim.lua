@@ -8,10 +8,12 @@
 --       10 retention ms (of a job that ends cancelled)
 -- Returns: {next cursor, {entry id, job id, ...} to run now, dead-lettered count, deleted count,
 --           cancelled count}. A job id of '' marks an entry without one (malformed).
+local group, consumer, min_idle_ms, count, max_deliveries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local maxlen, dead_maxlen, dead_retention_ms, cursor, retention_ms = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
-local claimed = redis.call('XAUTOCLAIM', KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[9], 'COUNT', ARGV[4])
+local claimed = redis.call('XAUTOCLAIM', KEYS[3], group, consumer, min_idle_ms, cursor, 'COUNT', count)
 local to_run, dead_count, cancelled = {}, 0, 0
-local retention = tonumber(ARGV[8])
+local retention = tonumber(dead_retention_ms)
 for _, entry in ipairs(claimed[2]) do
   local entry_id, fields = entry[1], entry[2]
   local job_id = ''
@@ -23,19 +25,19 @@ for _, entry in ipairs(claimed[2]) do
     to_run[#to_run + 1] = entry_id
     to_run[#to_run + 1] = ''
   elseif not job or is_terminal(job.s) or job.x ~= entry_id then
-    ack_delete(KEYS[3], ARGV[1], entry_id)
+    ack_delete(KEYS[3], group, entry_id)
   elseif job.cr then
-    apply_cancel(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[5], ARGV[6], tonumber(ARGV[10]), job, ARGV[2])
+    apply_cancel(KEYS[1], KEYS[2], KEYS[3], group, KEYS[5], maxlen, tonumber(retention_ms), job, consumer)
     cancelled = cancelled + 1
   else
-    local _, deliveries = holder_of(KEYS[3], ARGV[1], entry_id)
-    append_event(KEYS[2], ARGV[6], job, 'stalled', now_ms(), ARGV[2], '{"deliveries":' .. deliveries .. '}')
-    if deliveries > tonumber(ARGV[5]) then
-      dead_letter(KEYS[1], KEYS[2], KEYS[3], ARGV[1], KEYS[4], KEYS[5], ARGV[6], ARGV[7], retention, job, 'stalled', nil, ARGV[2])
+    local _, deliveries = holder_of(KEYS[3], group, entry_id)
+    append_event(KEYS[2], maxlen, job, 'stalled', now_ms(), consumer, '{"deliveries":' .. deliveries .. '}')
+    if deliveries > tonumber(max_deliveries) then
+      dead_letter(KEYS[1], KEYS[2], KEYS[3], group, KEYS[4], KEYS[5], maxlen, dead_maxlen, retention, job, 'stalled', nil, consumer)
       dead_count = dead_count + 1
     else
       -- XAUTOCLAIM handed the entry to this consumer: the record says so too (see `holds`).
-      if job.s == 'active' then job.w = ARGV[2] end
+      if job.s == 'active' then job.w = consumer end
       save_job(KEYS[1], job)
       to_run[#to_run + 1] = entry_id
       to_run[#to_run + 1] = job_id

@@ -4,10 +4,11 @@
 -- ARGV: 1 job id, 2 events max length, 3 actor, 4 lane
 -- Returns: {1} requeued; {-2} no such job; {-5, state, actor, lane} not dead-lettered, or the
 --          keys given are not the job's
+local job_id, maxlen, actor, lane = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
-local job = load_job(KEYS[1], ARGV[1])
+local job = load_job(KEYS[1], job_id)
 if not job then return { NOT_FOUND } end
-if job.s ~= 'deadLettered' or job.a ~= ARGV[3] or job.l ~= ARGV[4] then return { WRONG_STATE, job.s, job.a, job.l } end
+if job.s ~= 'deadLettered' or job.a ~= actor or job.l ~= lane then return { WRONG_STATE, job.s, job.a, job.l } end
 if job.dl then redis.call('XDEL', KEYS[4], job.dl) end
 redis.call('ZREM', KEYS[5], job.id)
 job.dl = nil
@@ -20,6 +21,6 @@ job.s = 'queued'
 job.p = 0
 job.w = nil
 job.st = nil
-append_event(KEYS[2], ARGV[2], job, 'requeued', now_ms(), nil, '{"from":"deadLetter"}')
+append_event(KEYS[2], maxlen, job, 'requeued', now_ms(), nil, '{"from":"deadLetter"}')
 save_job(KEYS[1], job)
 return { OK }

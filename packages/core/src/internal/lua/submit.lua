@@ -5,8 +5,10 @@
 -- ARGV: 1 job id, 2 actor, 3 lane, 4 input (JSON text), 5 max attempts, 6 delay ms (0: none),
 --       7 correlation id ('' none), 8 causation id ('' none), 9 events max length
 -- Returns: {1, state} created; {2, state} duplicate (nothing written)
+local job_id, actor, lane, input = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local max_attempts, delay_ms, correlation_id, causation_id, maxlen = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
-local code, state = submit_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[9], now_ms(), ARGV[1], ARGV[2], ARGV[3],
-  ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
-if code == OK then redis.call('SADD', KEYS[5], ARGV[2]) end
+local code, state = submit_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], maxlen, now_ms(), job_id, actor, lane,
+  input, max_attempts, delay_ms, correlation_id, causation_id)
+if code == OK then redis.call('SADD', KEYS[5], actor) end
 return { code, state }
