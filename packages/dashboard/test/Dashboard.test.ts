@@ -6,8 +6,10 @@
  * With EDDY_SCREENSHOTS=<dir>, the pages the README shows are captured on the way.
  */
 import { join } from "node:path"
+import { Redis } from "ioredis"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Chromium from "./support/Browser.js"
 import { Actors, api, type System, start, until } from "./support/System.js"
 
@@ -160,6 +162,70 @@ describe("the dashboard", () => {
     await until(async () =>
       (await api<Status>(system, "GET", `/v1/jobs/${jobId}`)).state === "succeeded" ? true : undefined,
     )
+  })
+
+  it("pages an actor's jobs by state, tails live events with a filter and a pause, and lists workers", async () => {
+    await api(system, "POST", "/v1/actors/parked/jobs/batch", {
+      jobs: Array.from({ length: 30 }, (_, i) => ({ input: { i: 100 + i } })),
+    })
+    await page.goto(`${system.url}/ui/#/actors/parked`)
+    const rows = page.locator('[data-testid="job-list"] tbody tr')
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-list"] tbody tr').length === 25)
+    const actors = await api<Array<{ name: string; counts: Record<string, number> }>>(system, "GET", "/v1/actors")
+    const queued = actors.find((a) => a.name === "parked")?.counts.queued ?? 0
+    expect(queued).toBeGreaterThanOrEqual(30)
+    await page.getByRole("button", { name: "Older →" }).click()
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="job-list"] tbody tr').length === n,
+      Math.min(25, queued - 25),
+    )
+    expect(await rows.first().locator(".state").textContent()).toBe("queued")
+    await page.getByRole("button", { name: "← Newer" }).click()
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-list"] tbody tr').length === 25)
+
+    await page.goto(`${system.url}/ui/#/events`)
+    await page.locator('select[name="type"]').selectOption("succeeded")
+    const first = await api<Submitted>(system, "POST", "/v1/actors/greet/jobs", { input: { name: "tail one" } })
+    const firstRow = page.locator('[data-testid="events"] tbody tr').filter({ hasText: first.jobId })
+    await firstRow.waitFor({ timeout: 10_000 })
+    const types = await page
+      .locator('[data-testid="events"] tbody tr')
+      .evaluateAll((trs) => [...new Set(trs.map((tr) => tr.getAttribute("data-type")))])
+    expect(types).toEqual(["succeeded"])
+    await page.getByTestId("tail-pause").click()
+    const second = await api<Submitted>(system, "POST", "/v1/actors/greet/jobs", { input: { name: "tail two" } })
+    await page.getByTestId("tail-pause").getByText("Resume (1 new)").waitFor({ timeout: 10_000 })
+    expect(await page.locator('[data-testid="events"] tbody tr').filter({ hasText: second.jobId }).count()).toBe(0)
+    await page.getByTestId("tail-pause").click()
+    await page.locator('[data-testid="events"] tbody tr').filter({ hasText: second.jobId }).waitFor()
+
+    // A worker whose heartbeat stopped 20 s ago (its record not yet expired) is marked stale.
+    const now = Date.now()
+    const redis = new Redis(TestRedis.url())
+    await redis.hset(
+      `${system.prefix}:workers`,
+      "stuck-worker",
+      JSON.stringify({
+        id: "stuck-worker",
+        host: "elsewhere",
+        pid: 4242,
+        actors: ["slow"],
+        concurrency: 4,
+        inFlight: 1,
+        startedAt: now - 60_000,
+        heartbeatAt: now - 20_000,
+        expiresAt: now + 10_000,
+      }),
+    )
+    await redis.quit()
+    await page.goto(`${system.url}/ui/#/workers`)
+    const live = page.locator("tr[data-worker]").filter({ hasText: "greet, slow, poison, order" })
+    await live.waitFor()
+    expect(await live.locator(".badge").textContent()).toBe("live")
+    const stuck = page.locator('tr[data-worker="stuck-worker"]')
+    await stuck.waitFor({ timeout: 10_000 })
+    expect(await stuck.locator(".badge").textContent()).toBe("stale")
+    expect(await stuck.textContent()).toContain("elsewhere")
   })
 
   it("says the gateway is unreachable while it is down, and recovers by itself", async () => {
