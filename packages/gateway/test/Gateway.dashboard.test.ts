@@ -4,9 +4,9 @@
  * correlation id, the events tail (JSON and SSE), the overview stream, the key's session, and
  * the `/ui` pages.
  */
-import { Actor } from "@eddy/core"
+import { Actor, EmbeddedRedis } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Schema } from "effect"
+import { Effect, Exit, Fiber, Schema, Scope } from "effect"
 import * as Worker from "../../workers/src/Worker.js"
 import * as Actors from "./support/Actors.js"
 import * as TestGateway from "./support/TestGateway.js"
@@ -201,5 +201,32 @@ describe("dashboard endpoints", () => {
       const outside = yield* TestGateway.request(`${url}/ui/..%2f..%2fpackage.json`)
       expect(outside.status).toBe(404)
     }).pipe(Effect.provide(gateway())),
+  )
+
+  it.scopedLive("with Redis down the overview says so instead of failing; the other calls answer 503", () =>
+    Effect.gen(function* () {
+      const redisScope = yield* Scope.make()
+      const redis = yield* EmbeddedRedis.start({ ephemeral: true, stopGrace: "2 seconds" }).pipe(
+        Scope.extend(redisScope),
+      )
+      yield* Effect.gen(function* () {
+        const url = yield* TestGateway.baseUrl
+        const up = yield* TestGateway.request(`${url}/v1/overview`)
+        expect(up.body).toMatchObject({ redis: { up: true } })
+        yield* Scope.close(redisScope, Exit.void)
+        // The snapshot is read at most once a second: the next one says Redis is down.
+        const down = yield* TestGateway.eventually(
+          TestGateway.request(`${url}/v1/overview`),
+          (answer) => (answer.body as { redis: { up: boolean } }).redis.up === false,
+        )
+        expect(down.status).toBe(200)
+        const body = down.body as { redis: { up: boolean; error?: string }; actors: Array<{ name: string }> }
+        expect(body.redis.up).toBe(false)
+        expect(body.redis.error).toBeTruthy()
+        expect(body.actors.map((a) => a.name)).toContain("greet")
+        TestGateway.expectError(yield* TestGateway.request(`${url}/v1/search?q=x`), 503, "redis_unavailable")
+        TestGateway.expectError(yield* TestGateway.post(`${url}/v1/dead-letters/retry`, {}), 503, "redis_unavailable")
+      }).pipe(Effect.provide(TestGateway.layer({ contracts: Actors.contracts, url: redis.url })))
+    }),
   )
 })
