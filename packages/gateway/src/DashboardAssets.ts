@@ -24,9 +24,19 @@ const contentTypes: Record<string, string> = {
 export const bundleDir = (): string =>
   join(dirname(createRequire(import.meta.url).resolve("@eddy/dashboard/package.json")), "dist")
 
-const notBuilt = HttpServerResponse.text(
-  "The dashboard is not built: `npm start` builds it, or run `npx vite build` in packages/dashboard.",
+// The gateway's error shape, like every other answer.
+const notBuilt = HttpServerResponse.unsafeJson(
+  {
+    error: {
+      code: "dashboard_not_built",
+      message: "The dashboard is not built: `npm start` builds it, or run `npx vite build` in packages/dashboard.",
+    },
+  },
   { status: 503 },
+)
+const notFound = HttpServerResponse.unsafeJson(
+  { error: { code: "not_found", message: "no such file" } },
+  { status: 404 },
 )
 
 /** The file under `dir` a `/ui/...` path names; `index.html` for the page itself. */
@@ -42,11 +52,11 @@ const serve = (dir: string) =>
     // `/ui` without the slash: the page's relative asset paths need it.
     if (request.url === "/ui") return HttpServerResponse.redirect("/ui/", { status: 302 })
     const file = fileFor(dir, request.url)
-    if (file === undefined) return HttpServerResponse.text("not found", { status: 404 })
+    if (file === undefined) return notFound
     const body = yield* Effect.tryPromise(() => readFile(file)).pipe(Effect.option)
     if (body._tag === "None") {
       const index = yield* Effect.tryPromise(() => readFile(join(dir, "index.html"))).pipe(Effect.option)
-      return index._tag === "None" ? notBuilt : HttpServerResponse.text("not found", { status: 404 })
+      return index._tag === "None" ? notBuilt : notFound
     }
     const immutable = file.includes(`${sep}assets${sep}`)
     return HttpServerResponse.uint8Array(body.value, {
