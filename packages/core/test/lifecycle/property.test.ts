@@ -214,7 +214,18 @@ const run = (ops: ReadonlyArray<Op>, operator = false) =>
           yield* fencedCall(step.consumer, step.pick, (d, c) => Deliveries.progress(d, c, 0.5), keepRunning)
           break
         case "complete":
-          yield* fencedCall(step.consumer, step.pick, (d, c) => Deliveries.complete(d, c, '"done"'), never)
+          // One job alone, or as a batch of one (which buffers its read-model writes).
+          yield* fencedCall(
+            step.consumer,
+            step.pick,
+            step.pick % 2 === 0
+              ? (d, c) => Deliveries.complete(d, c, '"done"')
+              : (d, c) =>
+                  Deliveries.completeMany([{ delivery: d, output: '"done"' }], c).pipe(
+                    Effect.flatMap((outcomes) => outcomes[0] as Either.Either<void, { readonly _tag: string }>),
+                  ),
+            never,
+          )
           break
         case "release":
           yield* fencedCall(step.consumer, step.pick, Deliveries.release, never)

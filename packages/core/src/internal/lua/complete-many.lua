@@ -10,6 +10,7 @@
 local group, consumer, maxlen, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local claim_count, actor = tonumber(ARGV[5]), ARGV[6]
 use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
+buffer_model()
 local replies = {}
 local acks = {}
 for i = 7, #ARGV, 3 do
@@ -25,4 +26,5 @@ local claimed = {}
 if claim_count > 0 and redis.call('SISMEMBER', KEYS[16], actor) == 0 then
   claimed = claim_jobs(KEYS[1], KEYS[2], { KEYS[13], KEYS[14], KEYS[15] }, group, consumer, maxlen, claim_count)
 end
+flush_model()
 return { replies, claimed }

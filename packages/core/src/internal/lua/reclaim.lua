@@ -11,6 +11,7 @@
 local group, consumer, min_idle_ms, count, max_deliveries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local maxlen, dead_maxlen, dead_retention_ms, cursor, retention_ms = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+buffer_model()
 local claimed = redis.call('XAUTOCLAIM', KEYS[3], group, consumer, min_idle_ms, cursor, 'COUNT', count)
 local to_run, dead_count, cancelled = {}, 0, 0
 local retention = tonumber(dead_retention_ms)
@@ -45,4 +46,5 @@ for _, entry in ipairs(claimed[2]) do
   end
 end
 local deleted = claimed[3] and #claimed[3] or 0
+flush_model()
 return { claimed[1], to_run, dead_count, deleted, cancelled }
