@@ -259,26 +259,26 @@ local function enqueue(inbox, job)
   job.x = redis.call('XADD', inbox, '*', 'j', job.id, 'n', tostring(job.n))
 end
 
--- Moves a job to a terminal state; its record expires `retention_ms` later.
-local function finish(expiries, job, state, at, retention_ms)
+-- Moves a job to a terminal state. Its list in the read model, scored by when it got there, is
+-- also its expiry index: `expire.lua` deletes the records at its old end.
+local function finish(job, state, at)
   job.s = state
   job.ft = at
   job.x = nil
   job.cr = nil
-  redis.call('ZADD', expiries, at + retention_ms, job.id)
 end
 
 -- A running job whose cancel was requested ends cancelled, whoever asks next.
-local function apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, worker)
+local function apply_cancel(jobs, events, inbox, group, maxlen, job, worker)
   if job.x then ack_delete(inbox, group, job.x) end
   local now = now_ms()
-  finish(expiries, job, 'cancelled', now, retention_ms)
+  finish(job, 'cancelled', now)
   append_event(events, maxlen, job, 'cancelled', now, worker, nil)
   save_job(jobs, job)
 end
 
 -- Dead-letters a job: its entry leaves the inbox, a dead letter is written, the job ends.
-local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, dead_maxlen, retention_ms, job, reason, error_json, worker)
+local function dead_letter(jobs, events, inbox, group, dead, maxlen, dead_maxlen, job, reason, error_json, worker)
   if job.x then ack_delete(inbox, group, job.x) end
   local now = now_ms()
   local fields = { 'XADD', dead, 'MAXLEN', '~', dead_maxlen, '*', 'j', job.id, 'reason', reason, 'n', tostring(job.n), 'at', tostring(now) }
@@ -289,7 +289,7 @@ local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, d
   end
   job.dl = redis.call(unpack(fields))
   job.r = reason
-  finish(expiries, job, 'deadLettered', now, retention_ms)
+  finish(job, 'deadLettered', now)
   local data = '{"reason":"' .. reason .. '"'
   if error_json then data = data .. ',"error":' .. error_json end
   append_event(events, maxlen, job, 'deadLettered', now, worker, data .. '}')
@@ -356,18 +356,18 @@ end
 -- when a cancel was requested meanwhile. Shared by complete and complete-many. With `acks`, the
 -- entry is added to it for the caller to acknowledge and delete with the batch's others.
 -- Returns the reply complete documents.
-local function complete_job(jobs, events, inbox, expiries, group, consumer, maxlen, retention_ms, id, entry, output, acks)
+local function complete_job(jobs, events, inbox, group, consumer, maxlen, id, entry, output, acks)
   local job, refusal = held_job(jobs, inbox, id, entry, group, consumer)
   if refusal then return refusal end
   if job.cr then
-    apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, consumer)
+    apply_cancel(jobs, events, inbox, group, maxlen, job, consumer)
     return { CANCEL_REQUESTED }
   end
   if acks then acks[#acks + 1] = entry else ack_delete(inbox, group, entry) end
   local now = now_ms()
   job.o = output
   job.p = 1
-  finish(expiries, job, 'succeeded', now, retention_ms)
+  finish(job, 'succeeded', now)
   append_event(events, maxlen, job, 'succeeded', now, consumer, '{"output":' .. output .. '}')
   save_job(jobs, job)
   return { OK }
