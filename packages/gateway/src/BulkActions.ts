@@ -4,9 +4,10 @@
  * as the single actions (its event appended with it); a call handles at most `maxPerCall` jobs
  * and says when more are left.
  */
-import { JobStore, RedisClient, Settings, StreamKeys } from "@eddy/core"
+import { JobEvent, JobStore, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { Effect } from "effect"
 import * as DeadLetters from "./DeadLettersHandlers.js"
+import * as InboxBacklog from "./internal/InboxBacklog.js"
 
 /** Jobs one bulk call handles at most. */
 export const maxPerCall = 10_000
@@ -83,18 +84,10 @@ const waitingIds = (actor: string) =>
     const ids = new Set<string>()
     for (const partition of keyspace.all)
       for (const lane of StreamKeys.lanes) {
-        const inbox = partition.inbox(actor, lane)
-        const groups = (yield* redis
-          .run((c) => c.xinfo("GROUPS", inbox))
-          .pipe(Effect.catchTag("RedisCommandFailed", () => Effect.succeed([])))) as Array<Array<string | number>>
-        const group = groups.find((fields) => fields[fields.indexOf("name") + 1] === StreamKeys.workerGroup)
-        const lastDelivered = group === undefined ? "0-0" : String(group[group.indexOf("last-delivered-id") + 1])
-        const entries = yield* redis.run((c) =>
-          c.xrange(inbox, lastDelivered === "0-0" ? "-" : `(${lastDelivered}`, "+", "COUNT", maxPerCall + 1),
-        )
+        const entries = yield* InboxBacklog.undelivered(partition.inbox(actor, lane), maxPerCall + 1)
         for (const [, flat] of entries) {
-          const at = flat.indexOf("j")
-          if (at >= 0 && at % 2 === 0 && flat[at + 1] !== undefined) ids.add(flat[at + 1] as string)
+          const jobId = JobEvent.fieldsOf(flat).j
+          if (jobId !== undefined && jobId !== "") ids.add(jobId)
         }
         const delayed = yield* redis.run((c) => c.zrange(partition.delayed(actor, lane), 0, maxPerCall))
         for (const id of delayed) ids.add(id)

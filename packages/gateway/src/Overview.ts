@@ -8,6 +8,7 @@ import { createRequire } from "node:module"
 import { JobEvent, JobStore, ReadModel, RedisClient, Settings, StreamKeys, WorkerPresence } from "@eddy/core"
 import { Clock, Duration, Effect } from "effect"
 import * as Contracts from "./Contracts.js"
+import * as InboxBacklog from "./internal/InboxBacklog.js"
 import * as QueueStats from "./QueueStats.js"
 
 /** The gateway package's version, as the overview reports it. */
@@ -45,17 +46,12 @@ const quietHour = (now: number): ReadonlyArray<ReadModel.MinuteOutcomes> => {
 
 /** When the oldest entry of an inbox that no worker has read yet entered it; undefined: none. */
 const oldestWaiting = (inbox: string) =>
-  Effect.gen(function* () {
-    const redis = yield* RedisClient.RedisClient
-    const groups = (yield* redis.run((c) => c.xinfo("GROUPS", inbox))) as Array<Array<string | number>>
-    const group = groups.find((fields) => fields[fields.indexOf("name") + 1] === StreamKeys.workerGroup)
-    const lastDelivered = group === undefined ? undefined : String(group[group.indexOf("last-delivered-id") + 1])
-    const from = lastDelivered === undefined || lastDelivered === "0-0" ? "-" : `(${lastDelivered}`
-    const entries = yield* redis.run((c) => c.xrange(inbox, from, "+", "COUNT", 1))
-    const first = entries[0]
-    return first === undefined ? undefined : JobEvent.timeOf(first[0])
-    // A missing inbox (nothing submitted yet) has no groups and no entries.
-  }).pipe(Effect.catchTag("RedisCommandFailed", () => Effect.succeed(undefined)))
+  InboxBacklog.undelivered(inbox, 1).pipe(
+    Effect.map((entries) => {
+      const first = entries[0]
+      return first === undefined ? undefined : JobEvent.timeOf(first[0])
+    }),
+  )
 
 /** The oldest waiting entry's time over all of an actor's inboxes. */
 const oldestOf = (actor: string) =>
