@@ -50,6 +50,8 @@ const sample = async (probe: Redis) => {
   }
 }
 
+const print = (line: string) => process.stdout.write(`${line}\n`)
+
 const main = async () => {
   const port = await freePort()
   const server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
@@ -156,13 +158,11 @@ const main = async () => {
   }
   const memory = infoNumber(await probe.info("memory"), "used_memory")
   const retained = jobs * 2
-  console.log(
-    `jobs per phase: ${jobs}; used_memory after ${retained} retained jobs: ${(memory / retained).toFixed(0)} B/job`,
-  )
-  console.log("| phase | redis-server CPU µs/job | script µs/job (commandstats) | calls | inside the scripts, µs/job |")
-  console.log("| --- | ---: | ---: | ---: | --- |")
+  print(`jobs per phase: ${jobs}; used_memory after ${retained} retained jobs: ${(memory / retained).toFixed(0)} B/job`)
+  print("| phase | redis-server CPU µs/job | script µs/job (commandstats) | calls | inside the scripts, µs/job |")
+  print("| --- | ---: | ---: | ---: | --- |")
   for (const row of rows.values())
-    console.log(
+    print(
       `| ${row.phase} | ${row.cpuUsPerJob.toFixed(1)} | ${row.scriptUsPerJob.toFixed(1)} | ${row.calls} | ${row.inner} |`,
     )
   await probe.quit()
