@@ -19,6 +19,7 @@ export default defineConfig({
       project("workers", "packages/workers/test/**/*.test.ts"),
       project("gateway", "packages/gateway/test/**/*.test.ts"),
       project("cli", "packages/cli/test/**/*.test.ts"),
+      project("dashboard", "packages/dashboard/test/**/*.test.ts"),
       project("system", "test/**/*.test.ts"),
       project("bench", "bench/test/**/*.test.ts"),
     ],

@@ -4,7 +4,7 @@
 // workspace with a pinned pnpm (through npx: corepack's signature check fails against the registry
 // on some machines), make sure redis-server >= 7.0 exists, then run the command.
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -35,7 +35,7 @@ const ensureWorkspace = () => {
   const marker = join(root, "node_modules", ".modules.yaml")
   const manifests = ["pnpm-lock.yaml", "package.json", "pnpm-workspace.yaml"]
     .concat(
-      ["core", "workers", "gateway", "cli"].map((p) => `packages/${p}/package.json`),
+      ["core", "workers", "gateway", "cli", "dashboard"].map((p) => `packages/${p}/package.json`),
       ["test/package.json"],
     )
     .map((f) => join(root, f))
@@ -75,6 +75,35 @@ const ensureRedis = () => {
   if (!installed || !newEnough(installed)) fail("the installed redis-server is older than 7.0")
 }
 
+// The dashboard the gateway serves under /ui is a Vite bundle: build it when it is missing or
+// older than any of its sources, so `npm start` (and the browser tests) serve the current one.
+const ensureDashboard = () => {
+  const dir = join(root, "packages", "dashboard")
+  const newest = (path) =>
+    statSync(path).isDirectory()
+      ? readdirSync(path).reduce((latest, name) => Math.max(latest, newest(join(path, name))), 0)
+      : statSync(path).mtimeMs
+  const sources = ["src", "index.html", "vite.config.ts", "package.json"].map((f) => join(dir, f)).filter(existsSync)
+  const bundle = join(dir, "dist", "index.html")
+  if (existsSync(bundle) && sources.every((f) => newest(f) <= statSync(bundle).mtimeMs)) return
+  process.stderr.write("eddy: building the dashboard\n")
+  const vite = join(dir, "node_modules", "vite", "bin", "vite.js")
+  if (run(process.execPath, [vite, "build"], { cwd: dir }) !== 0) fail("building the dashboard failed (see above)")
+}
+
+// The dashboard's browser tests drive Debian's chromium; install it the way redis-server is.
+const ensureChromium = () => {
+  if (spawnSync("sh", ["-c", "command -v chromium"]).status === 0) return
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+  const hasApt = spawnSync("sh", ["-c", "command -v apt-get"]).status === 0
+  if (!isRoot || !hasApt)
+    fail("the dashboard's browser tests need chromium; install it (e.g. 'sudo apt-get install chromium') and rerun")
+  process.stderr.write("eddy: installing chromium with apt-get\n")
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
+  if (run("apt-get", ["update"], { env }) !== 0 || run("apt-get", ["install", "-y", "chromium"], { env }) !== 0)
+    fail("apt-get could not install chromium")
+}
+
 // Runs the final command as a direct child. Ctrl-C reaches the child from the terminal, so we only
 // outlive it; a SIGTERM sent to us alone (by a process manager) is passed on. Exits with its code.
 const handOver = (args) => {
@@ -106,4 +135,6 @@ if (!command) fail(`usage: bootstrap.mjs ${Object.keys(commands).join("|")}`)
 checkNode()
 ensureWorkspace()
 ensureRedis()
+if (process.argv[2] === "start" || process.argv[2] === "test") ensureDashboard()
+if (process.argv[2] === "test") ensureChromium()
 command()

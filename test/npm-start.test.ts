@@ -47,6 +47,9 @@ describe("npm start", () => {
     expect(count("dead-lettered")).toBe(1)
     const base = /gateway (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1]
     expect(base).toBeDefined()
+    // The dashboard: its URL printed, `/` sending the browser there.
+    expect(out).toContain(`${base}/ui/`)
+    expect((await fetch(`${base}/`, { redirect: "manual" })).headers.get("location")).toBe("/ui/")
     const actors = (await (await fetch(`${base}/v1/actors`)).json()) as Array<{ name: string }>
     expect(actors.map((a) => a.name).sort()).toEqual(["allocate-file", "extract-contacts", "parse-posting"])
 

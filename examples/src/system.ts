@@ -63,6 +63,7 @@ const demo = Effect.gen(function* () {
     [
       "",
       "Try:",
+      `  dashboard       ${base}/ui/`,
       `  API docs        ${base}/docs`,
       `  actors          curl ${base}/v1/actors`,
       `  a job           curl ${base}/v1/jobs/${sample}`,

@@ -188,13 +188,8 @@ export const complete = (delivery: Delivery, consumer: string, output: string) =
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(Scripts.complete, {
-      keys: { jobs: p.jobs, events: p.events, inbox, expiries: p.expiries, ...p.model(delivery.actor) },
-      args: {
-        ...fenced(delivery, consumer),
-        output,
-        eventsMaxLen: settings.eventsMaxLen,
-        retentionMs: Duration.toMillis(settings.retention),
-      },
+      keys: { jobs: p.jobs, events: p.events, inbox, ...p.model(delivery.actor) },
+      args: { ...fenced(delivery, consumer), output, eventsMaxLen: settings.eventsMaxLen },
     })
     return yield* orRefusal(delivery, reply)
   })
@@ -227,7 +222,6 @@ export const completeAndClaim = (
         jobs: p.jobs,
         events: p.events,
         inbox,
-        expiries: p.expiries,
         ...p.model(actor),
         ...inboxesOf(p, actor),
         paused: p.paused,
@@ -236,7 +230,6 @@ export const completeAndClaim = (
         group: workerGroup,
         consumer,
         eventsMaxLen: settings.eventsMaxLen,
-        retentionMs: Duration.toMillis(settings.retention),
         claimNext: Math.max(0, Math.floor(claimNext)),
         actor,
       },
@@ -288,7 +281,6 @@ export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
         inbox,
         delayed: p.delayed(delivery.actor, delivery.lane),
         dead: p.dead(delivery.actor),
-        expiries: p.expiries,
         ...p.model(delivery.actor),
       },
       args: {
@@ -297,11 +289,8 @@ export const fail = (delivery: Delivery, consumer: string, failure: Failure) =>
         retryable: failure.retryable ? 1 : 0,
         retryDelayMs: Math.round(Duration.toMillis(failure.retryDelay)),
         eventsMaxLen: settings.eventsMaxLen,
-        deadLetterRetentionMs: Duration.toMillis(settings.deadLetterRetention),
         deadLettersMaxLen: settings.deadLettersMaxLen,
         reason: failure.reason ?? "nonRetryable",
-        // A cancel requested meanwhile ends the job cancelled, kept as long as any finished job.
-        retentionMs: Duration.toMillis(settings.retention),
       },
     })
     if (codeOf(reply) !== Code.ok) return yield* Effect.fail(refusal(delivery.jobId, reply))
@@ -317,12 +306,8 @@ export const release = (delivery: Delivery, consumer: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(Scripts.release, {
-      keys: { jobs: p.jobs, events: p.events, inbox, expiries: p.expiries, ...p.model(delivery.actor) },
-      args: {
-        ...fenced(delivery, consumer),
-        eventsMaxLen: settings.eventsMaxLen,
-        retentionMs: Duration.toMillis(settings.retention),
-      },
+      keys: { jobs: p.jobs, events: p.events, inbox, ...p.model(delivery.actor) },
+      args: { ...fenced(delivery, consumer), eventsMaxLen: settings.eventsMaxLen },
     })
     return yield* orRefusal(delivery, reply)
   })
@@ -332,12 +317,8 @@ export const confirmCancel = (delivery: Delivery, consumer: string) =>
   Effect.gen(function* () {
     const { settings, p, inbox } = yield* keysOf(delivery)
     const reply = yield* runScript(Scripts.confirmCancel, {
-      keys: { jobs: p.jobs, events: p.events, inbox, expiries: p.expiries, ...p.model(delivery.actor) },
-      args: {
-        ...fenced(delivery, consumer),
-        eventsMaxLen: settings.eventsMaxLen,
-        retentionMs: Duration.toMillis(settings.retention),
-      },
+      keys: { jobs: p.jobs, events: p.events, inbox, ...p.model(delivery.actor) },
+      args: { ...fenced(delivery, consumer), eventsMaxLen: settings.eventsMaxLen },
     })
     return yield* orRefusal(delivery, reply)
   })
@@ -399,7 +380,6 @@ export const reclaim = (
         events: p.events,
         inbox: key,
         dead: p.dead(inbox.actor),
-        expiries: p.expiries,
         ...p.model(inbox.actor),
       },
       args: {
@@ -410,9 +390,7 @@ export const reclaim = (
         maxDeliveries: options.maxDeliveries,
         eventsMaxLen: settings.eventsMaxLen,
         deadLettersMaxLen: settings.deadLettersMaxLen,
-        deadLetterRetentionMs: Duration.toMillis(settings.deadLetterRetention),
         cursor: options.cursor ?? "0-0",
-        retentionMs: Duration.toMillis(settings.retention),
       },
     })
     const pairs = (reply[1] ?? []) as ReadonlyArray<string>

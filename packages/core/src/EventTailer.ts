@@ -21,6 +21,12 @@ export interface EventTailerService {
    * result needs neither, and each was a share of what a wait left for the garbage collector.
    */
   readonly listen: (jobId: string, onEvent: (event: JobEvent.JobEvent) => void) => Effect.Effect<() => void, RedisError>
+  /**
+   * Calls `onEvent` with every live event of every job (the dashboard's and `eddy tail`'s
+   * firehose) until the returned function is called. It rides on the same read, so a gateway
+   * still holds one tailing connection.
+   */
+  readonly listenAll: (onEvent: (event: JobEvent.JobEvent) => void) => Effect.Effect<() => void, RedisError>
 }
 
 export class EventTailer extends Context.Tag("@eddy/core/EventTailer")<EventTailer, EventTailerService>() {}
@@ -45,6 +51,7 @@ export const make = Effect.gen(function* () {
   const scope = yield* Effect.scope
   const streams = keyspace.all.map((partition) => partition.events)
   const waiters = new Map<string, Set<(event: JobEvent.JobEvent) => void>>()
+  const everyEvent = new Set<(event: JobEvent.JobEvent) => void>()
 
   const route = (reply: XReadReply, positions: Array<string>) => {
     for (const [stream, entries] of reply ?? []) {
@@ -53,10 +60,11 @@ export const make = Effect.gen(function* () {
         positions[index] = id
         // Most events are other jobs': look the job up in the raw fields before decoding.
         const listening = waiters.get(jobOf(fields))
-        if (listening === undefined) continue
+        if (listening === undefined && everyEvent.size === 0) continue
         const event = JobEvent.fromEntry(id, fields)
         if (Option.isNone(event)) continue
-        for (const onEvent of listening) onEvent(event.value)
+        for (const onEvent of listening ?? []) onEvent(event.value)
+        for (const onEvent of everyEvent) onEvent(event.value)
       }
     }
   }
@@ -122,6 +130,15 @@ export const make = Effect.gen(function* () {
       }
     })
 
+  const listenAll = (onEvent: (event: JobEvent.JobEvent) => void) =>
+    Effect.map(ensureStarted, () => {
+      const listener = (event: JobEvent.JobEvent) => onEvent(event)
+      everyEvent.add(listener)
+      return () => {
+        everyEvent.delete(listener)
+      }
+    })
+
   const subscribe = (jobId: string) =>
     Effect.gen(function* () {
       const queue = yield* Effect.acquireRelease(Queue.unbounded<JobEvent.JobEvent>(), Queue.shutdown)
@@ -130,7 +147,7 @@ export const make = Effect.gen(function* () {
       return queue as Queue.Dequeue<JobEvent.JobEvent>
     })
 
-  return { subscribe, listen } satisfies EventTailerService
+  return { subscribe, listen, listenAll } satisfies EventTailerService
 })
 
 /** The process's tailer. */

@@ -229,7 +229,7 @@ export const history = (jobId: string) =>
  */
 export const cancel = (jobId: string) =>
   Effect.gen(function* () {
-    const { eventsMaxLen, retention } = yield* Settings
+    const { eventsMaxLen } = yield* Settings
     const { status, partition: p } = yield* located(jobId)
     const reply = yield* runScript(Scripts.cancel, {
       keys: {
@@ -237,14 +237,12 @@ export const cancel = (jobId: string) =>
         events: p.events,
         inbox: p.inbox(status.actor, status.lane),
         delayed: p.delayed(status.actor, status.lane),
-        expiries: p.expiries,
         ...p.model(status.actor),
       },
       args: {
         jobId,
         group: workerGroup,
         eventsMaxLen,
-        retentionMs: Duration.toMillis(retention),
         actor: status.actor,
         lane: status.lane,
       },
@@ -264,7 +262,6 @@ export const requeue = (jobId: string) =>
         events: p.events,
         inbox: p.inbox(status.actor, status.lane),
         dead: p.dead(status.actor),
-        expiries: p.expiries,
         ...p.model(status.actor),
       },
       args: { jobId, eventsMaxLen, actor: status.actor, lane: status.lane },
@@ -282,7 +279,6 @@ export const purge = (jobId: string) =>
         jobs: p.jobs,
         events: p.events,
         dead: p.dead(status.actor),
-        expiries: p.expiries,
         ...p.model(status.actor),
       },
       args: { jobId, eventsMaxLen },
@@ -291,12 +287,13 @@ export const purge = (jobId: string) =>
   })
 
 /**
- * Deletes the records of jobs whose retention ran out, at most `limit` per partition, and takes
- * them out of the read model's lists with them; drops outcomes per minute past the kept hour.
+ * Deletes the records of jobs whose retention ran out (finished longer ago than `retention`, dead
+ * letters than `deadLetterRetention`), at most `limit` per partition, and takes them out of the
+ * read model's lists with them; drops outcomes per minute past the kept hour.
  */
 export const expire = (limit = 1_000) =>
   Effect.gen(function* () {
-    const { keyspace } = yield* Settings
+    const { keyspace, retention, deadLetterRetention } = yield* Settings
     const redis = yield* RedisClient
     const counts = yield* Effect.forEach(
       keyspace.all,
@@ -306,8 +303,12 @@ export const expire = (limit = 1_000) =>
           .pipe(
             Effect.flatMap((actors) =>
               runScript(Scripts.expire, {
-                keys: { jobs: p.jobs, expiries: p.expiries, rates: p.rates },
-                args: { limit },
+                keys: { jobs: p.jobs, rates: p.rates },
+                args: {
+                  limit,
+                  retentionMs: Duration.toMillis(retention),
+                  deadLetterRetentionMs: Duration.toMillis(deadLetterRetention),
+                },
                 moreKeys: actors.flatMap((a) => finishedStates.map((s) => p.list(a, s))),
                 moreArgs: actors,
               }),

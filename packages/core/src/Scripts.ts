@@ -87,66 +87,45 @@ export const claim = load("claim", {
 /** Then ARGV pairs: entry id, job id. */
 export const renew = load("renew", { keys: ["jobs", "inbox"], args: ["group", "consumer"], variadic: true })
 export const complete = load("complete", {
-  keys: ["jobs", "events", "inbox", "expiries", ...model],
-  args: [...fencedArgs, "output", "eventsMaxLen", "retentionMs"],
+  keys: ["jobs", "events", "inbox", ...model],
+  args: [...fencedArgs, "output", "eventsMaxLen"],
 })
 /** Then ARGV triples: job id, entry id, output. */
 export const completeMany = load("complete-many", {
-  keys: ["jobs", "events", "inbox", "expiries", ...model, "highInbox", "normalInbox", "lowInbox", "paused"],
-  args: ["group", "consumer", "eventsMaxLen", "retentionMs", "claimNext", "actor"],
+  keys: ["jobs", "events", "inbox", ...model, "highInbox", "normalInbox", "lowInbox", "paused"],
+  args: ["group", "consumer", "eventsMaxLen", "claimNext", "actor"],
   variadic: true,
 })
 export const fail = load("fail", {
-  keys: ["jobs", "events", "inbox", "delayed", "dead", "expiries", ...model],
-  args: [
-    ...fencedArgs,
-    "error",
-    "retryable",
-    "retryDelayMs",
-    "eventsMaxLen",
-    "deadLetterRetentionMs",
-    "deadLettersMaxLen",
-    "reason",
-    "retentionMs",
-  ],
+  keys: ["jobs", "events", "inbox", "delayed", "dead", ...model],
+  args: [...fencedArgs, "error", "retryable", "retryDelayMs", "eventsMaxLen", "deadLettersMaxLen", "reason"],
 })
 export const release = load("release", {
-  keys: ["jobs", "events", "inbox", "expiries", ...model],
-  args: [...fencedArgs, "eventsMaxLen", "retentionMs"],
+  keys: ["jobs", "events", "inbox", ...model],
+  args: [...fencedArgs, "eventsMaxLen"],
 })
 export const reclaim = load("reclaim", {
-  keys: ["jobs", "events", "inbox", "dead", "expiries", ...model],
-  args: [
-    "group",
-    "consumer",
-    "minIdleMs",
-    "count",
-    "maxDeliveries",
-    "eventsMaxLen",
-    "deadLettersMaxLen",
-    "deadLetterRetentionMs",
-    "cursor",
-    "retentionMs",
-  ],
+  keys: ["jobs", "events", "inbox", "dead", ...model],
+  args: ["group", "consumer", "minIdleMs", "count", "maxDeliveries", "eventsMaxLen", "deadLettersMaxLen", "cursor"],
 })
 export const promote = load("promote", {
   keys: ["delayed", "inbox", "jobs", "events", ...model],
   args: ["limit", "eventsMaxLen"],
 })
 export const cancel = load("cancel", {
-  keys: ["jobs", "events", "inbox", "delayed", "expiries", ...model],
-  args: ["jobId", "group", "eventsMaxLen", "retentionMs", "actor", "lane"],
+  keys: ["jobs", "events", "inbox", "delayed", ...model],
+  args: ["jobId", "group", "eventsMaxLen", "actor", "lane"],
 })
 export const confirmCancel = load("confirm-cancel", {
-  keys: ["jobs", "events", "inbox", "expiries", ...model],
-  args: [...fencedArgs, "eventsMaxLen", "retentionMs"],
+  keys: ["jobs", "events", "inbox", ...model],
+  args: [...fencedArgs, "eventsMaxLen"],
 })
 export const requeue = load("requeue", {
-  keys: ["jobs", "events", "inbox", "dead", "expiries", ...model],
+  keys: ["jobs", "events", "inbox", "dead", ...model],
   args: ["jobId", "eventsMaxLen", "actor", "lane"],
 })
 export const purge = load("purge", {
-  keys: ["jobs", "events", "dead", "expiries", ...model],
+  keys: ["jobs", "events", "dead", ...model],
   args: ["jobId", "eventsMaxLen"],
 })
 export const progress = load("progress", {
@@ -158,7 +137,11 @@ export const deadLetterEntry = load("dead-letter-entry", {
   args: ["entryId", "group", "consumer", "actor", "detail", "eventsMaxLen", "deadLettersMaxLen"],
 })
 /** Then per actor: its succeeded, deadLettered and cancelled lists (KEYS) and its name (ARGV). */
-export const expire = load("expire", { keys: ["jobs", "expiries", "rates"], args: ["limit"], variadic: true })
+export const expire = load("expire", {
+  keys: ["jobs", "rates"],
+  args: ["limit", "retentionMs", "deadLetterRetentionMs"],
+  variadic: true,
+})
 /** Then per actor: its seven lists (KEYS) and its name (ARGV). */
 export const rebuild = load("rebuild", {
   keys: ["events", "jobs", "rates"],

@@ -6,7 +6,6 @@
  * Layout (prefix `eddy`, partition 0):
  * - `eddy:{p0}:jobs`                  hash: job id → job record (JSON)
  * - `eddy:{p0}:events`                stream: the partition's event log
- * - `eddy:{p0}:expiries`              sorted set: terminal job id → when its record expires
  * - `eddy:{p0}:inbox:<actor>:<lane>`  stream: queued deliveries, consumer group `workers`
  * - `eddy:{p0}:delayed:<actor>:<lane>` sorted set: delayed and retrying job ids → due time
  * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
@@ -74,7 +73,6 @@ export interface PartitionKeys {
   readonly tag: string
   readonly jobs: string
   readonly events: string
-  readonly expiries: string
   readonly inbox: (actor: string, lane: Lane) => string
   readonly delayed: (actor: string, lane: Lane) => string
   readonly dead: (actor: string) => string
@@ -133,7 +131,6 @@ const partitionKeys = (prefix: string, index: number): PartitionKeys => {
     tag,
     jobs: `${base}:jobs`,
     events: `${base}:events`,
-    expiries: `${base}:expiries`,
     inbox: (actor, lane) => `${base}:inbox:${actor}:${lane}`,
     delayed: (actor, lane) => `${base}:delayed:${actor}:${lane}`,
     dead: (actor) => `${base}:dead:${actor}`,

@@ -17,17 +17,20 @@ export const Presence = Schema.Struct({
   startedAt: Schema.Number,
   /** When this record stops counting unless refreshed. */
   expiresAt: Schema.Number,
+  /** When the worker last refreshed it (absent in records of older workers). */
+  heartbeatAt: Schema.optional(Schema.Number),
 })
 export type Presence = typeof Presence.Type
 
 const decode = Schema.decodeUnknownOption(Schema.parseJson(Presence))
 
 /** Publishes (or refreshes) a worker's presence for `ttl`. */
-export const publish = (presence: Omit<Presence, "expiresAt">, ttl: Duration.Duration) =>
+export const publish = (presence: Omit<Presence, "expiresAt" | "heartbeatAt">, ttl: Duration.Duration) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
     const redis = yield* RedisClient
-    const record: Presence = { ...presence, expiresAt: Date.now() + Duration.toMillis(ttl) }
+    const now = Date.now()
+    const record: Presence = { ...presence, expiresAt: now + Duration.toMillis(ttl), heartbeatAt: now }
     yield* redis.run((connection) => connection.hset(keyspace.workers, presence.id, JSON.stringify(record)))
   })
 

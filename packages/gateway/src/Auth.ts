@@ -94,6 +94,20 @@ const presentedKey = (headers: Readonly<Record<string, string | undefined>>): st
   return headers["x-api-key"]
 }
 
+/**
+ * What the key a request presents may do: every scope when the gateway is open; `admin` implies
+ * the others. Asked after the read check passed, so the key is known.
+ */
+export const sessionOf = (
+  keys: ReadonlyArray<ApiKey>,
+  headers: Readonly<Record<string, string | undefined>>,
+): { readonly auth: "open" | "key"; readonly scopes: ReadonlyArray<Scope> } => {
+  if (keys.length === 0) return { auth: "open", scopes: scopeNames }
+  const key = find(keys, presentedKey(headers) ?? "")
+  if (Option.isNone(key)) return { auth: "key", scopes: [] }
+  return { auth: "key", scopes: key.value.scopes.has("admin") ? scopeNames : [...key.value.scopes] }
+}
+
 /** Fixed one-second windows per key: enough to shed a runaway client. */
 const makeRateWindow = (perSecond: number) => {
   const windows = new Map<string, { second: number; count: number }>()

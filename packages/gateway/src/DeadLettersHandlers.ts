@@ -60,7 +60,12 @@ export const DeadLettersLive: Layer.Layer<
             urlParams.actor === undefined
               ? [...(yield* Contracts.Contracts).keys()]
               : [(yield* Contracts.get(urlParams.actor)).name]
-          return yield* list(actors, urlParams.limit ?? 50, urlParams.cursor)
+          const page = yield* list(actors, urlParams.limit ?? 50, urlParams.cursor)
+          // The filter applies to the page read: a page may come back shorter (even empty) with a
+          // nextCursor; the cursor still moves through the streams in order.
+          return urlParams.reason === undefined
+            ? page
+            : { ...page, items: page.items.filter((item) => item.reason === urlParams.reason) }
         }),
       ),
     )

@@ -12,8 +12,8 @@
  *   served app returns, its answer has already been written, so editing it afterwards would
  *   change nothing.
  */
-import { createServer } from "node:http"
-import { type Actor, EddyConfig, type Producer, type RedisClient, type Settings } from "@eddy/core"
+import { createServer, type Server } from "node:http"
+import { type Actor, EddyConfig, type EventTailer, type Producer, type RedisClient, type Settings } from "@eddy/core"
 import {
   type HttpApi,
   HttpApiBuilder,
@@ -27,12 +27,14 @@ import {
   HttpServerResponse,
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Config, Effect, Layer, Option } from "effect"
+import { Cause, Config, Effect, Layer, Option, Schedule } from "effect"
 import { ActorsLive } from "./ActorsHandlers.js"
 import { Api } from "./Api.js"
 import { type ApiError, BadRequest, InternalError, NotFound, PayloadTooLarge, retryAfterSeconds } from "./ApiErrors.js"
 import * as Auth from "./Auth.js"
 import * as Contracts from "./Contracts.js"
+import * as DashboardAssets from "./DashboardAssets.js"
+import { DashboardLive } from "./DashboardHandlers.js"
 import { DeadLettersLive } from "./DeadLettersHandlers.js"
 import * as RequestBody from "./internal/RequestBody.js"
 import { isApiError } from "./internal/toApiError.js"
@@ -105,6 +107,12 @@ const retryAfter: HttpApp.PreResponseHandler = (_request, response) =>
         : response,
   )
 
+/** The client closed the connection first (a page moved on): the platform's 499, nothing to log. */
+const isClientGone = (cause: Cause.Cause<unknown>) => {
+  const error = Cause.squash(cause)
+  return HttpServerResponse.isServerResponse(error) && error.status === 499
+}
+
 /** The body limit by `Content-Length`, Retry-After, and a log line for what escaped everything. */
 const outerMiddleware = (maxRequestBytes: number) =>
   HttpMiddleware.make((app) =>
@@ -118,10 +126,35 @@ const outerMiddleware = (maxRequestBytes: number) =>
         HttpIncomingMessage.withMaxBodySize(Option.some(maxRequestBytes)),
         // Already answered (an empty 500) by the server; only the log is left to do.
         Effect.tapErrorCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("unhandled request failure", cause),
+          Cause.isInterruptedOnly(cause) || isClientGone(cause)
+            ? Effect.void
+            : Effect.logError("unhandled request failure", cause),
         ),
       )
     }),
+  )
+
+/**
+ * On shutdown, stop accepting, give requests in flight a second, then end the connections still
+ * open: live streams (SSE) never end by themselves, and Node's close waits for every connection.
+ * Runs before the platform's own close, which then finds the server closed.
+ */
+const closeLingering = (server: Server) =>
+  Layer.scopedDiscard(
+    Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        server.close()
+        server.closeIdleConnections()
+        const open = Effect.async<number>((resume) => {
+          server.getConnections((_error, count) => resume(Effect.succeed(count)))
+        })
+        // Bounded by a count, not a timeout: a finalizer cannot be interrupted.
+        yield* open.pipe(
+          Effect.repeat({ until: (count) => count === 0, schedule: Schedule.spaced("50 millis"), times: 20 }),
+        )
+        server.closeAllConnections()
+      }),
+    ),
   )
 
 /** Where and how the gateway listens. */
@@ -145,9 +178,14 @@ export const serverOptions = Effect.gen(function* () {
 export const apiLayer: Layer.Layer<
   HttpApi.Api,
   never,
-  RedisClient.RedisClient | Settings.Settings | Producer.Producer | Contracts.Contracts | Auth.ApiKeys
+  | RedisClient.RedisClient
+  | Settings.Settings
+  | Producer.Producer
+  | Contracts.Contracts
+  | Auth.ApiKeys
+  | EventTailer.EventTailer
 > = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([JobsLive, ActorsLive, DeadLettersLive, SystemLive]),
+  Layer.provide([JobsLive, ActorsLive, DeadLettersLive, SystemLive, DashboardLive]),
   Layer.provide(Auth.layer),
 )
 
@@ -167,17 +205,25 @@ export const layer = (
         yield* Effect.logWarning(
           "no API keys configured (EDDY_API_KEYS): the gateway is open and listens on 127.0.0.1 only",
         )
+      const server = createServer()
       return HttpApiBuilder.serve(outerMiddleware(options.maxRequestBytes)).pipe(
         Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+        Layer.provide(DashboardAssets.layer()),
         Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
         Layer.provide(shapeApiFailures),
         Layer.provide(apiLayer),
         Layer.provide(Contracts.layer(contracts)),
         HttpServer.withLogAddress,
-        Layer.provideMerge(NodeHttpServer.layer(createServer, { host, port: options.port })),
+        Layer.merge(closeLingering(server)),
+        Layer.provideMerge(NodeHttpServer.layer(() => server, { host, port: options.port })),
       )
     }),
   )
 
-/** What a gateway layer needs: Redis, settings, API keys and the producer. */
-export type Requirements = RedisClient.RedisClient | Settings.Settings | Auth.ApiKeys | Producer.Producer
+/** What a gateway layer needs: Redis, settings, API keys, the producer and the event tailer. */
+export type Requirements =
+  | RedisClient.RedisClient
+  | Settings.Settings
+  | Auth.ApiKeys
+  | Producer.Producer
+  | EventTailer.EventTailer

@@ -124,6 +124,13 @@ describe("system", () => {
           "/v1/jobs/{jobId}/cancel",
           "/v1/jobs/{jobId}/events",
           "/v1/workers",
+          "/v1/session",
+          "/v1/overview",
+          "/v1/search",
+          "/v1/events",
+          "/v1/dead-letters/retry",
+          "/v1/dead-letters/purge",
+          "/v1/actors/{actor}/cancel-waiting",
         ].sort(),
       )
       expect(Object.keys(document.paths["/v1/actors/{actor}/jobs"] ?? {}).sort()).toEqual(["get", "post"])

@@ -3,10 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobStore from "../../src/JobStore.js"
-import { Settings } from "../../src/Settings.js"
 import { workerGroup } from "../../src/StreamKeys.js"
 import { entryIds, holders, outcome, startsOf } from "./batchSupport.js"
 import {
+  actor,
   failure,
   handEntry,
   inbox,
@@ -151,7 +151,6 @@ describe("startMany", () => {
 describe("completeMany", () => {
   it.live("completes several jobs, refusing a lost lease and ending a cancel-requested job cancelled", () =>
     Effect.gen(function* () {
-      const { retention } = yield* Settings
       // The oldest pending entry is the one a reclaim of count 1 takes.
       const stolen = yield* take("stolen", "c1")
       const a = yield* take("a", "c1")
@@ -188,8 +187,8 @@ describe("completeMany", () => {
         expect(job).toMatchObject({ s: "succeeded", o: JSON.stringify(output), w: "c1" })
         expect(job?.x).toBeUndefined()
         expect(yield* lastOf(delivery.jobId, "succeeded")).toMatchObject({ output, worker: "c1", attempt: 1 })
-        const expiry = yield* redis((c) => c.zscore(p.expiries, delivery.jobId))
-        expect(Number(expiry)).toBe((job?.ft ?? 0) + Duration.toMillis(retention))
+        const finished = yield* redis((c) => c.zscore(p.list(actor, "succeeded"), delivery.jobId))
+        expect(Number(finished)).toBe(job?.ft ?? 0)
       }
       // stolen: nothing changed, still c2's.
       expect(yield* rawRecord("stolen")).toBe(stolenBefore)

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobStore from "../../src/JobStore.js"
-import { Settings } from "../../src/Settings.js"
 import {
   actor,
   failure,
@@ -26,7 +25,6 @@ import {
 describe("cancel", () => {
   it.live("a queued job is cancelled at once and its entry is gone", () =>
     Effect.gen(function* () {
-      const { retention } = yield* Settings
       yield* submit("j1")
       // A worker already read the entry but has not started it.
       const delivery = yield* readOne("c1", "j1")
@@ -37,9 +35,7 @@ describe("cancel", () => {
       expect(yield* xlen(yield* inboxKey())).toBe(0)
       expect(yield* pending()).toEqual([])
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.expiries, "j1")))).toBe(
-        (job?.ft ?? 0) + Duration.toMillis(retention),
-      )
+      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "cancelled"), "j1")))).toBe(job?.ft ?? 0)
       const refused = yield* Effect.flip(Deliveries.start(delivery, "c1"))
       expect(refused._tag).toBe("LeaseLost")
       expect(yield* typesOf("j1")).toEqual(["submitted", "cancelled"])

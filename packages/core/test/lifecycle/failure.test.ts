@@ -2,7 +2,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobStore from "../../src/JobStore.js"
-import { Settings } from "../../src/Settings.js"
 import {
   actor,
   failure,
@@ -70,7 +69,6 @@ describe("fail", () => {
 
   it.live("with attempts spent dead-letters with the last error", () =>
     Effect.gen(function* () {
-      const { deadLetterRetention } = yield* Settings
       const first = yield* take("j1", "c1", { maxAttempts: 2 })
       yield* Deliveries.fail(first, "c1", failure("first"))
       yield* Deliveries.promote(inbox)
@@ -97,9 +95,7 @@ describe("fail", () => {
       expect(yield* xlen(yield* inboxKey())).toBe(0)
       expect(yield* pending()).toEqual([])
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.expiries, "j1")))).toBe(
-        (job?.ft ?? 0) + Duration.toMillis(deadLetterRetention),
-      )
+      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1")))).toBe(job?.ft ?? 0)
       expect(yield* redis((c) => c.zscore(p.delayed(actor, lane), "j1"))).toBeNull()
       expect((yield* typesOf("j1")).slice(-2)).toEqual(["failed", "deadLettered"])
       expect(yield* lastOf("j1", "failed")).toMatchObject({ willRetry: false, attempt: 2 })
@@ -169,10 +165,7 @@ describe("fail", () => {
       expect(job?.s).toBe("cancelled")
       const p = yield* keys()
       // Kept as long as any finished job, not as long as a dead letter.
-      const { retention } = yield* Settings
-      expect(Number(yield* redis((c) => c.zscore(p.expiries, "j1")))).toBe(
-        (job?.ft ?? 0) + Duration.toMillis(retention),
-      )
+      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "cancelled"), "j1")))).toBe(job?.ft ?? 0)
       expect(yield* redis((c) => c.zcard(p.delayed(actor, lane)))).toBe(0)
       expect(yield* typesOf("j1")).toEqual(["submitted", "started", "cancelRequested", "cancelled"])
     }).pipe(withRedis()),

@@ -52,7 +52,7 @@ describe("requeue", () => {
       for (const field of ["dl", "e", "r", "ft"] as const) expect(job?.[field]).toBeUndefined()
       expect(yield* deadLetters).toEqual([])
       const p = yield* keys()
-      expect(yield* redis((c) => c.zscore(p.expiries, "j1"))).toBeNull()
+      expect(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1"))).toBeNull()
       expect(yield* lastOf("j1", "requeued")).toMatchObject({ from: "deadLetter", attempt: 1 })
 
       const again = yield* readOne("c2", "j1")
@@ -89,7 +89,7 @@ describe("purge", () => {
       expect(yield* record("j1")).toBeUndefined()
       expect((yield* deadLetters).map(([, fields]) => fields[1])).toEqual(["j2"])
       const p = yield* keys()
-      expect(yield* redis((c) => c.zscore(p.expiries, "j1"))).toBeNull()
+      expect(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1"))).toBeNull()
       const last = (yield* log()).at(-1)
       expect(last?.fields).toMatchObject({ type: "purged", job: "j1", actor })
       expect((yield* Effect.flip(JobStore.status("j1")))._tag).toBe("JobNotFound")
@@ -135,8 +135,8 @@ describe("expire", () => {
       expect((yield* JobStore.status("dead")).state).toBe("deadLettered")
       expect((yield* JobStore.status("live")).state).toBe("queued")
       const zero = keyspace.partition(0)
-      expect(yield* redis((c) => c.zrange(zero.expiries, 0, -1))).toEqual(["dead"])
-      expect(yield* redis((c) => c.zcard(keyspace.partition(1).expiries))).toBe(0)
+      expect(yield* redis((c) => c.zrange(zero.list(actor, "deadLettered"), 0, -1))).toEqual(["dead"])
+      for (const p of keyspace.all) expect(yield* redis((c) => c.zcard(p.list(actor, "cancelled")))).toBe(0)
       // An expired id is free again: a new submission is a new job.
       expect(yield* submit("done", { partitionKey: home })).toMatchObject({ duplicate: false, state: "queued" })
     }).pipe(withRedis({ retention: Duration.millis(5), partitions: 2 })),

@@ -2,7 +2,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobStore from "../../src/JobStore.js"
-import { Settings } from "../../src/Settings.js"
 import {
   actor,
   eventsOf,
@@ -74,10 +73,7 @@ describe("reclaim", () => {
       expect(yield* xlen(yield* inboxKey())).toBe(0)
       expect(yield* pending()).toEqual([])
       const p = yield* keys()
-      const { deadLetterRetention } = yield* Settings
-      expect(Number(yield* redis((c) => c.zscore(p.expiries, "j1")))).toBe(
-        (job?.ft ?? 0) + Duration.toMillis(deadLetterRetention),
-      )
+      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1")))).toBe(job?.ft ?? 0)
       const letters = yield* redis((c) => c.xrange(p.dead(actor), "-", "+"))
       expect(letters.map(([, fields]) => fields.slice(0, 4))).toEqual([["j", "j1", "reason", "stalled"]])
       expect(yield* typesOf("j1")).toEqual(["submitted", "started", "stalled", "stalled", "deadLettered"])
@@ -152,11 +148,8 @@ describe("reclaim", () => {
       expect(result).toMatchObject({ deliveries: [], cancelled: 1 })
       const job = yield* record("j1")
       expect(job?.s).toBe("cancelled")
-      const { retention } = yield* Settings
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.expiries, "j1")))).toBe(
-        (job?.ft ?? 0) + Duration.toMillis(retention),
-      )
+      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "cancelled"), "j1")))).toBe(job?.ft ?? 0)
       expect(yield* pending()).toEqual([])
       expect(yield* typesOf("j1")).toEqual(["submitted", "started", "cancelRequested", "cancelled"])
       expect((yield* Effect.flip(Deliveries.complete(delivery, "c1", "1")))._tag).toBe("JobAlreadyFinished")

@@ -123,7 +123,14 @@ describe("submit", () => {
     Effect.gen(function* () {
       const { keyspace } = yield* Settings
       for (const p of keyspace.all) {
-        const all = [p.jobs, p.events, p.expiries, p.inbox(actor, lane), p.delayed(actor, lane), p.dead(actor)]
+        const all = [
+          p.jobs,
+          p.events,
+          p.list(actor, "queued"),
+          p.inbox(actor, lane),
+          p.delayed(actor, lane),
+          p.dead(actor),
+        ]
         expect(new Set(all.map(hashTag))).toEqual(new Set([`p${p.index}`]))
       }
       // The keys the scripts actually wrote: per partition, one tag each.

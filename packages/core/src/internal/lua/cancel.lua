@@ -1,12 +1,12 @@
 -- cancel: a queued or delayed job is cancelled at once; a running one is flagged and appends
 -- `cancelRequested`, and its worker confirms (see confirm-cancel and renew). Idempotent.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 expiries, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled
 --       (of the job's actor and lane)
--- ARGV: 1 job id, 2 group, 3 events max length, 4 retention ms, 5 actor, 6 lane
+-- ARGV: 1 job id, 2 group, 3 events max length, 4 actor, 5 lane
 -- Returns: {1, 'cancelled'} | {1, 'cancelRequested'} | {-2} no such job | {-3, state} already over |
 --          {-5, state} the keys given are not the job's
-local job_id, group, maxlen, retention_ms, actor, lane = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+local job_id, group, maxlen, actor, lane = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local job = load_job(KEYS[1], job_id)
 if not job then return { NOT_FOUND } end
 if is_terminal(job.s) then return { TERMINAL, job.s } end
@@ -27,5 +27,5 @@ if job.x and redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('XDEL', KEYS[3], job.x)
 end
 job.x = nil
-apply_cancel(KEYS[1], KEYS[2], KEYS[3], group, KEYS[5], maxlen, tonumber(retention_ms), job, nil)
+apply_cancel(KEYS[1], KEYS[2], KEYS[3], group, maxlen, job, nil)
 return { OK, 'cancelled' }

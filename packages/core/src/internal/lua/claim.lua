@@ -11,4 +11,7 @@
 local group, consumer, maxlen, count, actor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 use_model(KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14])
 if redis.call('SISMEMBER', KEYS[6], actor) == 1 then return {} end
-return claim_jobs(KEYS[1], KEYS[2], { KEYS[3], KEYS[4], KEYS[5] }, group, consumer, maxlen, count)
+buffer_model()
+local claimed = claim_jobs(KEYS[1], KEYS[2], { KEYS[3], KEYS[4], KEYS[5] }, group, consumer, maxlen, count)
+flush_model()
+return claimed

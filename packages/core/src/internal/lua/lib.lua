@@ -118,6 +118,17 @@ local function state_after(event_type, data)
   return ENTERS[event_type]
 end
 
+-- Scripts that change many jobs in one call buffer the model's writes (`buffer_model`) and make
+-- them at the end (`flush_model`): one ZREM and one ZADD per list and one HINCRBY per rate field
+-- for the whole batch, instead of a call per job for each (a redis.call from Lua costs a few µs
+-- whatever it does). A job's net move is kept: out of the list it was in, into the last one.
+local buffered = false
+local moves, move_order, rate_adds = {}, {}, {}
+
+local function buffer_model()
+  buffered = true
+end
+
 -- The fold: applies one event (of `actor`'s job `id`, at `at` ms, held in state `from` by the
 -- model) to the model `m`; returns the state the model now holds the job in. `recorded`: the
 -- job has a record (else only the rates count it). `rates_since`: outcomes older than this
@@ -126,18 +137,60 @@ local function fold(m, id, actor, from, event_type, data, at, recorded, rates_si
   if OUTCOMES[event_type] then
     local minute = math.floor(at / 60000)
     if minute >= rates_since then
-      redis.call('HINCRBY', m.rates, actor .. '|' .. event_type .. '|' .. minute, 1)
+      local field = actor .. '|' .. event_type .. '|' .. minute
+      if buffered then
+        local fields = rate_adds[m.rates] or {}
+        fields[field] = (fields[field] or 0) + 1
+        rate_adds[m.rates] = fields
+      else
+        redis.call('HINCRBY', m.rates, field, 1)
+      end
     end
   end
   if not recorded then return nil end
   local to = state_after(event_type, data)
   if to == nil then return from end
+  if buffered then
+    local move = moves[id]
+    if not move then
+      move = { lists = m.lists, from = from }
+      moves[id] = move
+      move_order[#move_order + 1] = id
+    end
+    move.to, move.at = to, at
+    return to or nil
+  end
   if from and from ~= to then redis.call('ZREM', m.lists[from], id) end
   if to then
     redis.call('ZADD', m.lists[to], at, id)
     return to
   end
   return nil
+end
+
+-- Writes what `buffer_model` held back; a buffering script calls it before it returns.
+local function flush_model()
+  local removals, additions = {}, {}
+  for _, id in ipairs(move_order) do
+    local move = moves[id]
+    if move.from and move.from ~= move.to then
+      local key = move.lists[move.from]
+      removals[key] = removals[key] or {}
+      table.insert(removals[key], id)
+    end
+    if move.to then
+      local key = move.lists[move.to]
+      additions[key] = additions[key] or {}
+      table.insert(additions[key], move.at)
+      table.insert(additions[key], id)
+    end
+  end
+  for key, ids in pairs(removals) do redis.call('ZREM', key, unpack(ids)) end
+  for key, pairs_ in pairs(additions) do redis.call('ZADD', key, unpack(pairs_)) end
+  for key, fields in pairs(rate_adds) do
+    for field, n in pairs(fields) do redis.call('HINCRBY', key, field, n) end
+  end
+  moves, move_order, rate_adds = {}, {}, {}
 end
 
 -- Appends one event to the partition's log and records its id in the job's history.
@@ -206,26 +259,26 @@ local function enqueue(inbox, job)
   job.x = redis.call('XADD', inbox, '*', 'j', job.id, 'n', tostring(job.n))
 end
 
--- Moves a job to a terminal state; its record expires `retention_ms` later.
-local function finish(expiries, job, state, at, retention_ms)
+-- Moves a job to a terminal state. Its list in the read model, scored by when it got there, is
+-- also its expiry index: `expire.lua` deletes the records at its old end.
+local function finish(job, state, at)
   job.s = state
   job.ft = at
   job.x = nil
   job.cr = nil
-  redis.call('ZADD', expiries, at + retention_ms, job.id)
 end
 
 -- A running job whose cancel was requested ends cancelled, whoever asks next.
-local function apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, worker)
+local function apply_cancel(jobs, events, inbox, group, maxlen, job, worker)
   if job.x then ack_delete(inbox, group, job.x) end
   local now = now_ms()
-  finish(expiries, job, 'cancelled', now, retention_ms)
+  finish(job, 'cancelled', now)
   append_event(events, maxlen, job, 'cancelled', now, worker, nil)
   save_job(jobs, job)
 end
 
 -- Dead-letters a job: its entry leaves the inbox, a dead letter is written, the job ends.
-local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, dead_maxlen, retention_ms, job, reason, error_json, worker)
+local function dead_letter(jobs, events, inbox, group, dead, maxlen, dead_maxlen, job, reason, error_json, worker)
   if job.x then ack_delete(inbox, group, job.x) end
   local now = now_ms()
   local fields = { 'XADD', dead, 'MAXLEN', '~', dead_maxlen, '*', 'j', job.id, 'reason', reason, 'n', tostring(job.n), 'at', tostring(now) }
@@ -236,7 +289,7 @@ local function dead_letter(jobs, events, inbox, group, dead, expiries, maxlen, d
   end
   job.dl = redis.call(unpack(fields))
   job.r = reason
-  finish(expiries, job, 'deadLettered', now, retention_ms)
+  finish(job, 'deadLettered', now)
   local data = '{"reason":"' .. reason .. '"'
   if error_json then data = data .. ',"error":' .. error_json end
   append_event(events, maxlen, job, 'deadLettered', now, worker, data .. '}')
@@ -303,18 +356,18 @@ end
 -- when a cancel was requested meanwhile. Shared by complete and complete-many. With `acks`, the
 -- entry is added to it for the caller to acknowledge and delete with the batch's others.
 -- Returns the reply complete documents.
-local function complete_job(jobs, events, inbox, expiries, group, consumer, maxlen, retention_ms, id, entry, output, acks)
+local function complete_job(jobs, events, inbox, group, consumer, maxlen, id, entry, output, acks)
   local job, refusal = held_job(jobs, inbox, id, entry, group, consumer)
   if refusal then return refusal end
   if job.cr then
-    apply_cancel(jobs, events, inbox, group, expiries, maxlen, retention_ms, job, consumer)
+    apply_cancel(jobs, events, inbox, group, maxlen, job, consumer)
     return { CANCEL_REQUESTED }
   end
   if acks then acks[#acks + 1] = entry else ack_delete(inbox, group, entry) end
   local now = now_ms()
   job.o = output
   job.p = 1
-  finish(expiries, job, 'succeeded', now, retention_ms)
+  finish(job, 'succeeded', now)
   append_event(events, maxlen, job, 'succeeded', now, consumer, '{"output":' .. output .. '}')
   save_job(jobs, job)
   return { OK }

@@ -5,6 +5,7 @@
 -- Returns: {moved count, ms until the next due job (-1: none)}
 local limit, maxlen = ARGV[1], ARGV[2]
 use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
+buffer_model()
 local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(limit))
 local moved = 0
@@ -24,4 +25,5 @@ end
 local next_due = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local wait = -1
 if next_due[2] then wait = math.max(0, tonumber(next_due[2]) - now) end
+flush_model()
 return { moved, wait }

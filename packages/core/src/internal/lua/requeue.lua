@@ -1,16 +1,15 @@
 -- requeue: a dead-lettered job goes back to its inbox with a fresh attempt budget, appending
 -- `requeued` (from `deadLetter`). Its dead letter is removed.
--- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 expiries, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
+-- KEYS: 1 jobs, 2 events, 3 inbox, 4 dead, 5 rates, 6 list queued, 7 list delayed, 8 list active, 9 list retrying, 10 list succeeded, 11 list deadLettered, 12 list cancelled
 -- ARGV: 1 job id, 2 events max length, 3 actor, 4 lane
 -- Returns: {1} requeued; {-2} no such job; {-5, state, actor, lane} not dead-lettered, or the
 --          keys given are not the job's
 local job_id, maxlen, actor, lane = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local job = load_job(KEYS[1], job_id)
 if not job then return { NOT_FOUND } end
 if job.s ~= 'deadLettered' or job.a ~= actor or job.l ~= lane then return { WRONG_STATE, job.s, job.a, job.l } end
 if job.dl then redis.call('XDEL', KEYS[4], job.dl) end
-redis.call('ZREM', KEYS[5], job.id)
 job.dl = nil
 job.ft = nil
 job.e = nil

@@ -5,9 +5,11 @@
 -- Returns: one reply per pair, in order, each as `start` answers it
 local group, consumer, maxlen, actor = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
+buffer_model()
 local paused = redis.call('SISMEMBER', KEYS[4], actor) == 1
 local replies = {}
 for i = 5, #ARGV, 2 do
   replies[#replies + 1] = start_job(KEYS[1], KEYS[2], KEYS[3], group, consumer, maxlen, ARGV[i], ARGV[i + 1], false, paused)
 end
+flush_model()
 return replies

@@ -6,6 +6,7 @@
 -- Returns: per job, in order, code (1 created, 2 duplicate) and state: {code, state, code, state, …}
 local actor, lane, max_attempts, maxlen = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 use_model(KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+buffer_model()
 local now = now_ms()
 local replies = {}
 for i = 5, #ARGV, 5 do
@@ -16,4 +17,5 @@ for i = 5, #ARGV, 5 do
 end
 -- The partition knows its actors (the expirer and a rebuild find their lists by them).
 redis.call('SADD', KEYS[5], actor)
+flush_model()
 return replies
