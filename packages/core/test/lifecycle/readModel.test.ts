@@ -136,6 +136,27 @@ describe("job lists", () => {
   )
 })
 
+describe("outcomes per minute", () => {
+  it.live("count each outcome in its minute, oldest minute first, zeros filled in", () =>
+    Effect.gen(function* () {
+      for (const id of ["r1", "r2"]) {
+        const delivery = yield* take(id, "c1", { maxAttempts: 1 })
+        if (id === "r1") yield* Deliveries.complete(delivery, "c1", "1")
+        else yield* Deliveries.fail(delivery, "c1", failure("broken", { retryable: false }))
+      }
+      const series = (yield* ReadModel.ratesPerMinute(3)).get(actor) ?? []
+      expect(series).toHaveLength(3)
+      expect(series[1]!.minute + 1).toBe(series[2]!.minute)
+      // Both ended within the last two minutes (a minute may turn between them).
+      const sum = (outcome: "succeeded" | "failed" | "deadLettered") =>
+        series.reduce((total, minute) => total + minute[outcome], 0)
+      expect([sum("succeeded"), sum("failed"), sum("deadLettered")]).toEqual([1, 1, 1])
+      expect(series[0]).toMatchObject({ succeeded: 0, failed: 0, deadLettered: 0 })
+      expect((yield* ReadModel.rates(2)).get(actor)).toEqual({ succeeded: 1, failed: 1, deadLettered: 1 })
+    }).pipe(withRedis()),
+  )
+})
+
 describe("pause", () => {
   it.live("a paused actor's jobs stay queued: claim takes nothing, start refuses; after resume they run", () =>
     Effect.gen(function* () {
