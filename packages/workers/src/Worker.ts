@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
-import { Deliveries, Logging, RedisClient, Settings, WorkerPresence } from "@eddy/core"
+import { Deliveries, Logging, RedisClient, Settings, StopSignals, WorkerPresence } from "@eddy/core"
 // The subpath, not the package index: the index loads every platform module (HTTP, cluster, …)
 // and would add a second or more to every worker start.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -23,9 +23,7 @@ import {
   Deferred,
   Duration,
   Effect,
-  Exit,
   Fiber,
-  FiberId,
   FiberSet,
   Layer,
   Queue,
@@ -170,21 +168,12 @@ export const optionsFromConfig = (options: Options): Effect.Effect<Options, Conf
   })
 
 /**
- * Completes on the second SIGINT/SIGTERM the process receives: pass it as `releaseNow`, so
- * that a second signal during shutdown releases running jobs at once. (The first signal is the
- * runtime's: it starts the graceful shutdown.)
+ * Completes on a second SIGINT/SIGTERM, one that comes at least a second after the first: pass
+ * it as `releaseNow`, so that a second signal during shutdown releases running jobs at once.
+ * (The first signal is the runtime's: it starts the graceful shutdown. Copies of it within the
+ * second, as a terminal's Ctrl-C and npm's forwarding make, are the same request.)
  */
-export const releaseOnSecondSignal: Effect.Effect<Deferred.Deferred<void>> = Effect.sync(() => {
-  const releaseNow = Deferred.unsafeMake<void>(FiberId.none)
-  let signals = 0
-  const onSignal = () => {
-    signals += 1
-    if (signals === 2) Deferred.unsafeDone(releaseNow, Exit.void)
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
-  return releaseNow
-})
+export const releaseOnSecondSignal: Effect.Effect<Deferred.Deferred<void>> = StopSignals.second()
 
 /**
  * Runs a worker process until SIGTERM or SIGINT: the first signal shuts down gracefully (exit
