@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
-import { Deliveries, Logging, RedisClient, Settings, StopSignals, WorkerPresence } from "@eddy/core"
+import { Deliveries, Logging, RedisClient, Settings, StartupWait, StopSignals, WorkerPresence } from "@eddy/core"
 // The subpath, not the package index: the index loads every platform module (HTTP, cluster, …)
 // and would add a second or more to every worker start.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -26,6 +26,7 @@ import {
   Fiber,
   FiberSet,
   Layer,
+  Option,
   Queue,
   type Scope,
 } from "effect"
@@ -52,6 +53,8 @@ export interface Options {
   readonly consumer?: string
   /** When this completes during shutdown, running jobs are released at once (a second signal). */
   readonly releaseNow?: Deferred.Deferred<void>
+  /** How long to wait at start for Redis to be reachable. Default: as long as it takes. */
+  readonly startupTimeout?: Duration.DurationInput
 }
 
 /** A running worker, for tests and status displays. */
@@ -74,6 +77,8 @@ export const make = (
     const duplicate = names.find((name, i) => names.indexOf(name) !== i)
     if (duplicate !== undefined) return yield* Effect.dieMessage(`two handlers for actor ${duplicate}`)
 
+    // Started while Redis is down, full or loading: wait for it rather than exit (StartupWait).
+    yield* StartupWait.untilReachable(Option.map(Option.fromNullable(options.startupTimeout), Duration.decode))
     const { keyspace } = yield* Settings.Settings
     const redis = yield* RedisClient.RedisClient
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
@@ -159,12 +164,18 @@ export const layer = (
 ): Layer.Layer<Worker, RedisClient.RedisError, RedisClient.RedisClient | Settings.Settings> =>
   Layer.scoped(Worker, make(options))
 
-/** Options from `EDDY_WORKER_CONCURRENCY` and `EDDY_SHUTDOWN_GRACE`, unless given. */
+/** Options from `EDDY_WORKER_CONCURRENCY`, `EDDY_SHUTDOWN_GRACE` and `EDDY_STARTUP_TIMEOUT`, unless given. */
 export const optionsFromConfig = (options: Options): Effect.Effect<Options, ConfigError.ConfigError> =>
   Effect.gen(function* () {
     const concurrency = yield* Config.integer("EDDY_WORKER_CONCURRENCY").pipe(Config.withDefault(50))
     const shutdownGrace = yield* Config.duration("EDDY_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(30)))
-    return { concurrency, shutdownGrace, ...options }
+    const startupTimeout = yield* StartupWait.startupTimeout
+    return {
+      concurrency,
+      shutdownGrace,
+      ...Option.match(startupTimeout, { onNone: () => ({}), onSome: (timeout) => ({ startupTimeout: timeout }) }),
+      ...options,
+    }
   })
 
 /**
