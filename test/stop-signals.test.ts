@@ -184,7 +184,7 @@ const npmStartBusy = async (env: Record<string, string>, key?: string) => {
     const { results } = (await response.json()) as { results: Array<{ jobId: string }> }
     jobIds.push(...results.map((r) => r.jobId))
   }
-  const stop = async (send: () => void) => {
+  const stop = async (send: () => void, check: (top: Top, send: () => void) => Promise<void> = stopAndCheck) => {
     const deadline = Date.now() + 60_000
     let next = 0
     while (next < jobIds.length && Date.now() < deadline) {
@@ -196,7 +196,7 @@ const npmStartBusy = async (env: Record<string, string>, key?: string) => {
       else next += 1
     }
     const signalledAt = Date.now()
-    await stopAndCheck(top, send)
+    await check(top, send)
     return signalledAt
   }
   return { top, dataDir, stop }
@@ -231,6 +231,22 @@ describe.sequential("npm start", () => {
   it("a terminal's Ctrl-C, which reaches npm, the bootstrap and the system, is one stop, not three", async () => {
     const { dataDir, top, stop } = await npmStartBusy({})
     const signalledAt = await stop(() => process.kill(-top.pid, "SIGINT"))
+    await expectDrained(dataDir, signalledAt)
+  }, 240_000)
+
+  it("SIGHUP to npm, which npm does not pass on: the bootstrap sees npm go and drains the system", async () => {
+    const { dataDir, top, stop } = await npmStartBusy({})
+    const signalledAt = await stop(
+      () => process.kill(top.pid, "SIGHUP"),
+      async (_, send) => {
+        const tree = descendants(top.pid)
+        send()
+        // npm dies of it at once; what it started stops by itself, within the grace.
+        expect((await top.exited).signal).toBe("SIGHUP")
+        expect(await survivors(tree, graceMs)).toEqual([])
+      },
+    )
+    expect(top.stderr()).toMatch(/"msg":"worker \S+ stopped"/)
     await expectDrained(dataDir, signalledAt)
   }, 240_000)
 })
