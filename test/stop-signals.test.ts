@@ -132,6 +132,17 @@ describe.sequential("stop signals through each entry point", () => {
   }, 90_000)
 })
 
+describe("a gateway through the bin's wrapper", () => {
+  it("a terminal's Ctrl-C stops it cleanly (exit 0), its copies doing no harm", async () => {
+    const top = startTop(process.execPath, [unbuiltBin(), "gateway"], {
+      ...workerEnv(TestRedis.uniquePrefix("sig-gw")),
+      EDDY_HTTP_PORT: "0",
+    })
+    await top.waitFor("the gateway to listen", (out) => out.includes('"msg":"Listening on http://'))
+    await stopAndCheck(top, () => process.kill(-top.pid, "SIGINT"))
+  }, 90_000)
+})
+
 /** The job records in the embedded server's data, read after it stopped (what it saved on its way out). */
 const recordsIn = (dataDir: string) =>
   Effect.runPromise(
