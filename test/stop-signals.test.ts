@@ -159,14 +159,13 @@ const recordsIn = (dataDir: string) =>
     ),
   )
 
-/**
- * `npm start` on its own embedded Redis. Once its demo is done, 1,000 more jobs (150 ms each) go
- * through its gateway; `stop` sends the signal the moment one of them has just started, so that
- * the stop surely finds it running.
- */
-const npmStartBusy = async (env: Record<string, string>, key?: string) => {
-  const dataDir = tempDir("start")
-  const top = startTop("npm", ["start"], {
+/** `npm start` as a user types it, and the bootstrap it runs, started by hand. */
+const npmStart = ["npm", "start"] as const
+const bootstrapStart = [process.execPath, "scripts/bootstrap.mjs", "start"] as const
+
+/** Starts `npm start` (or its bootstrap) on an embedded Redis with its data in `dataDir`. */
+const startNpmStart = (dataDir: string, env: Record<string, string>, [command, ...args]: ReadonlyArray<string>) =>
+  startTop(command as string, args, {
     EDDY_DATA_DIR: dataDir,
     EDDY_HTTP_PORT: "0",
     EDDY_DEMO_JOBS: "3",
@@ -175,6 +174,15 @@ const npmStartBusy = async (env: Record<string, string>, key?: string) => {
     EDDY_SHUTDOWN_GRACE: `${graceMs / 1000} seconds`,
     ...env,
   })
+
+/**
+ * `npm start` on its own embedded Redis. Once its demo is done, 1,000 more jobs (150 ms each) go
+ * through its gateway; `stop` sends the signal the moment one of them has just started, so that
+ * the stop surely finds it running.
+ */
+const npmStartBusy = async (env: Record<string, string>, key?: string, command: ReadonlyArray<string> = npmStart) => {
+  const dataDir = tempDir("start")
+  const top = startNpmStart(dataDir, env, command)
   await top.waitFor("the demo to finish", (out) => out.includes("Serving until Ctrl-C."), 120_000)
   const base = /gateway (http:\/\/127\.0\.0\.1:\d+)/.exec(top.stdout())?.[1]
   expect(base).toBeDefined()
@@ -259,5 +267,21 @@ describe.sequential("npm start", () => {
     )
     expect(top.stderr()).toMatch(/"msg":"worker \S+ stopped"/)
     await expectDrained(dataDir, signalledAt)
+  }, 240_000)
+
+  it("scripts/bootstrap.mjs started alone: SIGINT to it alone (kill -INT, no terminal) drains the system", async () => {
+    const { dataDir, top, stop } = await npmStartBusy({}, undefined, bootstrapStart)
+    const signalledAt = await stop(() => process.kill(top.pid, "SIGINT"))
+    await expectDrained(dataDir, signalledAt)
+  }, 240_000)
+
+  it("with API keys of which none may submit, skips the demo in one line and serves", async () => {
+    const top = startNpmStart(tempDir("start"), { EDDY_API_KEYS: "reader-key:read" }, npmStart)
+    await top.waitFor("it to serve", (out) => out.includes("Serving until Ctrl-C."), 120_000)
+    expect(top.stdout()).toContain(
+      "No demo workload: none of the API keys (EDDY_API_KEYS) has the submit scope.\n\nServing until Ctrl-C.",
+    )
+    expect(top.stdout()).not.toContain("Summary")
+    await stopAndCheck(top, () => process.kill(top.pid, "SIGTERM"))
   }, 240_000)
 })
