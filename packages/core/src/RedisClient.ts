@@ -167,10 +167,13 @@ const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, 
     let said: string | undefined
     let lastError: string | undefined
     let asking = false
-    // Asks the server in its own words, once per outage; `then` runs with what it said, if anything.
+    let askedAt = Number.NEGATIVE_INFINITY
+    // Asks the server why, in its own words; `then` runs once it has answered (or not). At most
+    // once per 10 s while it has said nothing, so that a long outage never becomes a connection loop.
     const ask = (then: () => void) => {
-      if (asking || said !== undefined) return then()
+      if (asking || said !== undefined || Date.now() - askedAt < 10_000) return then()
       asking = true
+      askedAt = Date.now()
       askRedis(url).then((answer) => {
         asking = false
         if (answer !== undefined && state !== "up" && state !== "closing") said = answer
