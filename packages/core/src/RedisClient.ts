@@ -208,14 +208,16 @@ const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, 
       else if (silentPattern.test(error.message)) said = undefined
       lost(error.message)
     })
-    // Connected but not ready: ioredis waits quietly while Redis loads its data. Ask why.
+    // Connected but not ready: ioredis waits quietly while Redis loads its data. Ask why, and
+    // log it when Redis says something new (a change of state: refused, then loading).
     redis.on("connect", () => {
       setTimeout(() => {
         if (state === "up" || state === "closing" || redis.status === "ready") return
+        const before = said
         ask(() => {
-          if (said === undefined || state !== "connecting") return
+          if (said === undefined || said === before || state === "up" || state === "closing") return
+          if (state === "connecting") lostAt = Date.now()
           state = "down"
-          lostAt = Date.now()
           log(Effect.logWarning(`Redis is not ready (${said}); waiting for it`))
         })
       }, 500).unref()
