@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { EddyClient, EmbeddedRedis } from "@eddy/core"
-import { Effect } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import * as TestRedis from "../packages/core/test/support/TestRedis.js"
@@ -129,6 +129,27 @@ describe.sequential("stop signals through each entry point", () => {
     // Released back to its inbox (not waited for, and not finished): queued for the next worker.
     expect((await client.status(jobId)).state).toBe("queued")
     await client.close()
+  }, 90_000)
+})
+
+describe("a worker whose Redis is gone", () => {
+  it("still stops on SIGTERM, exit 0 within the grace (every Redis call of its shutdown is bounded)", async () => {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const server = await Effect.runPromise(EmbeddedRedis.start({ ephemeral: true }).pipe(Scope.extend(scope)))
+      const top = startTop(process.execPath, [unbuiltBin(), "worker", napWorker], {
+        ...workerEnv(TestRedis.uniquePrefix("sig-down")),
+        EDDY_REDIS_URL: server.url,
+        EDDY_REDIS_TIMEOUT: "500 millis",
+      })
+      await top.waitFor("the worker to serve", (out) => /"msg":"worker \S+ serving nap/.test(out))
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await top.waitFor("it to see Redis go", (out) => out.includes("Redis connection lost"))
+      await stopAndCheck(top, () => process.kill(top.pid, "SIGTERM"))
+      expect(top.stderr()).toMatch(/"msg":"worker \S+ stopped"/)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   }, 90_000)
 })
 

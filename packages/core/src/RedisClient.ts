@@ -238,10 +238,15 @@ const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, 
     return { redis, whenReady, trouble } satisfies Connection
   })
 
-/** Runs `command` once the connection is ready, failing with `RedisUnavailable` past `bound`. */
+/**
+ * Runs `command` once the connection is ready, failing with `RedisUnavailable` past `bound`. The
+ * wait is interruptible even where its caller is not (a finalizer: a worker's shutdown), since a
+ * timeout cannot cut an uninterruptible wait short: the bound would not hold while Redis is away.
+ */
 const bounded = <A>(connection: Connection, bound: Duration.Duration, command: (redis: Redis) => Promise<A>) =>
   connection.whenReady.pipe(
     Effect.zipRight(Effect.tryPromise({ try: () => command(connection.redis), catch: classify })),
+    Effect.interruptible,
     Effect.timeoutFail({ duration: bound, onTimeout: () => notAnswered(connection, bound) }),
   )
 

@@ -115,7 +115,10 @@ export const make = (
       Effect.gen(function* () {
         state.stopping = true
         yield* Queue.offer(state.wake, undefined)
+        // Finalizers run uninterruptibly, and a timeout cannot cut an uninterruptible wait short: it
+        // would wait out a reader stuck retrying an unreachable Redis, and the stop with it.
         yield* Fiber.await(reader).pipe(
+          Effect.interruptible,
           Effect.timeout(Duration.sum(Duration.sum(blockFor, redis.timeout), "1 second")),
           Effect.ignore,
         )
