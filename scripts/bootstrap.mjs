@@ -5,6 +5,7 @@
 // on some machines), make sure redis-server >= 7.0 exists, then run the command.
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { constants as osConstants } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -104,13 +105,36 @@ const ensureChromium = () => {
     fail("apt-get could not install chromium")
 }
 
-// Runs the final command as a direct child. Ctrl-C reaches the child from the terminal, so we only
-// outlive it; a SIGTERM sent to us alone (by a process manager) is passed on. Exits with its code.
+// Runs the final command as a direct child and makes this process stand for it: whoever stops us
+// stops it. Docker, Kubernetes and systemd signal only the main process (npm, which passes SIGINT
+// and SIGTERM on to us, or this script), so every stop signal we get is passed on, and we exit
+// with the child's code once it has drained. SIGHUP (a closed session) becomes SIGTERM: a
+// graceful stop, where Node's default for SIGHUP would kill the child at once. The child takes
+// copies of one signal that arrive together (a terminal's Ctrl-C reaches it, npm and us) as one
+// request (core's StopSignals), so passing every copy on cannot skip its grace; a second signal
+// a second or more later still means "stop now".
 const handOver = (args) => {
   const child = spawn(process.execPath, args, { stdio: "inherit", cwd: root })
-  process.on("SIGINT", () => {})
-  process.on("SIGTERM", () => child.kill("SIGTERM"))
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+  const pass = (signal) => () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+  }
+  process.on("SIGINT", pass("SIGINT"))
+  process.on("SIGTERM", pass("SIGTERM"))
+  process.on("SIGHUP", pass("SIGTERM"))
+  watchParent(pass("SIGTERM"))
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 0)))
+}
+
+// npm passes on SIGINT and SIGTERM but not SIGHUP, and nobody passes on a SIGKILL: npm then dies
+// and leaves us to init. Losing our parent is a stop request too.
+const watchParent = (onLost) => {
+  const parent = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    onLost()
+  }, 500)
+  timer.unref()
 }
 
 const commands = {

@@ -7,19 +7,23 @@ import { EventTailer, JobStore, Logging, Producer, RedisClient, Settings } from 
 import { Auth, Gateway } from "@eddy/gateway"
 import { Worker } from "@eddy/workers"
 import { HttpServer } from "@effect/platform"
-import { Config, Effect, Layer, LogLevel, Schedule } from "effect"
+import { Config, Effect, Layer, LogLevel, Option, Redacted, Schedule } from "effect"
 import * as Contracts from "./contracts.js"
+import * as DemoKey from "./DemoKey.js"
 import * as Display from "./Display.js"
 import * as Handlers from "./handlers.js"
 import * as Workload from "./workload.js"
 
 const demoSize = Config.integer("EDDY_DEMO_JOBS").pipe(Config.withDefault(40))
 
-const submitBatch = (base: string, batch: Workload.Batch) =>
+const submitBatch = (base: string, batch: Workload.Batch, key: Option.Option<Redacted.Redacted<string>>) =>
   Effect.tryPromise(async () => {
     const response = await fetch(`${base}/v1/actors/${batch.actor}/jobs/batch`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        ...Option.match(key, { onNone: () => ({}), onSome: (k) => ({ authorization: `Bearer ${Redacted.value(k)}` }) }),
+      },
       body: JSON.stringify({ jobs: batch.jobs }),
     })
     const body = (await response.json()) as { results: Array<{ jobId?: string }> }
@@ -33,9 +37,19 @@ const demo = Effect.gen(function* () {
   const address = server.address
   const base = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : "http://127.0.0.1:8080"
   const size = yield* demoSize
-  process.stdout.write(`eddy is running: gateway ${base}, worker for ${Contracts.all.map((c) => c.name).join(", ")}\n`)
+  const access = yield* DemoKey.access
+  process.stdout.write(
+    `eddy is running: gateway ${base}, worker for ${Contracts.all.map((c) => c.name).join(", ")}\n`,
+  )
+  if (access._tag === "noSubmitKey") {
+    process.stdout.write(
+      "No demo workload: none of the API keys (EDDY_API_KEYS) has the submit scope.\n\nServing until Ctrl-C.\n",
+    )
+    return yield* Effect.never
+  }
+  const key = access._tag === "key" ? Option.some(access.key) : Option.none()
   process.stdout.write(`Submitting the demo workload through ${base}/v1/actors/{actor}/jobs/batch …\n\n`)
-  const submitted = yield* Effect.forEach(Workload.make(size), (batch) => submitBatch(base, batch))
+  const submitted = yield* Effect.forEach(Workload.make(size), (batch) => submitBatch(base, batch, key))
   const render = Display.makeRenderer(process.stdout)
   const poll = Effect.forEach(submitted, ({ actor, jobIds }) =>
     Effect.forEach(jobIds, JobStore.status, { concurrency: "unbounded" }).pipe(
@@ -62,7 +76,7 @@ const demo = Effect.gen(function* () {
   process.stdout.write(
     [
       "",
-      "Try:",
+      access._tag === "key" ? "Try (API keys are on: add -H 'Authorization: Bearer <key>' to each curl):" : "Try:",
       `  dashboard       ${base}/ui/`,
       `  API docs        ${base}/docs`,
       `  actors          curl ${base}/v1/actors`,
@@ -86,7 +100,9 @@ const infrastructure = Layer.merge(RedisClient.layerConfig, Settings.layerConfig
 const system = Layer.unwrapEffect(
   Effect.gen(function* () {
     const serverOptions = yield* Gateway.serverOptions
-    const workerOptions = yield* Worker.optionsFromConfig({ handlers: Handlers.all })
+    // A second Ctrl-C or SIGTERM releases running jobs at once instead of waiting out the grace.
+    const releaseNow = yield* Worker.releaseOnSecondSignal
+    const workerOptions = yield* Worker.optionsFromConfig({ handlers: Handlers.all, releaseNow })
     return Layer.mergeAll(
       Gateway.layer(Contracts.all, serverOptions).pipe(Layer.provide(Auth.layerConfig)),
       Worker.layer(workerOptions),

@@ -38,13 +38,17 @@ export const describeFailure = (error: unknown): string => {
     reason?: string
     error?: { tag?: string; message?: string }
     timeoutMs?: number
+    redisSaid?: string
   }
   switch (tagged._tag) {
     case "CliFailure":
     case "UsageFailure":
       return tagged.message ?? "failed"
     case "RedisUnavailable":
-      return `Redis is unreachable (${tagged.message}); is it running, and is EDDY_REDIS_URL right?`
+      // Redis answered, in its own words: "is it running" would point the wrong way.
+      return tagged.redisSaid === undefined
+        ? `Redis is unreachable (${tagged.message}); is it running, and is EDDY_REDIS_URL right?`
+        : `Redis refused the connection: ${tagged.redisSaid}`
     case "JobNotFound":
       return `no job ${tagged.jobId}`
     case "JobAlreadyFinished":

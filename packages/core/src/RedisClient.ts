@@ -11,17 +11,25 @@
  *
  * While Redis is unreachable, calls fail with `RedisUnavailable` within a bound (default 2 s)
  * instead of queueing forever; reconnects back off exponentially with jitter and a cap, and the
- * connection's state changes (up, lost, back) are logged once each.
+ * connection's state changes (up, lost, back) are logged once each. When Redis refuses a connection
+ * in its own words (`ERR max number of clients reached`, `NOAUTH`, `WRONGPASS`, `LOADING`), those
+ * words are what the lost log and `RedisUnavailable` show, not the socket's `EPIPE` or close.
  */
 import { hostname } from "node:os"
 import { type ConfigError, Context, Duration, Effect, Layer, Option, Redacted, Runtime, Schema, Scope } from "effect"
 import { Redis, type RedisOptions } from "ioredis"
 import * as EddyConfig from "./EddyConfig.js"
 import * as EmbeddedRedis from "./EmbeddedRedis.js"
+import { askRedis } from "./internal/askRedis.js"
 
-/** Redis could not be reached, or did not answer within the bound. Safe to retry later. */
+/**
+ * Redis could not be reached, or did not answer within the bound. Safe to retry later. When Redis
+ * itself said why it refused the connection (`ERR max number of clients reached`, `NOAUTH …`,
+ * `WRONGPASS …`, `LOADING …`), `redisSaid` holds its words, which the message also shows.
+ */
 export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
   message: Schema.String,
+  redisSaid: Schema.optional(Schema.String),
 }) {}
 
 /** Redis answered with an error (a bug or a misconfiguration, not an outage). */
@@ -116,7 +124,22 @@ type LinkState = "connecting" | "up" | "down" | "closing"
 interface Connection {
   readonly redis: Redis
   readonly whenReady: Effect.Effect<void>
+  /** Why the connection is not up: what Redis said, else the last error; undefined while up. */
+  readonly trouble: () => { readonly said?: string; readonly error?: string }
 }
+
+/** `RedisUnavailable` for a call that waited out `bound`, with the connection's trouble when it has one. */
+const notAnswered = (connection: Connection, bound: Duration.Duration) => {
+  const { said, error } = connection.trouble()
+  const why = said ?? error
+  return new RedisUnavailable({
+    message: `Redis did not answer within ${Duration.format(bound)}${why === undefined ? "" : ` (${why})`}`,
+    ...(said === undefined ? {} : { redisSaid: said }),
+  })
+}
+
+// Errors that mean nobody is there to say anything: asking the server would tell nothing.
+const silentPattern = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/
 
 /**
  * Opens one ioredis connection, logging its state changes once each; closed with the scope. Logs go
@@ -145,21 +168,66 @@ const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, 
     // Callers waiting for `ready`. One listener for all of them: a `once("ready")` per caller would
     // pile up past Node's listener limit while Redis is away and many calls wait.
     const waiting = new Set<() => void>()
+    // Why the connection is down: what Redis itself said (a reply error, or what `askRedis` heard)
+    // and the last error ioredis reported, which for a refusal is only `write EPIPE` or a close.
+    let said: string | undefined
+    let lastError: string | undefined
+    let asking = false
+    let askedAt = Number.NEGATIVE_INFINITY
+    // Asks the server why, in its own words; `then` runs once it has answered (or not). At most
+    // once per 10 s while it has said nothing, so that a long outage never becomes a connection loop.
+    const ask = (then: () => void) => {
+      if (asking || said !== undefined || Date.now() - askedAt < 10_000) return then()
+      asking = true
+      askedAt = Date.now()
+      askRedis(url).then((answer) => {
+        asking = false
+        if (answer !== undefined && state !== "up" && state !== "closing") said = answer
+        then()
+      })
+    }
     redis.on("ready", () => {
       if (state === "down") log(Effect.logInfo(`Redis connection back after ${Date.now() - lostAt} ms`))
       else if (state === "connecting") log(Effect.logDebug("Redis connection up"))
       state = "up"
+      said = undefined
+      lastError = undefined
       for (const wake of [...waiting]) wake()
     })
     const lost = (reason: string) => {
       if (state === "down" || state === "closing") return
       state = "down"
       lostAt = Date.now()
-      log(Effect.logWarning(`Redis connection lost (${reason}); reconnecting with backoff`))
+      const report = () => {
+        if (state === "down")
+          log(Effect.logWarning(`Redis connection lost (${said ?? reason}); reconnecting with backoff`))
+      }
+      if (said !== undefined || silentPattern.test(reason)) report()
+      else ask(report)
     }
-    redis.on("close", () => lost("closed"))
+    redis.on("close", () => lost(lastError ?? "closed"))
     // Without a listener ioredis prints every failed reconnect; the state change is logged once above.
-    redis.on("error", (error: Error) => lost(error.message))
+    redis.on("error", (error: Error) => {
+      lastError = error.message
+      // A reply error on connecting is Redis refusing us in its own words (NOAUTH, WRONGPASS).
+      if (error.name === "ReplyError") said = error.message
+      else if (silentPattern.test(error.message)) said = undefined
+      lost(error.message)
+    })
+    // Connected but not ready: ioredis waits quietly while Redis loads its data. Ask why, and
+    // log it when Redis says something new (a change of state: refused, then loading).
+    redis.on("connect", () => {
+      setTimeout(() => {
+        if (state === "up" || state === "closing" || redis.status === "ready") return
+        const before = said
+        ask(() => {
+          if (said === undefined || said === before || state === "up" || state === "closing") return
+          if (state === "connecting") lostAt = Date.now()
+          state = "down"
+          log(Effect.logWarning(`Redis is not ready (${said}); waiting for it`))
+        })
+      }, 500).unref()
+    })
     const whenReady = Effect.async<void>((resume) => {
       if (redis.status === "ready") return resume(Effect.void)
       const wake = () => {
@@ -169,17 +237,23 @@ const connect = (runtime: Runtime.Runtime<never>, url: string, display: string, 
       waiting.add(wake)
       return Effect.sync(() => waiting.delete(wake))
     })
-    return { redis, whenReady } satisfies Connection
+    const trouble = () =>
+      redis.status === "ready"
+        ? {}
+        : { ...(said === undefined ? {} : { said }), ...(lastError === undefined ? {} : { error: lastError }) }
+    return { redis, whenReady, trouble } satisfies Connection
   })
 
-/** Runs `command` once the connection is ready, failing with `RedisUnavailable` past `bound`. */
+/**
+ * Runs `command` once the connection is ready, failing with `RedisUnavailable` past `bound`. The
+ * wait is interruptible even where its caller is not (a finalizer: a worker's shutdown), since a
+ * timeout cannot cut an uninterruptible wait short: the bound would not hold while Redis is away.
+ */
 const bounded = <A>(connection: Connection, bound: Duration.Duration, command: (redis: Redis) => Promise<A>) =>
   connection.whenReady.pipe(
     Effect.zipRight(Effect.tryPromise({ try: () => command(connection.redis), catch: classify })),
-    Effect.timeoutFail({
-      duration: bound,
-      onTimeout: () => new RedisUnavailable({ message: `Redis did not answer within ${Duration.format(bound)}` }),
-    }),
+    Effect.interruptible,
+    Effect.timeoutFail({ duration: bound, onTimeout: () => notAnswered(connection, bound) }),
   )
 
 /**

@@ -369,4 +369,20 @@ describe("RedisClient against a hung server", () => {
         expect(Date.now() - started).toBeLessThan(3_000)
       }),
   )
+
+  it.scopedLive("a call made uninterruptibly (as in a shutdown's finalizer) still fails within the bound", () =>
+    Effect.gen(function* () {
+      const scope = yield* ownScope
+      const server = yield* EmbeddedRedis.start({ ephemeral: true }).pipe(Scope.extend(scope))
+      const client = yield* RedisClient.make({ url: Redacted.make(server.url), timeout: "300 millis", name: "final" })
+      expect(yield* client.run((c) => c.ping())).toBe("PONG")
+      yield* Scope.close(scope, Exit.void)
+      // Redis is gone: the call waits for a connection that does not come, and must give up.
+      const exit = yield* client
+        .run((c) => c.get("k"))
+        .pipe(Effect.uninterruptible, Effect.exit, Effect.timeout("5 seconds"))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(JSON.stringify(exit)).toContain('"_tag":"RedisUnavailable"')
+    }),
+  )
 })

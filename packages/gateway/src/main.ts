@@ -4,12 +4,14 @@
  * and everything stops in order.
  */
 
-import { Logging, RedisClient } from "@eddy/core"
+import { Logging, RedisClient, StartupWait } from "@eddy/core"
 import { NodeRuntime } from "@effect/platform-node"
 import { Duration, Effect } from "effect"
 
 const program = Effect.gen(function* () {
   const redis = yield* RedisClient.RedisClient
+  // Started before Redis (a deploy, a failover): wait for it rather than exit.
+  yield* StartupWait.untilReachable(yield* StartupWait.startupTimeout)
   const roundTrip = yield* redis.health
   yield* Effect.logInfo(
     `eddy is ready: Redis at ${redis.display} answered PING in ${Duration.format(roundTrip)}; Ctrl-C stops`,

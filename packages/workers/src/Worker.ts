@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
-import { Deliveries, Logging, RedisClient, Settings, WorkerPresence } from "@eddy/core"
+import { Deliveries, Logging, RedisClient, Settings, StartupWait, StopSignals, WorkerPresence } from "@eddy/core"
 // The subpath, not the package index: the index loads every platform module (HTTP, cluster, …)
 // and would add a second or more to every worker start.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -23,10 +23,9 @@ import {
   Deferred,
   Duration,
   Effect,
-  Exit,
   Fiber,
-  FiberId,
   Layer,
+  Option,
   Queue,
   type Scope,
 } from "effect"
@@ -54,6 +53,8 @@ export interface Options {
   readonly consumer?: string
   /** When this completes during shutdown, running jobs are released at once (a second signal). */
   readonly releaseNow?: Deferred.Deferred<void>
+  /** How long to wait at start for Redis to be reachable. Default: as long as it takes. */
+  readonly startupTimeout?: Duration.DurationInput
 }
 
 /** A running worker, for tests and status displays. */
@@ -76,6 +77,8 @@ export const make = (
     const duplicate = names.find((name, i) => names.indexOf(name) !== i)
     if (duplicate !== undefined) return yield* Effect.dieMessage(`two handlers for actor ${duplicate}`)
 
+    // Started while Redis is down, full or loading: wait for it rather than exit (StartupWait).
+    yield* StartupWait.untilReachable(Option.map(Option.fromNullable(options.startupTimeout), Duration.decode))
     const { keyspace } = yield* Settings.Settings
     const redis = yield* RedisClient.RedisClient
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
@@ -119,7 +122,8 @@ export const make = (
         // A blocking read in progress answers at once instead of at the end of its block time.
         yield* redis.unblock("read")
         // Interruptible: a finalizer runs uninterruptibly, and a timeout cannot cut an
-        // uninterruptible wait short (it waited out the read's whole block time).
+        // uninterruptible wait short (it waited out the read's whole block time, or a reader
+        // stuck retrying an unreachable Redis, and the stop with it).
         yield* Effect.interruptible(Fiber.await(reader)).pipe(
           Effect.timeout(Duration.min(Duration.sum(Duration.sum(blockFor, redis.timeout), "1 second"), graceLeft())),
           Effect.ignore,
@@ -169,30 +173,27 @@ export const layer = (
 ): Layer.Layer<Worker, RedisClient.RedisError, RedisClient.RedisClient | Settings.Settings> =>
   Layer.scoped(Worker, make(options))
 
-/** Options from `EDDY_WORKER_CONCURRENCY` and `EDDY_SHUTDOWN_GRACE`, unless given. */
+/** Options from `EDDY_WORKER_CONCURRENCY`, `EDDY_SHUTDOWN_GRACE` and `EDDY_STARTUP_TIMEOUT`, unless given. */
 export const optionsFromConfig = (options: Options): Effect.Effect<Options, ConfigError.ConfigError> =>
   Effect.gen(function* () {
     const concurrency = yield* Config.integer("EDDY_WORKER_CONCURRENCY").pipe(Config.withDefault(50))
     const shutdownGrace = yield* Config.duration("EDDY_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(30)))
-    return { concurrency, shutdownGrace, ...options }
+    const startupTimeout = yield* StartupWait.startupTimeout
+    return {
+      concurrency,
+      shutdownGrace,
+      ...Option.match(startupTimeout, { onNone: () => ({}), onSome: (timeout) => ({ startupTimeout: timeout }) }),
+      ...options,
+    }
   })
 
 /**
- * Completes on the second SIGINT/SIGTERM the process receives: pass it as `releaseNow`, so
- * that a second signal during shutdown releases running jobs at once. (The first signal is the
- * runtime's: it starts the graceful shutdown.)
+ * Completes on a second SIGINT/SIGTERM, one that comes at least a second after the first: pass
+ * it as `releaseNow`, so that a second signal during shutdown releases running jobs at once.
+ * (The first signal is the runtime's: it starts the graceful shutdown. Copies of it within the
+ * second, as a terminal's Ctrl-C and npm's forwarding make, are the same request.)
  */
-export const releaseOnSecondSignal: Effect.Effect<Deferred.Deferred<void>> = Effect.sync(() => {
-  const releaseNow = Deferred.unsafeMake<void>(FiberId.none)
-  let signals = 0
-  const onSignal = () => {
-    signals += 1
-    if (signals === 2) Deferred.unsafeDone(releaseNow, Exit.void)
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
-  return releaseNow
-})
+export const releaseOnSecondSignal: Effect.Effect<Deferred.Deferred<void>> = StopSignals.second()
 
 /**
  * Runs a worker process until SIGTERM or SIGINT: the first signal shuts down gracefully (exit

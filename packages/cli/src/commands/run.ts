@@ -3,6 +3,7 @@
  * Any number of workers and gateways can run against one Redis at once.
  */
 
+import { StopSignals } from "@eddy/core"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, FiberRef, HashSet, Layer, Option } from "effect"
 import * as Connection from "../Connection.js"
@@ -55,6 +56,8 @@ export const gateway: Cli<"gateway"> = Command.make(
   ({ module }) =>
     Effect.gen(function* () {
       const { Auth, Gateway } = yield* Lazy.gateway
+      // Copies of the stop signal (a terminal's Ctrl-C and npm's) must not kill it mid-shutdown.
+      yield* StopSignals.second()
       const contracts = Option.isSome(module) ? yield* Modules.contracts(module.value) : []
       const options = yield* Gateway.serverOptions
       return yield* Layer.launch(
