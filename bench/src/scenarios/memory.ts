@@ -25,7 +25,7 @@ export const memory: Scenario = {
       label: `used_memory per 100,000 retained jobs (${sizes.memoryJobs.toLocaleString("en")} run)`,
       unit: "MiB",
       better: "lower",
-      target: { kind: "ratioAtMost", value: 1 },
+      target: { kind: "ratioAtMost", value: 0.7 },
     },
   ],
   run: {
