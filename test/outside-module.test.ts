@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { freePort } from "../packages/core/test/support/FreePort.js"
 import * as TestRedis from "../packages/core/test/support/TestRedis.js"
 
 const root = join(import.meta.dirname, "..")
@@ -49,16 +49,6 @@ const env = (prefix: string): NodeJS.ProcessEnv => {
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("EDDY_")) result[key] = value
   return { ...result, EDDY_REDIS_URL: TestRedis.url(), EDDY_PREFIX: prefix, EDDY_LOG_PRETTY: "0" }
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 const spawnEddy = (dir: string, args: ReadonlyArray<string>, prefix: string, extra: NodeJS.ProcessEnv = {}) => {
   const child = spawn(process.execPath, [...eddy, ...args], {

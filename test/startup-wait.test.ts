@@ -1,14 +1,8 @@
-/**
- * A worker started while Redis is unreachable or full waits for it, as a real `eddy worker`
- * process against a real redis-server of the test's own: started before Redis is up, and under
- * `maxclients` pressure, it ends up processing a job. `EDDY_STARTUP_TIMEOUT` bounds the wait;
- * bad credentials end it at once, naming `EDDY_REDIS_URL`.
- */
-import { createServer } from "node:net"
 import { EddyClient, EmbeddedRedis } from "@eddy/core"
 import { Effect, Exit, Scope } from "effect"
 import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
+import { freePort } from "../packages/core/test/support/FreePort.js"
 import { Nap } from "./fixtures/nap-worker.js"
 import { killAll, startTop, type Top } from "./support/Processes.js"
 
@@ -28,16 +22,6 @@ const startRedis = async (port?: number) => {
     EmbeddedRedis.start({ ephemeral: true, ...(port === undefined ? {} : { port }) }).pipe(Scope.extend(scope)),
   )
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /** `eddy worker` (the CLI from its sources) hosting `nap`, against `url`. */
 const startWorker = (url: string, env: Record<string, string> = {}) =>

@@ -7,11 +7,11 @@
  */
 import { execSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, it } from "vitest"
+import { freePort } from "../../core/test/support/FreePort.js"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { eventually, describe as explain, killAll, linesOf, redisEnv, run, runAll, start } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
@@ -32,16 +32,6 @@ const tempDir = () => {
   dirs.push(dir)
   return dir
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 const get = async (url: string) => {
   try {

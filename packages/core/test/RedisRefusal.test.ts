@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { connect, createServer } from "node:net"
+import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -15,6 +15,7 @@ import { Effect, HashMap, Logger, Redacted, Schedule } from "effect"
 import { Redis } from "ioredis"
 import * as EmbeddedRedis from "../src/EmbeddedRedis.js"
 import * as RedisClient from "../src/RedisClient.js"
+import { freePort } from "./support/FreePort.js"
 
 /** A logger that keeps the messages it is given. */
 const collectLogs = () => {
@@ -161,16 +162,6 @@ describe("RedisClient when Redis refuses", () => {
     60_000,
   )
 })
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /** A plain redis-server with these arguments, killed when the test's scope closes. */
 const redisServer = (args: ReadonlyArray<string>) =>

@@ -1,15 +1,10 @@
-/**
- * `StartupWait.untilReachable` in-process, against real servers: at once when Redis answers,
- * bounded by its timeout when nothing listens, at once on credentials Redis refuses. (Worker
- * processes that wait for Redis are tested in test/startup-wait.test.ts.)
- */
-import { createServer } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
 import * as EmbeddedRedis from "../src/EmbeddedRedis.js"
 import * as RedisClient from "../src/RedisClient.js"
 import * as StartupWait from "../src/StartupWait.js"
+import { freePort } from "./support/FreePort.js"
 import * as TestRedis from "./support/TestRedis.js"
 
 /** `untilReachable` with a client on `url`. */
@@ -17,16 +12,6 @@ const waitFor = (url: string, timeout: Option.Option<Duration.Duration>) =>
   Effect.flatMap(RedisClient.make({ url: Redacted.make(url), timeout: "500 millis" }), (client) =>
     StartupWait.untilReachable(timeout).pipe(Effect.provideService(RedisClient.RedisClient, client)),
   )
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 describe("StartupWait", () => {
   it.scopedLive("passes at once when Redis answers", () =>

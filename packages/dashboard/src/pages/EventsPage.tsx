@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from "preact/hooks"
 import { ErrorNote } from "../Actions.js"
 import { type ApiError, follow } from "../Client.js"
+import { FilterSelect } from "../FilterSelect.js"
 import { href, time } from "../Format.js"
 import type { JobEvent, Overview } from "../Types.js"
 
@@ -61,28 +62,13 @@ export const EventsPage = ({ overview }: { readonly overview: Overview | undefin
     <>
       <h1>Live events</h1>
       <div class="toolbar">
-        <label>
-          actor{" "}
-          <select name="actor" value={actor} onChange={(e) => setActor(e.currentTarget.value)}>
-            <option value="">all</option>
-            {overview?.actors.map((a) => (
-              <option key={a.name} value={a.name}>
-                {a.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          type{" "}
-          <select name="type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
-            <option value="">all</option>
-            {types.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          name="actor"
+          options={overview?.actors.map((a) => a.name) ?? []}
+          value={actor}
+          onChange={setActor}
+        />
+        <FilterSelect name="type" options={types} value={type} onChange={setType} />
         <button
           type="button"
           data-testid="tail-pause"

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks"
 import { ActionButton, bulkDone, ErrorNote } from "../Actions.js"
 import type { Can } from "../App.js"
 import { call, get } from "../Client.js"
+import { FilterSelect } from "../FilterSelect.js"
 import { href, time } from "../Format.js"
 import type { DeadLetter, DeadLetterPage, Overview } from "../Types.js"
 
@@ -54,28 +55,13 @@ export const FailedPage = ({ overview, can }: { readonly overview: Overview | un
     <>
       <h1>Failed jobs</h1>
       <div class="toolbar">
-        <label>
-          actor{" "}
-          <select name="actor" value={actor} onChange={(e) => setActor(e.currentTarget.value)}>
-            <option value="">all</option>
-            {overview?.actors.map((a) => (
-              <option key={a.name} value={a.name}>
-                {a.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          reason{" "}
-          <select name="reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
-            <option value="">all</option>
-            {reasons.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          name="actor"
+          options={overview?.actors.map((a) => a.name) ?? []}
+          value={actor}
+          onChange={setActor}
+        />
+        <FilterSelect name="reason" options={reasons} value={reason} onChange={setReason} />
         {can.admin && (
           <>
             <ActionButton

@@ -1,11 +1,6 @@
-/**
- * A whole eddy for the browser tests, in the test process: gateway (serving the dashboard)
- * and a worker running the gateway tests' actors, over the run's redis-server. It can
- * be stopped and started again on the same port and key prefix (the gateway-restart test).
- */
-import { createServer } from "node:net"
 import { EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { freePort } from "../../../core/test/support/FreePort.js"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import * as Auth from "../../../gateway/src/Auth.js"
 import * as Gateway from "../../../gateway/src/Gateway.js"
@@ -13,17 +8,6 @@ import * as Actors from "../../../gateway/test/support/Actors.js"
 import * as Worker from "../../../workers/src/Worker.js"
 
 export { Actors }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 export interface Options {
   /** `EDDY_API_KEYS` syntax; none: open. */
