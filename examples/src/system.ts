@@ -38,9 +38,7 @@ const demo = Effect.gen(function* () {
   const base = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : "http://127.0.0.1:8080"
   const size = yield* demoSize
   const access = yield* DemoKey.access
-  process.stdout.write(
-    `eddy is running: gateway ${base}, worker for ${Contracts.all.map((c) => c.name).join(", ")}\n`,
-  )
+  process.stdout.write(`eddy is running: gateway ${base}, worker for ${Contracts.all.map((c) => c.name).join(", ")}\n`)
   if (access._tag === "noSubmitKey") {
     process.stdout.write(
       "No demo workload: none of the API keys (EDDY_API_KEYS) has the submit scope.\n\nServing until Ctrl-C.\n",
