@@ -191,17 +191,22 @@ export const makeBatches = (state: WorkerState.WorkerState) =>
     }),
   }) satisfies Effect.Effect<WorkerState.Batches, never, unknown>
 
-/** How many jobs of an actor a completion batch may claim: none once drained, paused, stopping or rate-limited. */
-const claimableWith = (state: WorkerState.WorkerState, actor: string): number => {
+/**
+ * How many jobs of an actor a completion batch of `completing` jobs may claim: none once drained,
+ * paused, stopping or rate-limited. The batch's own jobs are recorded before the claim in the same
+ * call, so their room counts as free for it.
+ */
+const claimableWith = (state: WorkerState.WorkerState, actor: string, completing: number): number => {
   if (state.stopping || state.quiet || state.paused.has(actor)) return 0
   if (state.handlers.get(actor)?.contract.policy.rateLimit !== undefined) return 0
-  return Math.max(0, Math.min(Slots.roomFor(state.slots, actor), Math.ceil(state.concurrency / claimsAhead)))
+  const room = Slots.roomFor(state.slots, actor) + completing
+  return Math.max(0, Math.min(room, Math.ceil(state.concurrency / claimsAhead)))
 }
 
 const completeAndClaim = (state: WorkerState.WorkerState, completions: ReadonlyArray<WorkerState.Completion>) =>
   Effect.suspend(() => {
     const first = completions[0]
-    const next = first === undefined ? 0 : claimableWith(state, first.delivery.actor)
+    const next = first === undefined ? 0 : claimableWith(state, first.delivery.actor, completions.length)
     if (first === undefined || next === 0) return Deliveries.completeMany(completions, state.consumer)
     const { actor } = first.delivery
     Slots.reserve(state.slots, actor, next)

@@ -50,7 +50,7 @@ interface State {
   buffer: Array<Held>
   /** Jobs in flight whose handler ended (their outcome on its way to Redis): their slot is free. */
   finishing: number
-  /** Per actor: jobs in flight whose handler has not ended, plus deliveries in the buffer. */
+  /** Per actor: jobs in flight (until their outcome is recorded), plus deliveries in the buffer. */
   readonly heldByActor: Map<string, number>
   /** Waiting for the last job in flight to end (shutdown). */
   emptied: Array<() => void>
@@ -104,10 +104,15 @@ export const inFlightCount = (slots: Slots): number => stateOf(slots).inFlight.s
 /** Deliveries held but not started. */
 export const buffered = (slots: Slots): number => stateOf(slots).buffer.length
 
-/** Room for more deliveries in the whole process. */
+/**
+ * Room for more deliveries in the whole process. A job whose handler ended counts until its
+ * outcome is recorded: what a worker has started in Redis and not yet recorded (running, ending,
+ * held, being claimed) never passes its concurrency, so a worker that dies re-runs at most that
+ * many jobs elsewhere.
+ */
 export const room = (slots: Slots): number => {
   const state = stateOf(slots)
-  return slots.concurrency - running(slots) - state.buffer.length - state.reserved
+  return slots.concurrency - state.inFlight.size - state.buffer.length - state.reserved
 }
 
 /** Room for more deliveries of one actor. */
@@ -201,13 +206,12 @@ export const startable = (slots: Slots, canStart: (actor: string) => boolean): R
   return starting
 }
 
-/** The job's handler has ended: its slot is free while its outcome is recorded. */
+/** The job's handler has ended: another may start, but the job holds its room until its outcome is recorded. */
 export const handlerDone = (slots: Slots, job: Job): void => {
   if (job.handlerDone) return
   const state = stateOf(slots)
   job.handlerDone = true
   state.finishing++
-  bump(state, job.delivery.actor, -1)
   Queue.unsafeOffer(slots.wake, undefined)
 }
 
@@ -217,7 +221,7 @@ export const remove = (slots: Slots, job: Job): void => {
   if (state.inFlight.get(job.key) !== job) return
   state.inFlight.delete(job.key)
   if (job.handlerDone) state.finishing--
-  else bump(state, job.delivery.actor, -1)
+  bump(state, job.delivery.actor, -1)
   Queue.unsafeOffer(slots.wake, undefined)
   if (state.inFlight.size === 0 && state.emptied.length > 0) {
     const waiting = state.emptied
