@@ -120,6 +120,8 @@ describe("the dashboard", () => {
   it("shows a job's timeline as its events, followed live until it ends", async () => {
     const { jobId } = await api<Submitted>(system, "POST", "/v1/actors/slow/jobs", { input: { ms: 1_500 } })
     await page.goto(`${system.url}/ui/#/jobs/${jobId}`)
+    // The page may still show the job of the test before (a hash change keeps the page): wait for this one.
+    await page.waitForFunction((id) => document.querySelector("h1")?.textContent === id, jobId)
     // Opened while it runs; the page follows it to the end without a reload.
     await page.waitForFunction(
       () => document.querySelector('[data-testid="job-state"]')?.textContent === "succeeded",
@@ -131,11 +133,25 @@ describe("the dashboard", () => {
     await page.waitForFunction(
       () => document.querySelector('[data-testid="timeline"] li:last-child')?.getAttribute("data-type") === "succeeded",
     )
+    const events = await api<Array<{ type: string }>>(system, "GET", `/v1/jobs/${jobId}/events`)
+    const types = events.map((event) => event.type)
+    // The timeline settles on exactly the job's events (it is rebuilt as they arrive).
+    await page
+      .waitForFunction(
+        (expected) =>
+          JSON.stringify(
+            Array.from(document.querySelectorAll('[data-testid="timeline"] li'), (step) =>
+              step.getAttribute("data-type"),
+            ),
+          ) === JSON.stringify(expected),
+        types,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined)
     const shown = await page
       .locator('[data-testid="timeline"] li')
       .evaluateAll((steps) => steps.map((step) => step.getAttribute("data-type")))
-    const events = await api<Array<{ type: string }>>(system, "GET", `/v1/jobs/${jobId}/events`)
-    expect(shown).toEqual(events.map((event) => event.type))
+    expect(shown).toEqual(types)
     expect(shown).toEqual(["submitted", "started", "progress", "succeeded"])
     expect(await page.getByTestId("timeline").textContent()).toMatch(/waited .*ran \d/s)
     await screenshot("dashboard-job-timeline")
