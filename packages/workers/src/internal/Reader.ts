@@ -209,17 +209,29 @@ const completeAndClaim = (state: WorkerState.WorkerState, completions: ReadonlyA
     const next = first === undefined ? 0 : claimableWith(state, first.delivery.actor, completions.length)
     if (first === undefined || next === 0) return Deliveries.completeMany(completions, state.consumer)
     const { actor } = first.delivery
-    Slots.reserve(state.slots, actor, next)
+    // The batch's own jobs hold their room until it answers, and hand it over to what it claims:
+    // only the claim's excess is reserved. Reserving it all held the room twice while the call was
+    // on the wire, and the reader, seeing none free, kept one batch of jobs in flight, not two.
+    const extra = Math.max(0, next - completions.length)
+    Slots.reserve(state.slots, actor, extra)
     let reserved = true
     const unreserve = () => {
-      if (reserved) Slots.unreserve(state.slots, actor, next)
+      if (reserved) Slots.unreserve(state.slots, actor, extra)
       reserved = false
     }
     return Deliveries.completeAndClaim(completions, state.consumer, next).pipe(
       Effect.map(({ completions: answers, claimed }) => {
         unreserve()
         if (claimed.length < next) state.quiet = true
-        if (claimed.length > 0) accepted(state, claimed)
+        if (claimed.length > 0) {
+          // Recorded jobs leave first, so that what the call claimed starts in their room now.
+          completions.forEach((completion, i) => {
+            const job = Slots.job(state.slots, Slots.keyOf(completion.delivery))
+            if (job !== undefined && answers[i] !== undefined && Either.isRight(answers[i]))
+              Slots.remove(state.slots, job)
+          })
+          accepted(state, claimed)
+        }
         return answers
       }),
       Effect.ensuring(Effect.sync(unreserve)),
