@@ -34,6 +34,7 @@ export default defineConfig({
       project("system", "test/**/*.test.ts"),
       project("bench", "bench/test/**/*.test.ts"),
       clusterProject("core", ["packages/core/test/**/*.cluster.test.ts"]),
+      clusterProject("system", ["test/**/*.cluster.test.ts"]),
     ],
     coverage: {
       provider: "v8",

@@ -4,6 +4,7 @@ import * as TestCluster from "./support/TestCluster.js"
 
 const field = (info: string, name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim()
 
+// Killing a master and its replica's promotion: RedisClient.failover.cluster.test.ts.
 describe("TestCluster", () => {
   it("starts 3 masters and 3 replicas, every node reports cluster_state:ok, and stops them all", async () => {
     const cluster = await TestCluster.startAsync()
@@ -33,21 +34,5 @@ describe("TestCluster", () => {
       await cluster.stop()
     }
     expect(pids.filter(isAlive)).toEqual([])
-  })
-
-  it("kills a master, whose replica is promoted", async () => {
-    const cluster = await TestCluster.startAsync({ nodeTimeout: "1 second" })
-    try {
-      const victim = cluster.nodes.find((node) => node.role === "master")
-      const heir = cluster.nodes.find((node) => node.masterId === victim?.id)
-      if (victim === undefined || heir === undefined) throw new Error("no master with a replica")
-      cluster.kill(victim.port)
-      await cluster.waitHealthy("30 seconds")
-      const now = await cluster.roles()
-      expect(now.find((node) => node.port === heir.port)?.role).toBe("master")
-      expect(isAlive(victim.pid)).toBe(false)
-    } finally {
-      await cluster.stop()
-    }
   })
 })

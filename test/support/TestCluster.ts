@@ -56,11 +56,31 @@ export interface Options {
   readonly nodeTimeout?: Duration.DurationInput
   /** How long to wait for the cluster to be ready. Default 60 s. */
   readonly readyTimeout?: Duration.DurationInput
+  /** A password every node requires (`requirepass`, and `masterauth` for its replica). */
+  readonly password?: string
 }
 
-/** One command on one node through `redis-cli` (its raw output). */
-export const ask = async (port: number, ...args: ReadonlyArray<string>): Promise<string> =>
-  (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { timeout: 5_000 })).stdout
+/** One command on one node through `redis-cli` (its raw output); `password` for a cluster that has one. */
+export const askWith =
+  (password: string | undefined) =>
+  async (port: number, ...args: ReadonlyArray<string>): Promise<string> =>
+    (
+      await run(
+        "redis-cli",
+        [
+          "-h",
+          "127.0.0.1",
+          "-p",
+          String(port),
+          ...(password === undefined ? [] : ["-a", password, "--no-auth-warning"]),
+          ...args,
+        ],
+        { timeout: 5_000 },
+      )
+    ).stdout
+
+/** One command on one node of a cluster without a password. */
+export const ask = askWith(undefined)
 
 const field = (info: string, name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim()
 
@@ -113,6 +133,9 @@ export const start = (options: Options = {}): Effect.Effect<TestCluster, Error, 
     const perMaster = options.replicasPerMaster ?? 1
     const nodeTimeout = Duration.toMillis(Duration.decode(options.nodeTimeout ?? "5 seconds"))
     const readyTimeout = options.readyTimeout ?? "60 seconds"
+    const password = options.password
+    // Without a password until the cluster is up (EmbeddedRedis's readiness PING takes none).
+    let ask = askWith(undefined)
     const servers = yield* Effect.forEach(
       Array.from({ length: masters * (1 + perMaster) }),
       () =>
@@ -186,6 +209,18 @@ export const start = (options: Options = {}): Effect.Effect<TestCluster, Error, 
       catch: (error) => error as Error,
     })
     yield* Effect.tryPromise({ try: () => waitHealthy(), catch: (error) => error as Error })
+    if (password !== undefined) {
+      yield* Effect.tryPromise({
+        try: async () => {
+          for (const server of servers) {
+            await ask(server.port, "CONFIG", "SET", "masterauth", password)
+            await ask(server.port, "CONFIG", "SET", "requirepass", password)
+          }
+        },
+        catch: (error) => new Error(`test cluster: setting the password failed: ${String(error)}`),
+      })
+      ask = askWith(password)
+    }
     const nodes = yield* Effect.tryPromise({ try: roles, catch: (error) => error as Error })
     return {
       seeds: seedList.join(","),
