@@ -35,6 +35,8 @@ export default defineConfig({
       project("bench", "bench/test/**/*.test.ts"),
       clusterProject("core", ["packages/core/test/**/*.cluster.test.ts", "packages/core/test/lifecycle/*.test.ts"]),
       clusterProject("system", ["test/**/*.cluster.test.ts"]),
+      clusterProject("workers", ["packages/workers/test/**/*.cluster.test.ts"]),
+      clusterProject("cli", ["packages/cli/test/**/*.cluster.test.ts"]),
     ],
     coverage: {
       provider: "v8",
