@@ -58,15 +58,14 @@ export default defineConfig({
         "packages/workers/test/Worker.results.test.ts",
         "packages/workers/test/Worker.pause.test.ts",
       ]),
-      // The gateway and the CLI on one partition (their suites read partition 0's keys).
+      // The gateway's jobs, dead letters and actors, and the CLI, on one partition (their suites
+      // read partition 0's keys).
       clusterProject(
         "gateway",
         [
           "packages/gateway/test/Gateway.jobs.test.ts",
-          "packages/gateway/test/Gateway.errors.test.ts",
           "packages/gateway/test/Gateway.deadLetters.test.ts",
           "packages/gateway/test/Gateway.actors.test.ts",
-          "packages/gateway/test/Gateway.system.test.ts",
         ],
         { partitions: 1 },
       ),
