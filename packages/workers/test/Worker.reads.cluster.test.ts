@@ -2,15 +2,18 @@
  * The worker's reads on the run's Redis Cluster (3 masters, 3 replicas), over 12 partitions so
  * that every master holds some: jobs submitted to every partition run and their results reach
  * the producer through the tailer; an idle worker starts a job on a partition it is not blocked
- * on within the rotation's slice bound; a stop ends the reads on every master at once.
+ * on within the rotation's slice bound; a stop ends the reads on every master at once; a worker
+ * process reads every master on one connection each, its command connection being the other.
  */
 import { Actor, EventTailer, Producer, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { Redis } from "ioredis"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
+import { Many } from "./fixtures/contracts.js"
 import * as H from "./fixtures/Harness.js"
+import * as WorkerProcess from "./fixtures/WorkerProcess.js"
 
 const partitions = 12
 
@@ -173,4 +176,68 @@ describe("worker reads on a cluster", () => {
       for (const node of yield* clientsPerNode) expect(node.names.filter((n) => n.startsWith(`${name}:`))).toEqual([])
     })
   })
+  it.scopedLive(
+    "a worker process of 11 actors reads every master on one connection each, besides its command connection",
+    () => {
+      const prefix = TestRedis.uniquePrefix("crc")
+      return Effect.gen(function* () {
+        const worker = yield* WorkerProcess.start({
+          module: WorkerProcess.fixture("many-worker.ts"),
+          redisUrl: TestRedis.url(),
+          prefix,
+          env: { EDDY_PARTITIONS: String(partitions) },
+        })
+        const own = (names: ReadonlyArray<string>) =>
+          names.filter((name) => name.includes(`:${worker.pid}:`)).map((name) => name.split(":").pop())
+        /** Per node: its role and the connections of the worker on it (`cmd`, `block`, …). */
+        const sample = Effect.map(clientsPerNode, (nodes) =>
+          nodes.map((node) => ({ ...node, own: own(node.names).sort() })),
+        )
+        // Idle: each master has the worker's command connection and its reads of that master.
+        const idle = yield* H.eventually(
+          "the worker to read every master",
+          Effect.map(sample, (nodes) =>
+            nodes.every((node) => node.role === "replica" || node.own.includes("block"))
+              ? Option.some(nodes)
+              : Option.none(),
+          ),
+          "10 seconds",
+          "50 millis",
+        )
+        // Working: 11 actors' jobs over 12 partitions; sampled while they run.
+        const producer = yield* Producer.Producer
+        const jobs = (yield* Effect.forEach(Many, (contract) =>
+          producer.submitMany(
+            contract,
+            Array.from({ length: 12 }, (_, i) => ({ input: { i } })),
+          ),
+        )).flat()
+        const working = [idle]
+        for (let i = 0; i < 5; i++) {
+          yield* Effect.sleep("200 millis")
+          working.push(yield* sample)
+        }
+        for (const nodes of working)
+          for (const node of nodes) {
+            if (node.role === "replica") expect(node.own, `replica ${node.port}`).toEqual([])
+            else {
+              expect(node.own.length, `master ${node.port}`).toBeLessThanOrEqual(2)
+              for (const role of node.own) expect(["block", "cmd"]).toContain(role)
+            }
+          }
+        expect(idle.filter((node) => node.role === "master").map((node) => node.own)).toEqual([
+          ["block", "cmd"],
+          ["block", "cmd"],
+          ["block", "cmd"],
+        ])
+        yield* Effect.forEach(jobs, ({ jobId }) => producer.result(jobId, { timeout: "30 seconds" }), {
+          discard: true,
+        })
+        worker.kill("SIGTERM")
+        expect((yield* worker.exited).code).toBe(0)
+        expect(worker.logs().filter((line) => JSON.stringify(line).includes("CROSSSLOT"))).toEqual([])
+      }).pipe(Effect.provide(client(prefix)))
+    },
+    60_000,
+  )
 })
