@@ -3,7 +3,8 @@
  * that every master holds some: jobs submitted to every partition run and their results reach
  * the producer through the tailer; an idle worker starts a job on a partition it is not blocked
  * on within the rotation's slice bound; a stop ends the reads on every master at once; a worker
- * process reads every master on one connection each, its command connection being the other.
+ * process reads every master on one connection each, its command connection being the other, and
+ * a producer waiting for results tails every master on one connection each.
  */
 import { Actor, EventTailer, Producer, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
@@ -36,7 +37,8 @@ const base = (prefix: string, name?: string) =>
   Layer.merge(TestRedis.layer(name === undefined ? {} : { name }), TestRedis.settings({ prefix, partitions }))
 
 /** A producer with its tailer, on connections of its own. */
-const client = (prefix: string) => Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base(prefix))
+const client = (prefix: string, name?: string) =>
+  Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base(prefix, name))
 
 /** A worker on connections of its own (named `name`), in a scope the test closes. */
 const workerIn = (scope: Scope.Scope, prefix: string, name: string, options: Worker.Options) =>
@@ -73,6 +75,7 @@ const clientsPerNode = Effect.promise(() =>
 describe("worker reads on a cluster", () => {
   it.scopedLive("a worker over 12 partitions runs jobs of every partition; results come through the tailer", () => {
     const prefix = TestRedis.uniquePrefix("crw")
+    const producerName = `crp-${prefix}`
     return Effect.gen(function* () {
       const redis = yield* RedisClient.RedisClient
       const { keyspace } = yield* Settings.Settings
@@ -103,7 +106,14 @@ describe("worker reads on a cluster", () => {
         ]),
       )
       expect(outputs).toEqual(Array.from({ length: partitions }, (_, p) => [{ n: p }, { n: 100 + p }]))
-    }).pipe(Effect.provide(client(prefix)))
+      // The producer waited on one tailing connection per master, beside its command connection.
+      for (const node of yield* clientsPerNode) {
+        const own = node.names.filter((n) => n.startsWith(`${producerName}:`)).sort()
+        expect(own, `${node.role} ${node.port}`).toEqual(
+          node.role === "master" ? [`${producerName}:cmd`, `${producerName}:tail`] : [],
+        )
+      }
+    }).pipe(Effect.provide(client(prefix, producerName)))
   })
 
   it.scopedLive("an idle worker starts a job on any partition within the slice bound", () => {
