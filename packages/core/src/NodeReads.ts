@@ -15,7 +15,7 @@
  * Nodes read in parallel, each on its own connection of the channel. Which node holds a partition
  * is asked again every round: a failover or a resharding moves slots.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Either } from "effect"
 import type { BlockingChannel, RedisClientService, RedisError } from "./RedisClient.js"
 
 /** An XREAD / XREADGROUP reply: entries per stream, or null when nothing came. */
@@ -169,10 +169,19 @@ export const round = <E, R>(redis: RedisClientService, reads: Reads<E, R>): Effe
       .pipe(Effect.flatMap((reply) => reads.onReply(reply as StreamReply)))
   const blockFor = Duration.min(Duration.decode(reads.blockFor), slice)
   return Effect.suspend(() =>
-    Effect.forEach(
-      byNode(redis, byPartition(reads.keys)),
-      ([node, partitions]) => nodeRound(redis, reads, node, partitions, blockFor),
-      { concurrency: "unbounded", discard: true },
+    Effect.all(
+      Array.from(byNode(redis, byPartition(reads.keys)), ([node, partitions]) =>
+        nodeRound(redis, reads, node, partitions, blockFor),
+      ),
+      // Every node's round runs to its end even when another's fails (a node failing over): an
+      // XREADGROUP interrupted in flight still hands its entries to this consumer, and with its
+      // reply dropped they would wait, unstarted, for the reclaimer.
+      { concurrency: "unbounded", mode: "either" },
+    ).pipe(
+      Effect.flatMap((outcomes) => {
+        for (const outcome of outcomes) if (Either.isLeft(outcome)) return Effect.fail(outcome.left)
+        return Effect.void
+      }),
     ),
   )
 }
