@@ -16,7 +16,7 @@
  * is asked again every round: a failover or a resharding moves slots.
  */
 import { Duration, Effect, Either } from "effect"
-import type { BlockingChannel, RedisClientService, RedisError } from "./RedisClient.js"
+import { type BlockingChannel, classify, type RedisClientService, type RedisError } from "./RedisClient.js"
 
 /** An XREAD / XREADGROUP reply: entries per stream, or null when nothing came. */
 export type StreamReply = Array<[stream: string, entries: Array<[id: string, fields: Array<string>]>]> | null
@@ -101,17 +101,19 @@ const byNode = (redis: RedisClientService, partitions: ReadonlyArray<ReadonlyArr
 /**
  * Non-blocking reads of several partitions on one node's connection, written to its socket in one
  * system call (corked while they are sent): an idle cluster reader sends such a burst per node
- * several times a second, and a write each was most of its cost.
+ * several times a second, and a write each was most of its cost. Each read settles on its own: one
+ * refused (its slot moved) must not drop the others' replies, whose entries an XREADGROUP has
+ * already handed to the consumer.
  */
 const together = <E, R>(
   connection: ReadConnection,
   partitions: ReadonlyArray<ReadonlyArray<string>>,
   reads: Reads<E, R>,
-): Promise<Array<unknown>> => {
+): Promise<Array<PromiseSettledResult<unknown>>> => {
   const stream = connection.stream as { cork?: () => void; uncork?: () => void } | undefined
   stream?.cork?.()
   try {
-    return Promise.all(partitions.map((keys) => reads.read(connection, keys, undefined)))
+    return Promise.allSettled(partitions.map((keys) => reads.read(connection, keys, undefined)))
   } finally {
     stream?.uncork?.()
   }
@@ -133,14 +135,17 @@ const nodeRound = <E, R>(
     // once when its streams hold something.
     const others = partitions.filter((partition) => partition !== blocked)
     if (others.length > 0) {
-      const replies = yield* redis.blocking(
+      const settled = yield* redis.blocking(
         Duration.zero,
         (connection) => together(connection, others, reads),
         reads.channel,
         others[0]?.[0],
       )
-      const reply = (replies as Array<StreamReply>).flatMap((one) => one ?? [])
-      if (!isEmpty(reply)) return yield* reads.onReply(reply)
+      const reply = settled.flatMap((one) => (one.status === "fulfilled" ? ((one.value as StreamReply) ?? []) : []))
+      const refused = settled.find((one) => one.status === "rejected")
+      if (!isEmpty(reply)) yield* reads.onReply(reply)
+      if (refused !== undefined) return yield* Effect.fail(classify(refused.reason))
+      if (!isEmpty(reply)) return
     }
     if (reads.proceed !== undefined && !reads.proceed()) return
     const ms = Duration.toMillis(blockFor)
