@@ -236,7 +236,9 @@ export type Commands = Parameters<Parameters<RedisClientService["run"]>[0]>[0]
 /**
  * A non-blocking read of every key on the command connection: on one server one command over all
  * of them; on a cluster one per partition, all sent at once (the cluster client routes each to
- * its node). The replies come back as one.
+ * its node). The replies come back as one. On a cluster, what the partitions that answered brought
+ * is returned even when others were refused (an XREADGROUP's entries are already the consumer's,
+ * and the refused partitions are read again next time); it fails only when nothing came.
  */
 export const readNow = (
   redis: RedisClientService,
@@ -245,8 +247,13 @@ export const readNow = (
 ): Effect.Effect<StreamReply, RedisError> =>
   redis.cluster
     ? redis.run((connection) =>
-        Promise.all(byPartition(keys).map((partition) => read(connection, partition) as Promise<StreamReply>)).then(
-          (replies) => replies.flatMap((reply) => reply ?? []),
-        ),
+        Promise.allSettled(byPartition(keys).map((partition) => read(connection, partition))).then((settled) => {
+          const reply: NonNullable<StreamReply> = settled.flatMap((one) =>
+            one.status === "fulfilled" ? ((one.value as StreamReply) ?? []) : [],
+          )
+          const refused = settled.find((one) => one.status === "rejected")
+          if (refused !== undefined && isEmpty(reply)) throw refused.reason
+          return reply
+        }),
       )
     : redis.run((connection) => read(connection, keys) as Promise<StreamReply>)

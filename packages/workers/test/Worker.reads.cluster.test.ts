@@ -27,6 +27,13 @@ const EchoB = Actor.define("cluster-reads-b", {
   output: Schema.Struct({ n: Schema.Number }),
 })
 
+/** Rate-limited: its inboxes are read without blocking, one XREADGROUP per partition on a cluster. */
+const Limited = Actor.define("cluster-reads-limited", {
+  input: Schema.Struct({ n: Schema.Number }),
+  output: Schema.Struct({ n: Schema.Number }),
+  policy: { rateLimit: { limit: 1_000, per: "1 second" } },
+})
+
 /** A partition key that puts a job in partition `p` (of 12). */
 const keyFor = (p: number): string => {
   for (let i = 0; ; i++) if (StreamKeys.stableHash(`k${i}`) % partitions === p) return `k${i}`
@@ -73,48 +80,56 @@ const clientsPerNode = Effect.promise(() =>
 )
 
 describe("worker reads on a cluster", () => {
-  it.scopedLive("a worker over 12 partitions runs jobs of every partition; results come through the tailer", () => {
-    const prefix = TestRedis.uniquePrefix("crw")
-    const producerName = `crp-${prefix}`
-    return Effect.gen(function* () {
-      const redis = yield* RedisClient.RedisClient
-      const { keyspace } = yield* Settings.Settings
-      yield* redis.health
-      // Every master holds some of the partitions.
-      expect(new Set(keyspace.all.map((p) => redis.nodeOf(p.events))).size).toBe(3)
-      const scope = yield* Effect.scope
-      yield* workerIn(scope, prefix, `crw-${prefix}`, {
-        handlers: [Worker.handle(EchoA, (input) => Effect.succeed(input)), Worker.handle(EchoB, Effect.succeed)],
-        concurrency: 8,
-      })
-      const producer = yield* Producer.Producer
-      const jobs = yield* Effect.forEach(
-        Array.from({ length: partitions }, (_, p) => p),
-        (p) =>
-          Effect.all([
-            producer.submit(EchoA, { n: p }, { partitionKey: keyFor(p) }),
-            producer.submit(EchoB, { n: 100 + p }, { partitionKey: keyFor(p) }),
-          ]),
-      )
-      expect(new Set(jobs.flat().map(({ jobId }, i) => keyspace.partitionOf(jobId, keyFor(i >> 1)).index)).size).toBe(
-        partitions,
-      )
-      const outputs = yield* Effect.forEach(jobs, ([a, b]) =>
-        Effect.all([
-          producer.resultOf(EchoA, a.jobId, { timeout: "20 seconds" }),
-          producer.resultOf(EchoB, b.jobId, { timeout: "20 seconds" }),
-        ]),
-      )
-      expect(outputs).toEqual(Array.from({ length: partitions }, (_, p) => [{ n: p }, { n: 100 + p }]))
-      // The producer waited on one tailing connection per master, beside its command connection.
-      for (const node of yield* clientsPerNode) {
-        const own = node.names.filter((n) => n.startsWith(`${producerName}:`)).sort()
-        expect(own, `${node.role} ${node.port}`).toEqual(
-          node.role === "master" ? [`${producerName}:cmd`, `${producerName}:tail`] : [],
+  it.scopedLive(
+    "a worker over 12 partitions runs jobs of every partition, rate-limited too; results come through the tailer",
+    () => {
+      const prefix = TestRedis.uniquePrefix("crw")
+      const producerName = `crp-${prefix}`
+      return Effect.gen(function* () {
+        const redis = yield* RedisClient.RedisClient
+        const { keyspace } = yield* Settings.Settings
+        yield* redis.health
+        // Every master holds some of the partitions.
+        expect(new Set(keyspace.all.map((p) => redis.nodeOf(p.events))).size).toBe(3)
+        const scope = yield* Effect.scope
+        yield* workerIn(scope, prefix, `crw-${prefix}`, {
+          handlers: [
+            Worker.handle(EchoA, (input) => Effect.succeed(input)),
+            Worker.handle(EchoB, Effect.succeed),
+            Worker.handle(Limited, Effect.succeed),
+          ],
+          concurrency: 8,
+        })
+        const producer = yield* Producer.Producer
+        const jobs = yield* Effect.forEach(
+          Array.from({ length: partitions }, (_, p) => p),
+          (p) =>
+            Effect.all([
+              producer.submit(EchoA, { n: p }, { partitionKey: keyFor(p) }),
+              producer.submit(EchoB, { n: 100 + p }, { partitionKey: keyFor(p) }),
+              producer.submit(Limited, { n: 200 + p }, { partitionKey: keyFor(p) }),
+            ]),
         )
-      }
-    }).pipe(Effect.provide(client(prefix, producerName)))
-  })
+        const outputs = yield* Effect.forEach(jobs, ([a, b, c]) =>
+          Effect.all([
+            producer.resultOf(EchoA, a.jobId, { timeout: "20 seconds" }),
+            producer.resultOf(EchoB, b.jobId, { timeout: "20 seconds" }),
+            producer.resultOf(Limited, c.jobId, { timeout: "20 seconds" }),
+          ]),
+        )
+        expect(outputs).toEqual(
+          Array.from({ length: partitions }, (_, p) => [{ n: p }, { n: 100 + p }, { n: 200 + p }]),
+        )
+        // The producer waited on one tailing connection per master, beside its command connection.
+        for (const node of yield* clientsPerNode) {
+          const own = node.names.filter((n) => n.startsWith(`${producerName}:`)).sort()
+          expect(own, `${node.role} ${node.port}`).toEqual(
+            node.role === "master" ? [`${producerName}:cmd`, `${producerName}:tail`] : [],
+          )
+        }
+      }).pipe(Effect.provide(client(prefix, producerName)))
+    },
+  )
 
   it.scopedLive("an idle worker starts a job on any partition within the slice bound", () => {
     const prefix = TestRedis.uniquePrefix("cri")
