@@ -43,11 +43,37 @@ export default defineConfig({
       project("dashboard", "packages/dashboard/test/**/*.test.ts"),
       project("system", "test/**/*.test.ts"),
       project("bench", "bench/test/**/*.test.ts"),
+      // Every lifecycle script, chaos/property test included (these keep to partition 0, one master);
+      // the client, the SDK and the per-node reads on 12 partitions over all three masters.
       clusterProject("core", ["packages/core/test/**/*.cluster.test.ts", "packages/core/test/lifecycle/*.test.ts"]),
       clusterProject("system", ["test/**/*.cluster.test.ts"]),
-      clusterProject("workers", ["packages/workers/test/**/*.test.ts"], { partitions: 1 }),
-      clusterProject("gateway", ["packages/gateway/test/**/*.test.ts"], { partitions: 1 }),
-      clusterProject("cli", ["packages/cli/test/**/*.test.ts"], { partitions: 1 }),
+      // Workers over 12 partitions: the chaos test, retries, housekeeping (reclaimer, promoter,
+      // sweeper), pause across processes, results through the tailer, the connection budget.
+      clusterProject("workers", [
+        "packages/workers/test/**/*.cluster.test.ts",
+        "packages/workers/test/Worker.chaos.test.ts",
+        "packages/workers/test/Worker.smoke.test.ts",
+        "packages/workers/test/Worker.retries.test.ts",
+        "packages/workers/test/Worker.housekeeping.test.ts",
+        "packages/workers/test/Worker.results.test.ts",
+        "packages/workers/test/Worker.pause.test.ts",
+      ]),
+      // The gateway and the CLI on one partition (their suites read partition 0's keys).
+      clusterProject(
+        "gateway",
+        [
+          "packages/gateway/test/Gateway.jobs.test.ts",
+          "packages/gateway/test/Gateway.errors.test.ts",
+          "packages/gateway/test/Gateway.deadLetters.test.ts",
+          "packages/gateway/test/Gateway.actors.test.ts",
+          "packages/gateway/test/Gateway.system.test.ts",
+        ],
+        { partitions: 1 },
+      ),
+      // Operator commands, projection rebuild included, and `eddy tail` over 12 partitions.
+      clusterProject("cli", ["packages/cli/test/**/*.cluster.test.ts", "packages/cli/test/commands.test.ts"], {
+        partitions: 1,
+      }),
     ],
     coverage: {
       provider: "v8",
