@@ -6,14 +6,16 @@
  * Holding a blocking connection per partition would break the connection budget (one read
  * connection per node), so each master node rotates over its partitions:
  *
- * 1. a non-blocking read of the node's other partitions, sent together (they pipeline on the
- *    node's connection);
+ * 1. a non-blocking read of the node's other partitions, sent together (one write, pipelined on
+ *    the node's connection);
  * 2. if that brought nothing, a blocking read of the partition whose turn it is, for at most
  *    `slice`: a delivery to another partition of the node waits at most the slice (plus a round
- *    trip) before the next round's non-blocking read finds it.
+ *    trip) before the next round's non-blocking read finds it. Redis ends a block on its timer
+ *    tick (`hz`, 10 a second by default), so the slice lasts up to 100 ms in practice.
  *
  * Nodes read in parallel, each on its own connection of the channel. Which node holds a partition
- * is asked again every round: a failover or a resharding moves slots.
+ * is asked again every round: a failover or a resharding moves slots. A read that failed never
+ * cuts another short: an XREADGROUP's entries are the consumer's once it ran, reply or not.
  */
 import { Duration, Effect, Either } from "effect"
 import { type BlockingChannel, classify, type RedisClientService, type RedisError } from "./RedisClient.js"
