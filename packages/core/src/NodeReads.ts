@@ -161,6 +161,19 @@ const nodeRound = <E, R>(
   })
 
 /**
+ * Runs the nodes' reads at once, each to its end even when another's fails (a node failing over),
+ * then fails with the first failure: an XREADGROUP interrupted in flight still hands its entries
+ * to this consumer, and with its reply dropped they would wait, unstarted, for the reclaimer.
+ */
+const allEnded = <E, R>(nodes: ReadonlyArray<Effect.Effect<unknown, E, R>>): Effect.Effect<void, E, R> =>
+  Effect.all(nodes, { concurrency: "unbounded", mode: "either" }).pipe(
+    Effect.flatMap((outcomes) => {
+      for (const outcome of outcomes) if (Either.isLeft(outcome)) return Effect.fail(outcome.left)
+      return Effect.void
+    }),
+  )
+
+/**
  * One round of reads. On one server: one read of every key, blocking `blockFor`. On a cluster:
  * every master node's round (see the module's comment) at once; the round ends when every node's
  * has, within the slice and a round trip or so. `onReply` gets each reply as it comes.
@@ -176,19 +189,10 @@ export const round = <E, R>(redis: RedisClientService, reads: Reads<E, R>): Effe
       .pipe(Effect.flatMap((reply) => reads.onReply(reply as StreamReply)))
   const blockFor = Duration.min(Duration.decode(reads.blockFor), slice)
   return Effect.suspend(() =>
-    Effect.all(
+    allEnded(
       Array.from(byNode(redis, byPartition(reads.keys)), ([node, partitions]) =>
         nodeRound(redis, reads, node, partitions, blockFor),
       ),
-      // Every node's round runs to its end even when another's fails (a node failing over): an
-      // XREADGROUP interrupted in flight still hands its entries to this consumer, and with its
-      // reply dropped they would wait, unstarted, for the reclaimer.
-      { concurrency: "unbounded", mode: "either" },
-    ).pipe(
-      Effect.flatMap((outcomes) => {
-        for (const outcome of outcomes) if (Either.isLeft(outcome)) return Effect.fail(outcome.left)
-        return Effect.void
-      }),
     ),
   )
 }
@@ -210,14 +214,14 @@ export const follow = <E, R>(
   const partitions = byPartition(reads.keys)
   const regroup = Effect.suspend(() => {
     const nodes = byNode(redis, partitions)
-    // A node's loop ends when one of its partitions has moved; the others then end too, at the
-    // end of their own round, and the nodes are grouped again.
+    // A node's loop ends when one of its partitions has moved, or its read failed; the others
+    // then end too, at the end of their own round (a failure reported only then), and the nodes
+    // are grouped again.
     let moved = false
     const stillHeld = (node: string, held: ReadonlyArray<ReadonlyArray<string>>) =>
       !moved && held.every((partition) => redis.nodeOf(partition[0] as string) === node)
-    return Effect.forEach(
-      nodes,
-      ([node, held]) =>
+    return allEnded(
+      Array.from(nodes, ([node, held]) =>
         nodeRound(redis, reads, node, held, blockFor).pipe(
           Effect.repeat({ while: () => stillHeld(node, held) }),
           Effect.ensuring(
@@ -226,7 +230,7 @@ export const follow = <E, R>(
             }),
           ),
         ),
-      { concurrency: "unbounded", discard: true },
+      ),
     )
   })
   return Effect.forever(regroup)
