@@ -6,17 +6,19 @@
  * Holding a blocking connection per partition would break the connection budget (one read
  * connection per node), so each master node rotates over its partitions:
  *
- * 1. a non-blocking read of the node's other partitions, sent together (they pipeline on the
- *    node's connection);
+ * 1. a non-blocking read of the node's other partitions, sent together (one write, pipelined on
+ *    the node's connection);
  * 2. if that brought nothing, a blocking read of the partition whose turn it is, for at most
  *    `slice`: a delivery to another partition of the node waits at most the slice (plus a round
- *    trip) before the next round's non-blocking read finds it.
+ *    trip) before the next round's non-blocking read finds it. Redis ends a block on its timer
+ *    tick (`hz`, 10 a second by default), so the slice lasts up to 100 ms in practice.
  *
  * Nodes read in parallel, each on its own connection of the channel. Which node holds a partition
- * is asked again every round: a failover or a resharding moves slots.
+ * is asked again every round: a failover or a resharding moves slots. A read that failed never
+ * cuts another short: an XREADGROUP's entries are the consumer's once it ran, reply or not.
  */
-import { Duration, Effect } from "effect"
-import type { BlockingChannel, RedisClientService, RedisError } from "./RedisClient.js"
+import { Duration, Effect, Either } from "effect"
+import { type BlockingChannel, classify, type RedisClientService, type RedisError } from "./RedisClient.js"
 
 /** An XREAD / XREADGROUP reply: entries per stream, or null when nothing came. */
 export type StreamReply = Array<[stream: string, entries: Array<[id: string, fields: Array<string>]>]> | null
@@ -101,17 +103,19 @@ const byNode = (redis: RedisClientService, partitions: ReadonlyArray<ReadonlyArr
 /**
  * Non-blocking reads of several partitions on one node's connection, written to its socket in one
  * system call (corked while they are sent): an idle cluster reader sends such a burst per node
- * several times a second, and a write each was most of its cost.
+ * several times a second, and a write each was most of its cost. Each read settles on its own: one
+ * refused (its slot moved) must not drop the others' replies, whose entries an XREADGROUP has
+ * already handed to the consumer.
  */
 const together = <E, R>(
   connection: ReadConnection,
   partitions: ReadonlyArray<ReadonlyArray<string>>,
   reads: Reads<E, R>,
-): Promise<Array<unknown>> => {
+): Promise<Array<PromiseSettledResult<unknown>>> => {
   const stream = connection.stream as { cork?: () => void; uncork?: () => void } | undefined
   stream?.cork?.()
   try {
-    return Promise.all(partitions.map((keys) => reads.read(connection, keys, undefined)))
+    return Promise.allSettled(partitions.map((keys) => reads.read(connection, keys, undefined)))
   } finally {
     stream?.uncork?.()
   }
@@ -133,14 +137,17 @@ const nodeRound = <E, R>(
     // once when its streams hold something.
     const others = partitions.filter((partition) => partition !== blocked)
     if (others.length > 0) {
-      const replies = yield* redis.blocking(
+      const settled = yield* redis.blocking(
         Duration.zero,
         (connection) => together(connection, others, reads),
         reads.channel,
         others[0]?.[0],
       )
-      const reply = (replies as Array<StreamReply>).flatMap((one) => one ?? [])
-      if (!isEmpty(reply)) return yield* reads.onReply(reply)
+      const reply = settled.flatMap((one) => (one.status === "fulfilled" ? ((one.value as StreamReply) ?? []) : []))
+      const refused = settled.find((one) => one.status === "rejected")
+      if (!isEmpty(reply)) yield* reads.onReply(reply)
+      if (refused !== undefined) return yield* Effect.fail(classify(refused.reason))
+      if (!isEmpty(reply)) return
     }
     if (reads.proceed !== undefined && !reads.proceed()) return
     const ms = Duration.toMillis(blockFor)
@@ -152,6 +159,19 @@ const nodeRound = <E, R>(
     )
     yield* reads.onReply(reply as StreamReply)
   })
+
+/**
+ * Runs the nodes' reads at once, each to its end even when another's fails (a node failing over),
+ * then fails with the first failure: an XREADGROUP interrupted in flight still hands its entries
+ * to this consumer, and with its reply dropped they would wait, unstarted, for the reclaimer.
+ */
+const allEnded = <E, R>(nodes: ReadonlyArray<Effect.Effect<unknown, E, R>>): Effect.Effect<void, E, R> =>
+  Effect.all(nodes, { concurrency: "unbounded", mode: "either" }).pipe(
+    Effect.flatMap((outcomes) => {
+      for (const outcome of outcomes) if (Either.isLeft(outcome)) return Effect.fail(outcome.left)
+      return Effect.void
+    }),
+  )
 
 /**
  * One round of reads. On one server: one read of every key, blocking `blockFor`. On a cluster:
@@ -169,10 +189,10 @@ export const round = <E, R>(redis: RedisClientService, reads: Reads<E, R>): Effe
       .pipe(Effect.flatMap((reply) => reads.onReply(reply as StreamReply)))
   const blockFor = Duration.min(Duration.decode(reads.blockFor), slice)
   return Effect.suspend(() =>
-    Effect.forEach(
-      byNode(redis, byPartition(reads.keys)),
-      ([node, partitions]) => nodeRound(redis, reads, node, partitions, blockFor),
-      { concurrency: "unbounded", discard: true },
+    allEnded(
+      Array.from(byNode(redis, byPartition(reads.keys)), ([node, partitions]) =>
+        nodeRound(redis, reads, node, partitions, blockFor),
+      ),
     ),
   )
 }
@@ -187,19 +207,21 @@ export const follow = <E, R>(
   redis: RedisClientService,
   reads: Omit<Reads<E, R>, "proceed">,
 ): Effect.Effect<never, RedisError | E, R> => {
+  // Nothing to read: wait for the interruption rather than go round without a read.
+  if (reads.keys.length === 0) return Effect.never
   if (!redis.cluster) return Effect.forever(round(redis, reads))
   const blockFor = Duration.min(Duration.decode(reads.blockFor), slice)
   const partitions = byPartition(reads.keys)
   const regroup = Effect.suspend(() => {
     const nodes = byNode(redis, partitions)
-    // A node's loop ends when one of its partitions has moved; the others then end too, at the
-    // end of their own round, and the nodes are grouped again.
+    // A node's loop ends when one of its partitions has moved, or its read failed; the others
+    // then end too, at the end of their own round (a failure reported only then), and the nodes
+    // are grouped again.
     let moved = false
     const stillHeld = (node: string, held: ReadonlyArray<ReadonlyArray<string>>) =>
       !moved && held.every((partition) => redis.nodeOf(partition[0] as string) === node)
-    return Effect.forEach(
-      nodes,
-      ([node, held]) =>
+    return allEnded(
+      Array.from(nodes, ([node, held]) =>
         nodeRound(redis, reads, node, held, blockFor).pipe(
           Effect.repeat({ while: () => stillHeld(node, held) }),
           Effect.ensuring(
@@ -208,7 +230,7 @@ export const follow = <E, R>(
             }),
           ),
         ),
-      { concurrency: "unbounded", discard: true },
+      ),
     )
   })
   return Effect.forever(regroup)
@@ -220,7 +242,9 @@ export type Commands = Parameters<Parameters<RedisClientService["run"]>[0]>[0]
 /**
  * A non-blocking read of every key on the command connection: on one server one command over all
  * of them; on a cluster one per partition, all sent at once (the cluster client routes each to
- * its node). The replies come back as one.
+ * its node). The replies come back as one. On a cluster, what the partitions that answered brought
+ * is returned even when others were refused (an XREADGROUP's entries are already the consumer's,
+ * and the refused partitions are read again next time); it fails only when nothing came.
  */
 export const readNow = (
   redis: RedisClientService,
@@ -229,8 +253,13 @@ export const readNow = (
 ): Effect.Effect<StreamReply, RedisError> =>
   redis.cluster
     ? redis.run((connection) =>
-        Promise.all(byPartition(keys).map((partition) => read(connection, partition) as Promise<StreamReply>)).then(
-          (replies) => replies.flatMap((reply) => reply ?? []),
-        ),
+        Promise.allSettled(byPartition(keys).map((partition) => read(connection, partition))).then((settled) => {
+          const reply: NonNullable<StreamReply> = settled.flatMap((one) =>
+            one.status === "fulfilled" ? ((one.value as StreamReply) ?? []) : [],
+          )
+          const refused = settled.find((one) => one.status === "rejected")
+          if (refused !== undefined && isEmpty(reply)) throw refused.reason
+          return reply
+        }),
       )
     : redis.run((connection) => read(connection, keys) as Promise<StreamReply>)

@@ -2,15 +2,19 @@
  * The worker's reads on the run's Redis Cluster (3 masters, 3 replicas), over 12 partitions so
  * that every master holds some: jobs submitted to every partition run and their results reach
  * the producer through the tailer; an idle worker starts a job on a partition it is not blocked
- * on within the rotation's slice bound; a stop ends the reads on every master at once.
+ * on within the rotation's slice bound; a stop ends the reads on every master at once; a worker
+ * process reads every master on one connection each, its command connection being the other, and
+ * a producer waiting for results tails every master on one connection each.
  */
 import { Actor, EventTailer, Producer, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { Redis } from "ioredis"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
+import { Many } from "./fixtures/contracts.js"
 import * as H from "./fixtures/Harness.js"
+import * as WorkerProcess from "./fixtures/WorkerProcess.js"
 
 const partitions = 12
 
@@ -23,6 +27,13 @@ const EchoB = Actor.define("cluster-reads-b", {
   output: Schema.Struct({ n: Schema.Number }),
 })
 
+/** Rate-limited: its inboxes are read without blocking, one XREADGROUP per partition on a cluster. */
+const Limited = Actor.define("cluster-reads-limited", {
+  input: Schema.Struct({ n: Schema.Number }),
+  output: Schema.Struct({ n: Schema.Number }),
+  policy: { rateLimit: { limit: 1_000, per: "1 second" } },
+})
+
 /** A partition key that puts a job in partition `p` (of 12). */
 const keyFor = (p: number): string => {
   for (let i = 0; ; i++) if (StreamKeys.stableHash(`k${i}`) % partitions === p) return `k${i}`
@@ -33,7 +44,8 @@ const base = (prefix: string, name?: string) =>
   Layer.merge(TestRedis.layer(name === undefined ? {} : { name }), TestRedis.settings({ prefix, partitions }))
 
 /** A producer with its tailer, on connections of its own. */
-const client = (prefix: string) => Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base(prefix))
+const client = (prefix: string, name?: string) =>
+  Layer.provideMerge(Layer.merge(Producer.layer, EventTailer.layer), base(prefix, name))
 
 /** A worker on connections of its own (named `name`), in a scope the test closes. */
 const workerIn = (scope: Scope.Scope, prefix: string, name: string, options: Worker.Options) =>
@@ -68,40 +80,56 @@ const clientsPerNode = Effect.promise(() =>
 )
 
 describe("worker reads on a cluster", () => {
-  it.scopedLive("a worker over 12 partitions runs jobs of every partition; results come through the tailer", () => {
-    const prefix = TestRedis.uniquePrefix("crw")
-    return Effect.gen(function* () {
-      const redis = yield* RedisClient.RedisClient
-      const { keyspace } = yield* Settings.Settings
-      yield* redis.health
-      // Every master holds some of the partitions.
-      expect(new Set(keyspace.all.map((p) => redis.nodeOf(p.events))).size).toBe(3)
-      const scope = yield* Effect.scope
-      yield* workerIn(scope, prefix, `crw-${prefix}`, {
-        handlers: [Worker.handle(EchoA, (input) => Effect.succeed(input)), Worker.handle(EchoB, Effect.succeed)],
-        concurrency: 8,
-      })
-      const producer = yield* Producer.Producer
-      const jobs = yield* Effect.forEach(
-        Array.from({ length: partitions }, (_, p) => p),
-        (p) =>
+  it.scopedLive(
+    "a worker over 12 partitions runs jobs of every partition, rate-limited too; results come through the tailer",
+    () => {
+      const prefix = TestRedis.uniquePrefix("crw")
+      const producerName = `crp-${prefix}`
+      return Effect.gen(function* () {
+        const redis = yield* RedisClient.RedisClient
+        const { keyspace } = yield* Settings.Settings
+        yield* redis.health
+        // Every master holds some of the partitions.
+        expect(new Set(keyspace.all.map((p) => redis.nodeOf(p.events))).size).toBe(3)
+        const scope = yield* Effect.scope
+        yield* workerIn(scope, prefix, `crw-${prefix}`, {
+          handlers: [
+            Worker.handle(EchoA, (input) => Effect.succeed(input)),
+            Worker.handle(EchoB, Effect.succeed),
+            Worker.handle(Limited, Effect.succeed),
+          ],
+          concurrency: 8,
+        })
+        const producer = yield* Producer.Producer
+        const jobs = yield* Effect.forEach(
+          Array.from({ length: partitions }, (_, p) => p),
+          (p) =>
+            Effect.all([
+              producer.submit(EchoA, { n: p }, { partitionKey: keyFor(p) }),
+              producer.submit(EchoB, { n: 100 + p }, { partitionKey: keyFor(p) }),
+              producer.submit(Limited, { n: 200 + p }, { partitionKey: keyFor(p) }),
+            ]),
+        )
+        const outputs = yield* Effect.forEach(jobs, ([a, b, c]) =>
           Effect.all([
-            producer.submit(EchoA, { n: p }, { partitionKey: keyFor(p) }),
-            producer.submit(EchoB, { n: 100 + p }, { partitionKey: keyFor(p) }),
+            producer.resultOf(EchoA, a.jobId, { timeout: "20 seconds" }),
+            producer.resultOf(EchoB, b.jobId, { timeout: "20 seconds" }),
+            producer.resultOf(Limited, c.jobId, { timeout: "20 seconds" }),
           ]),
-      )
-      expect(new Set(jobs.flat().map(({ jobId }, i) => keyspace.partitionOf(jobId, keyFor(i >> 1)).index)).size).toBe(
-        partitions,
-      )
-      const outputs = yield* Effect.forEach(jobs, ([a, b]) =>
-        Effect.all([
-          producer.resultOf(EchoA, a.jobId, { timeout: "20 seconds" }),
-          producer.resultOf(EchoB, b.jobId, { timeout: "20 seconds" }),
-        ]),
-      )
-      expect(outputs).toEqual(Array.from({ length: partitions }, (_, p) => [{ n: p }, { n: 100 + p }]))
-    }).pipe(Effect.provide(client(prefix)))
-  })
+        )
+        expect(outputs).toEqual(
+          Array.from({ length: partitions }, (_, p) => [{ n: p }, { n: 100 + p }, { n: 200 + p }]),
+        )
+        // The producer waited on one tailing connection per master, beside its command connection.
+        for (const node of yield* clientsPerNode) {
+          const own = node.names.filter((n) => n.startsWith(`${producerName}:`)).sort()
+          expect(own, `${node.role} ${node.port}`).toEqual(
+            node.role === "master" ? [`${producerName}:cmd`, `${producerName}:tail`] : [],
+          )
+        }
+      }).pipe(Effect.provide(client(prefix, producerName)))
+    },
+  )
 
   it.scopedLive("an idle worker starts a job on any partition within the slice bound", () => {
     const prefix = TestRedis.uniquePrefix("cri")
@@ -173,4 +201,68 @@ describe("worker reads on a cluster", () => {
       for (const node of yield* clientsPerNode) expect(node.names.filter((n) => n.startsWith(`${name}:`))).toEqual([])
     })
   })
+  it.scopedLive(
+    "a worker process of 11 actors reads every master on one connection each, besides its command connection",
+    () => {
+      const prefix = TestRedis.uniquePrefix("crc")
+      return Effect.gen(function* () {
+        const worker = yield* WorkerProcess.start({
+          module: WorkerProcess.fixture("many-worker.ts"),
+          redisUrl: TestRedis.url(),
+          prefix,
+          env: { EDDY_PARTITIONS: String(partitions) },
+        })
+        const own = (names: ReadonlyArray<string>) =>
+          names.filter((name) => name.includes(`:${worker.pid}:`)).map((name) => name.split(":").pop())
+        /** Per node: its role and the connections of the worker on it (`cmd`, `block`, …). */
+        const sample = Effect.map(clientsPerNode, (nodes) =>
+          nodes.map((node) => ({ ...node, own: own(node.names).sort() })),
+        )
+        // Idle: each master has the worker's command connection and its reads of that master.
+        const idle = yield* H.eventually(
+          "the worker to read every master",
+          Effect.map(sample, (nodes) =>
+            nodes.every((node) => node.role === "replica" || node.own.includes("block"))
+              ? Option.some(nodes)
+              : Option.none(),
+          ),
+          "10 seconds",
+          "50 millis",
+        )
+        // Working: 11 actors' jobs over 12 partitions; sampled while they run.
+        const producer = yield* Producer.Producer
+        const jobs = (yield* Effect.forEach(Many, (contract) =>
+          producer.submitMany(
+            contract,
+            Array.from({ length: 12 }, (_, i) => ({ input: { i } })),
+          ),
+        )).flat()
+        const working = [idle]
+        for (let i = 0; i < 5; i++) {
+          yield* Effect.sleep("200 millis")
+          working.push(yield* sample)
+        }
+        for (const nodes of working)
+          for (const node of nodes) {
+            if (node.role === "replica") expect(node.own, `replica ${node.port}`).toEqual([])
+            else {
+              expect(node.own.length, `master ${node.port}`).toBeLessThanOrEqual(2)
+              for (const role of node.own) expect(["block", "cmd"]).toContain(role)
+            }
+          }
+        expect(idle.filter((node) => node.role === "master").map((node) => node.own)).toEqual([
+          ["block", "cmd"],
+          ["block", "cmd"],
+          ["block", "cmd"],
+        ])
+        yield* Effect.forEach(jobs, ({ jobId }) => producer.result(jobId, { timeout: "30 seconds" }), {
+          discard: true,
+        })
+        worker.kill("SIGTERM")
+        expect((yield* worker.exited).code).toBe(0)
+        expect(worker.logs().filter((line) => JSON.stringify(line).includes("CROSSSLOT"))).toEqual([])
+      }).pipe(Effect.provide(client(prefix)))
+    },
+    60_000,
+  )
 })
