@@ -9,14 +9,13 @@ import { execSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import { freePort } from "../../core/test/support/FreePort.js"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { eventually, describe as explain, killAll, linesOf, redisEnv, run, runAll, start } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
 
-let redis: Redis
+let redis: Store.Raw
 const dirs: Array<string> = []
 beforeAll(() => {
   redis = Store.connect()
@@ -131,17 +130,17 @@ describe.concurrent("long-running commands", () => {
       {
         args: ["status", "some-job"],
         env: unreachable,
-        says: /^eddy: Redis is unreachable \(.*500ms.*\); is it running, and is EDDY_REDIS_URL right\?$/,
+        says: /^eddy: Redis is unreachable \(.*500ms.*\); is it running, and is EDDY_REDIS_URL \(or EDDY_REDIS_CLUSTER\) right\?$/,
       },
       {
         args: ["tail"],
         env: unreachable,
-        says: /^eddy: Redis is unreachable \(.*\); is it running, and is EDDY_REDIS_URL right\?$/,
+        says: /^eddy: Redis is unreachable \(.*\); is it running, and is EDDY_REDIS_URL \(or EDDY_REDIS_CLUSTER\) right\?$/,
       },
       {
         args: ["queues"],
         env: { EDDY_DATA_DIR: empty },
-        says: /^eddy: no Redis to talk to: set EDDY_REDIS_URL, or run `npm start` \(or `eddy start`\) in this directory$/,
+        says: /^eddy: no Redis to talk to: set EDDY_REDIS_URL \(or EDDY_REDIS_CLUSTER\), or run `npm start` \(or `eddy start`\) in this directory$/,
       },
       {
         args: ["status", "some-job"],

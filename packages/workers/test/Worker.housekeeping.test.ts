@@ -4,7 +4,7 @@
  */
 import { Actor, EventTailer, JobStore, Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Duration, Effect, Layer, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 import { quiet } from "./fixtures/Harness.js"
@@ -18,8 +18,8 @@ const layer = (settings: Partial<Omit<Settings.SettingsService, "keyspace">> = {
   Layer.provideMerge(
     Layer.merge(Producer.layer, EventTailer.layer),
     Layer.merge(
-      RedisClient.layer({ url: Redacted.make(TestRedis.url()) }),
-      Settings.layer({ prefix: TestRedis.uniquePrefix("hk"), ...settings }),
+      RedisClient.layer(TestRedis.target()),
+      TestRedis.settings({ prefix: TestRedis.uniquePrefix("hk"), ...settings }),
     ),
   )
 
@@ -33,7 +33,8 @@ describe("worker housekeeping", () => {
       const redis = yield* RedisClient.RedisClient
       const stranded = yield* producer.submit(Echo, { n: 1 })
       const fine = yield* producer.submit(Echo, { n: 2 })
-      const inbox = keyspace.partition(0).inbox(Echo.name, "normal")
+      // Its partition's inbox: its entry is the first there (submitted before the other job).
+      const inbox = keyspace.partitionOf(stranded.jobId).inbox(Echo.name, "normal")
       const [first] = yield* redis.run((c) => c.xrange(inbox, "-", "+", "COUNT", 1))
       yield* redis.run((c) => c.xdel(inbox, first?.[0] ?? ""))
       yield* Worker.make({ handlers: [handler], concurrency: 4, blockFor: "100 millis" })
@@ -49,7 +50,6 @@ describe("worker housekeeping", () => {
       const producer = yield* Producer.Producer
       const { keyspace } = yield* Settings.Settings
       const redis = yield* RedisClient.RedisClient
-      const events = keyspace.partition(0).events
       yield* producer.submitMany(
         Echo,
         Array.from({ length: 1_000 }, (_, n) => ({ input: { n } })),
@@ -58,9 +58,9 @@ describe("worker housekeeping", () => {
       yield* Worker.make({ handlers: [handler], concurrency: 50, blockFor: "100 millis" })
       // The submitted events are past the retention; the worker's own later events are not.
       yield* Effect.sleep("500 millis")
-      const submitted = (yield* redis.run((c) => c.xrange(events, "-", "+"))).filter(
-        ([, fields]) => fields[fields.indexOf("type") + 1] === "submitted",
-      )
+      const submitted = (yield* Effect.forEach(keyspace.all, (p) => redis.run((c) => c.xrange(p.events, "-", "+"))))
+        .flat()
+        .filter(([, fields]) => fields[fields.indexOf("type") + 1] === "submitted")
       expect(submitted.length).toBeLessThan(200)
     }).pipe(Effect.scoped, Effect.provide(Layer.merge(layer({ eventsRetention: Duration.millis(200) }), quiet))),
   )

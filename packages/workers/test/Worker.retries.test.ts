@@ -112,7 +112,7 @@ describe("retries", () => {
           deadLetterReason: "attemptsExhausted",
           error: { message: "boom 3" },
         })
-        const p = yield* H.keys
+        const p = yield* H.keysOf(job.jobId)
         const letters = yield* H.redis((c) => c.xrange(p.dead(Flaky.name), "-", "+"))
         expect(letters.map(([, fields]) => fields.slice(0, 4))).toEqual([
           ["j", job.jobId, "reason", "attemptsExhausted"],
