@@ -15,6 +15,7 @@ import type * as Actor from "./Actor.js"
 import type * as JobEvent from "./JobEvent.js"
 import type * as JobStatus from "./JobStatus.js"
 import * as Logging from "./Logging.js"
+import * as PartitionGuard from "./PartitionGuard.js"
 import * as Producer from "./Producer.js"
 import * as RedisClient from "./RedisClient.js"
 import * as Settings from "./Settings.js"
@@ -26,6 +27,11 @@ export interface ConnectOptions {
   /** Key namespace; default `EDDY_PREFIX` or `eddy`. */
   readonly prefix?: string
   readonly partitions?: number
+  /**
+   * Replicas each submission must reach before it is acknowledged; default `EDDY_SUBMIT_REPLICAS`
+   * or 0 (see `DurableSubmit`).
+   */
+  readonly submitReplicas?: number
   /** The bound for every Redis call. Default 2 s. */
   readonly timeout?: Duration.DurationInput
 }
@@ -56,24 +62,28 @@ export interface Client {
   readonly close: () => Promise<void>
 }
 
-/** Connects. Rejects with `RedisUnavailable` when Redis cannot be reached within the bound. */
+/**
+ * Connects. Rejects with `RedisUnavailable` when Redis cannot be reached within the bound, and
+ * with `PartitionCountMismatch` when the deployment under the prefix has another partition count.
+ */
 export const connect = async (options: ConnectOptions = {}): Promise<Client> => {
   const redis =
     options.url === undefined
       ? RedisClient.layerConfig
       : RedisClient.layer({ url: Redacted.make(options.url), ...(options.timeout ? { timeout: options.timeout } : {}) })
   const settings =
-    options.prefix === undefined && options.partitions === undefined
+    options.prefix === undefined && options.partitions === undefined && options.submitReplicas === undefined
       ? Settings.layerConfig
       : Settings.layer({
           prefix: options.prefix ?? "eddy",
           ...(options.partitions ? { partitions: options.partitions } : {}),
+          ...(options.submitReplicas === undefined ? {} : { submitReplicas: options.submitReplicas }),
         })
   const runtime = ManagedRuntime.make(
     Producer.layer.pipe(Layer.provideMerge(Layer.merge(redis, settings)), Layer.provide(Logging.layerConfig)),
   )
   // Rejects with the typed error itself rather than a FiberFailure wrapper.
-  const run = <A, E>(effect: Effect.Effect<A, E, Producer.Producer | RedisClient.RedisClient>) =>
+  const run = <A, E>(effect: Effect.Effect<A, E, Producer.Producer | RedisClient.RedisClient | Settings.Settings>) =>
     runtime.runPromiseExit(effect).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
       throw Cause.squash(exit.cause)
@@ -81,7 +91,11 @@ export const connect = async (options: ConnectOptions = {}): Promise<Client> => 
   const producer = <A, E>(f: (producer: Producer.ProducerService) => Effect.Effect<A, E>) =>
     run(Effect.flatMap(Producer.Producer, f))
 
-  await run(Effect.flatMap(RedisClient.RedisClient, (client) => client.health)).catch(async (error) => {
+  // Reachable, and with the deployment's partition count (PartitionGuard): refused at connect,
+  // not at the first submit.
+  await run(
+    Effect.flatMap(RedisClient.RedisClient, (client) => client.health).pipe(Effect.zipRight(PartitionGuard.ensure)),
+  ).catch(async (error) => {
     await runtime.dispose()
     throw error
   })

@@ -1,0 +1,103 @@
+/**
+ * A submission as producers, the gateway and the CLI make it: the partition count checked
+ * (`PartitionGuard`), the jobs written (`JobStore`), and, with `EDDY_SUBMIT_REPLICAS=n`, the
+ * answer held until `WAIT n` confirms that n replicas have the write.
+ *
+ * Why: Redis replicates asynchronously, so a master that dies right after acknowledging a write
+ * may take it along, and its promoted replica never heard of the job. `WAIT` on the connection
+ * that wrote makes the acknowledgement mean "on n replicas too". It is one `WAIT` per call (per
+ * master on a cluster), not one per job: a batch of 200 jobs waits once.
+ *
+ * When the replicas do not confirm within `EDDY_SUBMIT_REPLICAS_TIMEOUT`, the call fails with
+ * `SubmitNotReplicated`: the jobs were written on the master and may well exist (and run), so
+ * only a retry with the same job ids or idempotency keys is safe. Cost: a replication round
+ * trip per call, and while a `WAIT` waits, the connection's later commands wait behind it (Redis
+ * answers a connection's commands in order), so with the replicas gone every command of the
+ * process stalls up to the timeout; the timeout is kept below half the Redis bound for that.
+ */
+import { Duration, Effect, Schema } from "effect"
+import * as JobStore from "./JobStore.js"
+import * as PartitionGuard from "./PartitionGuard.js"
+import { RedisClient, type RedisError } from "./RedisClient.js"
+import { Settings } from "./Settings.js"
+
+/**
+ * Fewer replicas than `EDDY_SUBMIT_REPLICAS` confirmed the submission within the timeout. The
+ * jobs were written on the master and may exist: retrying with the same job ids or idempotency
+ * keys is safe (a duplicate is answered as such), retrying without them may submit twice.
+ */
+export class SubmitNotReplicated extends Schema.TaggedError<SubmitNotReplicated>()("SubmitNotReplicated", {
+  /** The jobs whose write was not confirmed. */
+  jobIds: Schema.Array(Schema.String),
+  /** Replicas asked for (`EDDY_SUBMIT_REPLICAS`). */
+  replicas: Schema.Number,
+  /** Replicas that confirmed (the least over the masters written to). */
+  confirmed: Schema.Number,
+  timeoutMs: Schema.Number,
+}) {
+  override get message() {
+    const jobs =
+      this.jobIds.length === 1 ? `job ${this.jobIds[0]}` : `${this.jobIds.length} jobs (${this.jobIds[0]}, …)`
+    return (
+      `${jobs} written, but only ${this.confirmed} of ${this.replicas} replica(s) confirmed it within ` +
+      `${this.timeoutMs} ms (EDDY_SUBMIT_REPLICAS): the job may exist and run, yet a failover now could lose it; ` +
+      `retrying with the same idempotency key or job id is safe`
+    )
+  }
+}
+
+/** What a submission can fail with once its input was accepted. */
+export type SubmitFailure = RedisError | SubmitNotReplicated | PartitionGuard.PartitionCountMismatch
+
+/** A job written: its id and the partition key it was placed by. */
+export type Written = Pick<JobStore.SubmitRequest, "jobId" | "partitionKey">
+
+/**
+ * Waits until `EDDY_SUBMIT_REPLICAS` replicas have what this process wrote to the given jobs'
+ * partitions: one `WAIT` per master holding them, on the connection that wrote. Does nothing when
+ * the setting is 0 or nothing was written.
+ */
+export const confirm = (
+  written: ReadonlyArray<Written>,
+): Effect.Effect<void, RedisError | SubmitNotReplicated, RedisClient | Settings> =>
+  Effect.gen(function* () {
+    const { submitReplicas, submitReplicasTimeout } = yield* Settings
+    if (submitReplicas === 0 || written.length === 0) return
+    const redis = yield* RedisClient
+    // Below the Redis bound, so that the WAIT's own answer ("not enough") comes before the
+    // client gives up on it ("unavailable"), which would say less.
+    const timeoutMs = Math.max(
+      1,
+      Math.round(Math.min(Duration.toMillis(submitReplicasTimeout), Duration.toMillis(redis.timeout) / 2)),
+    )
+    const confirmed = yield* redis.run((connection) => connection.wait(submitReplicas, timeoutMs))
+    if (confirmed < submitReplicas)
+      return yield* new SubmitNotReplicated({
+        jobIds: written.map((job) => job.jobId),
+        replicas: submitReplicas,
+        confirmed,
+        timeoutMs,
+      })
+  })
+
+/** Submits one job: checks the partition count, writes, and waits for the replicas asked for. */
+export const submit = (
+  request: JobStore.SubmitRequest,
+): Effect.Effect<JobStore.SubmitResult, SubmitFailure, RedisClient | Settings> =>
+  Effect.gen(function* () {
+    yield* PartitionGuard.ensure
+    const result = yield* JobStore.submit(request)
+    yield* confirm([request])
+    return result
+  })
+
+/** Submits many jobs (`JobStore.submitMany`), then waits for the replicas once. */
+export const submitMany = (
+  requests: ReadonlyArray<JobStore.SubmitRequest>,
+): Effect.Effect<ReadonlyArray<JobStore.SubmitResult>, SubmitFailure, RedisClient | Settings> =>
+  Effect.gen(function* () {
+    yield* PartitionGuard.ensure
+    const results = yield* JobStore.submitMany(requests)
+    yield* confirm(requests)
+    return results
+  })
