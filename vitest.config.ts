@@ -2,9 +2,20 @@ import { defineConfig } from "vitest/config"
 
 // Packages resolve to their TypeScript sources through the "@eddy/source" export condition, so
 // tests never need a build. Every project gets a throwaway redis-server from the global setup.
+// `*.cluster.test.ts` files need a Redis Cluster: they run in the cluster projects only.
+const clusterOnly = "**/*.cluster.test.ts"
 const project = (name: string, include: string) => ({
   extends: true as const,
-  test: { name, include: [include] },
+  test: { name, include: [include], exclude: ["**/node_modules/**", clusterOnly] },
+})
+
+// The cluster target: suites that run a second time against one Redis Cluster of 3 masters and
+// 3 replicas (started by the global setup for the whole run, only when one of these projects is
+// selected), where `TestRedis.layer()` connects to the cluster and jobs spread over 12 partitions
+// (every master holds some). Together they run every Lua script and every read on the cluster.
+const clusterProject = (name: string, include: ReadonlyArray<string>, exclude: ReadonlyArray<string> = []) => ({
+  extends: true as const,
+  test: { name: `cluster-${name}`, include: [...include], exclude: ["**/node_modules/**", ...exclude] },
 })
 
 export default defineConfig({
@@ -22,6 +33,8 @@ export default defineConfig({
       project("dashboard", "packages/dashboard/test/**/*.test.ts"),
       project("system", "test/**/*.test.ts"),
       project("bench", "bench/test/**/*.test.ts"),
+      clusterProject("core", ["packages/core/test/**/*.cluster.test.ts"]),
+      clusterProject("system", ["test/**/*.cluster.test.ts"]),
     ],
     coverage: {
       provider: "v8",

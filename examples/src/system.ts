@@ -1,7 +1,7 @@
 /**
  * The whole system in one process with the demo workload: what `npm start` and `eddy start`
  * run. The gateway on http://127.0.0.1:8080 (EDDY_HTTP_PORT), the projector, and a worker
- * hosting the example actors, over an embedded Redis unless `EDDY_REDIS_URL` is set.
+ * hosting the example actors, over an embedded Redis unless `EDDY_REDIS_URL` (or `EDDY_REDIS_CLUSTER`) is set.
  */
 import { EventTailer, JobStore, Logging, Producer, RedisClient, Settings } from "@eddy/core"
 import { Auth, Gateway } from "@eddy/gateway"
@@ -91,7 +91,7 @@ const demo = Effect.gen(function* () {
   return yield* Effect.never
 })
 
-/** Redis (embedded unless EDDY_REDIS_URL) and settings. */
+/** Redis (embedded unless EDDY_REDIS_URL or EDDY_REDIS_CLUSTER) and settings. */
 const infrastructure = Layer.merge(RedisClient.layerConfig, Settings.layerConfig)
 
 /** Gateway and a worker for the example actors, with the producer. */

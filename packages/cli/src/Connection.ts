@@ -1,20 +1,22 @@
 /**
- * How the CLI finds Redis: `EDDY_REDIS_URL` when set, otherwise the URL that a running
- * `npm start` / `eddy start` advertises beside its embedded server's data (`EDDY_DATA_DIR`).
- * Commands that only talk to Redis never start a server of their own.
+ * How the CLI finds Redis: `EDDY_REDIS_URL` or `EDDY_REDIS_CLUSTER` when set, otherwise the URL
+ * that a running `npm start` / `eddy start` advertises beside its embedded server's data
+ * (`EDDY_DATA_DIR`). Commands that only talk to Redis never start a server of their own.
  */
 import { EddyConfig, EmbeddedRedis, EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
 import { Effect, FiberRef, Layer, LogLevel, Option, Redacted } from "effect"
 import { CliFailure } from "./Output.js"
 
-/** The Redis URL to use, or a one-line failure saying how to get one. */
-export const redisUrl = Effect.gen(function* () {
-  const target = yield* EddyConfig.redisTarget
-  if (Option.isSome(target)) return target.value.url
+/** Where Redis is (a URL, or a cluster's seeds), or a one-line failure saying how to say it. */
+export const redisTarget = Effect.gen(function* () {
+  const target = yield* EddyConfig.redisConnection
+  if (Option.isSome(target))
+    return target.value.kind === "cluster" ? { cluster: target.value } : { url: target.value.url }
   const advertised = EmbeddedRedis.advertised(yield* EddyConfig.dataDir)
-  if (advertised !== undefined) return Redacted.make(advertised)
+  if (advertised !== undefined) return { url: Redacted.make(advertised) }
   return yield* new CliFailure({
-    message: "no Redis to talk to: set EDDY_REDIS_URL, or run `npm start` (or `eddy start`) in this directory",
+    message:
+      "no Redis to talk to: set EDDY_REDIS_URL (or EDDY_REDIS_CLUSTER), or run `npm start` (or `eddy start`) in this directory",
   })
 })
 
@@ -27,9 +29,9 @@ export const redisUrl = Effect.gen(function* () {
 const connection = (quiet: boolean) =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
-      const url = yield* redisUrl
+      const target = yield* redisTarget
       const timeout = yield* EddyConfig.redisTimeout
-      const client = RedisClient.layer({ url, timeout })
+      const client = RedisClient.layer({ ...target, timeout })
       return Layer.merge(
         // The client logs through the runtime it is built in, so the level set here is the one it keeps.
         quiet ? Layer.locally(client, FiberRef.currentMinimumLogLevel, LogLevel.Error) : client,

@@ -47,7 +47,7 @@ export const describeFailure = (error: unknown): string => {
     case "RedisUnavailable":
       // Redis answered, in its own words: "is it running" would point the wrong way.
       return tagged.redisSaid === undefined
-        ? `Redis is unreachable (${tagged.message}); is it running, and is EDDY_REDIS_URL right?`
+        ? `Redis is unreachable (${tagged.message}); is it running, and is EDDY_REDIS_URL (or EDDY_REDIS_CLUSTER) right?`
         : `Redis refused the connection: ${tagged.redisSaid}`
     case "JobNotFound":
       return `no job ${tagged.jobId}`

@@ -1,6 +1,6 @@
 /**
  * `eddy`: the operator's command line. Exit codes: 0 ok, 1 failed (one line on stderr), 2 usage.
- * Redis comes from `EDDY_REDIS_URL`, or from a running `npm start` in this directory.
+ * Redis comes from `EDDY_REDIS_URL` (or `EDDY_REDIS_CLUSTER`), or from a running `npm start` in this directory.
  */
 
 import { Logging } from "@eddy/core"

@@ -131,17 +131,17 @@ describe.concurrent("long-running commands", () => {
       {
         args: ["status", "some-job"],
         env: unreachable,
-        says: /^eddy: Redis is unreachable \(.*500ms.*\); is it running, and is EDDY_REDIS_URL right\?$/,
+        says: /^eddy: Redis is unreachable \(.*500ms.*\); is it running, and is EDDY_REDIS_URL \(or EDDY_REDIS_CLUSTER\) right\?$/,
       },
       {
         args: ["tail"],
         env: unreachable,
-        says: /^eddy: Redis is unreachable \(.*\); is it running, and is EDDY_REDIS_URL right\?$/,
+        says: /^eddy: Redis is unreachable \(.*\); is it running, and is EDDY_REDIS_URL \(or EDDY_REDIS_CLUSTER\) right\?$/,
       },
       {
         args: ["queues"],
         env: { EDDY_DATA_DIR: empty },
-        says: /^eddy: no Redis to talk to: set EDDY_REDIS_URL, or run `npm start` \(or `eddy start`\) in this directory$/,
+        says: /^eddy: no Redis to talk to: set EDDY_REDIS_URL \(or EDDY_REDIS_CLUSTER\), or run `npm start` \(or `eddy start`\) in this directory$/,
       },
       {
         args: ["status", "some-job"],

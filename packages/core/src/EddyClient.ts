@@ -10,8 +10,9 @@
  * await eddy.close()
  * ```
  */
-import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import { Cause, type Duration, Effect, Either, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
 import type * as Actor from "./Actor.js"
+import * as EddyConfig from "./EddyConfig.js"
 import type * as JobEvent from "./JobEvent.js"
 import type * as JobStatus from "./JobStatus.js"
 import * as Logging from "./Logging.js"
@@ -22,8 +23,14 @@ import * as Settings from "./Settings.js"
 
 /** Where and how to connect. Unset fields come from `EDDY_*` variables and their defaults. */
 export interface ConnectOptions {
-  /** `redis://…`; default `EDDY_REDIS_URL`. */
+  /** `redis://…`; default `EDDY_REDIS_URL` (or `EDDY_REDIS_CLUSTER`). */
   readonly url?: string
+  /**
+   * A Redis Cluster's seed nodes instead of `url`: each `host:port`, or
+   * `redis://[user:password@]host:port` (`rediss://` for TLS); credentials and TLS written on one
+   * entry apply to every node (see `EddyConfig.parseCluster`).
+   */
+  readonly cluster?: ReadonlyArray<string>
   /** Key namespace; default `EDDY_PREFIX` or `eddy`. */
   readonly prefix?: string
   readonly partitions?: number
@@ -35,6 +42,11 @@ export interface ConnectOptions {
   /** The bound for every Redis call. Default 2 s. */
   readonly timeout?: Duration.DurationInput
 }
+
+/** `connect` was given options it cannot use: both `url` and `cluster`, or a bad seed list. */
+export class InvalidConnectOptions extends Schema.TaggedError<InvalidConnectOptions>()("InvalidConnectOptions", {
+  message: Schema.String,
+}) {}
 
 type ResultOptions = { readonly timeout: Duration.DurationInput; readonly failFast?: boolean }
 
@@ -62,15 +74,28 @@ export interface Client {
   readonly close: () => Promise<void>
 }
 
+/** How `connect` reaches Redis: `url`, `cluster`, or the `EDDY_*` variables. */
+const redisLayer = (options: ConnectOptions) => {
+  const timeout = options.timeout ? { timeout: options.timeout } : {}
+  if (options.url !== undefined && options.cluster !== undefined)
+    throw new InvalidConnectOptions({ message: "connect takes url (one server) or cluster (seed nodes), not both" })
+  if (options.cluster !== undefined) {
+    const cluster = EddyConfig.parseCluster(options.cluster)
+    if (Either.isLeft(cluster))
+      throw new InvalidConnectOptions({ message: `connect's cluster seed list is not usable: ${cluster.left}` })
+    return RedisClient.layer({ cluster: cluster.right, ...timeout })
+  }
+  if (options.url !== undefined) return RedisClient.layer({ url: Redacted.make(options.url), ...timeout })
+  return RedisClient.layerConfig
+}
+
 /**
- * Connects. Rejects with `RedisUnavailable` when Redis cannot be reached within the bound, and
- * with `PartitionCountMismatch` when the deployment under the prefix has another partition count.
+ * Connects. Rejects with `RedisUnavailable` when Redis cannot be reached within the bound, with
+ * `InvalidConnectOptions` for options it cannot use, and with `PartitionCountMismatch` when the
+ * deployment under the prefix has another partition count.
  */
 export const connect = async (options: ConnectOptions = {}): Promise<Client> => {
-  const redis =
-    options.url === undefined
-      ? RedisClient.layerConfig
-      : RedisClient.layer({ url: Redacted.make(options.url), ...(options.timeout ? { timeout: options.timeout } : {}) })
+  const redis = redisLayer(options)
   const settings =
     options.prefix === undefined && options.partitions === undefined && options.submitReplicas === undefined
       ? Settings.layerConfig

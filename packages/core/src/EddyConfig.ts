@@ -8,6 +8,7 @@ import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } fro
 
 /** Where Redis is. The URL stays `Redacted` because it may carry a password. */
 export interface RedisTarget {
+  readonly kind: "server"
   readonly url: Redacted.Redacted<string>
   /** The URL with its password masked: safe for logs and errors. */
   readonly display: string
@@ -42,7 +43,12 @@ const parseRedisUrl = (raw: string): Option.Option<RedisTarget> => {
     const url = new URL(raw)
     if ((url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") return Option.none()
     if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) return Option.none()
-    return Option.some({ url: Redacted.make(raw), display: maskRedisUrl(raw), tls: url.protocol === "rediss:" })
+    return Option.some({
+      kind: "server",
+      url: Redacted.make(raw),
+      display: maskRedisUrl(raw),
+      tls: url.protocol === "rediss:",
+    })
   } catch {
     return Option.none()
   }
@@ -51,6 +57,128 @@ const parseRedisUrl = (raw: string): Option.Option<RedisTarget> => {
 /** `EDDY_REDIS_URL`: `redis://[user:password@]host[:port][/db]` or `rediss://` for TLS. Unset: embedded Redis. */
 export const redisTarget: Config.Config<Option.Option<RedisTarget>> = Config.option(
   checked("EDDY_REDIS_URL", "a redis:// or rediss:// URL with a host", parseRedisUrl, maskRedisUrl),
+)
+
+/**
+ * A Redis Cluster: its seed nodes (any reachable one is enough to learn the others) and the
+ * credentials and TLS every node takes (a cluster has one set).
+ */
+export interface ClusterTarget {
+  readonly kind: "cluster"
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  readonly username?: string
+  readonly password?: Redacted.Redacted<string>
+  readonly tls: boolean
+  /** The seed list with any password masked: safe for logs and errors. */
+  readonly display: string
+}
+
+const hostPort = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/
+
+/**
+ * Reads a seed list: each entry `host:port`, or `redis://[user:password@]host:port` /
+ * `rediss://…`. Credentials and TLS are written once, on any entry (the first, typically), and
+ * apply to every node; entries that disagree (two passwords, `redis://` beside `rediss://`) are
+ * refused. Fails with what is wrong.
+ */
+export const parseCluster = (entries: ReadonlyArray<string>): Either.Either<ClusterTarget, string> => {
+  const nodes: Array<{ host: string; port: number }> = []
+  const shown: Array<string> = []
+  let credentials: { username?: string; password?: string } | undefined
+  let scheme: "redis:" | "rediss:" | undefined
+  for (const raw of entries.map((entry) => entry.trim())) {
+    if (raw === "") return Either.left("an empty entry")
+    let host: string
+    let port: string
+    if (raw.includes("://")) {
+      let url: URL
+      try {
+        url = new URL(raw)
+      } catch {
+        return Either.left(`${JSON.stringify(maskRedisUrl(raw))} is not a URL`)
+      }
+      if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+        return Either.left(`${JSON.stringify(maskRedisUrl(raw))} is not redis:// or rediss://`)
+      if (url.pathname !== "" && url.pathname !== "/" && url.pathname !== "/0")
+        return Either.left(`${JSON.stringify(maskRedisUrl(raw))} names a database: a cluster has only database 0`)
+      if (url.hostname === "" || url.port === "")
+        return Either.left(`${JSON.stringify(maskRedisUrl(raw))} needs a host and a port`)
+      if (scheme !== undefined && scheme !== url.protocol) return Either.left("redis:// and rediss:// entries mixed")
+      scheme = url.protocol
+      if (url.username !== "" || url.password !== "") {
+        const these = {
+          ...(url.username === "" ? {} : { username: decodeURIComponent(url.username) }),
+          ...(url.password === "" ? {} : { password: decodeURIComponent(url.password) }),
+        }
+        if (
+          credentials !== undefined &&
+          (credentials.username !== these.username || credentials.password !== these.password)
+        )
+          return Either.left("entries with different credentials (a cluster has one set)")
+        credentials = these
+      }
+      host = url.hostname
+      port = url.port
+    } else {
+      const match = hostPort.exec(raw)
+      if (match === null) return Either.left(`${JSON.stringify(raw)} is not host:port`)
+      host = match[1] as string
+      port = match[2] as string
+    }
+    const number = Number(port)
+    if (number < 1 || number > 65_535) return Either.left(`port ${port} is outside 1..65535`)
+    nodes.push({ host: host.replace(/^\[(.*)\]$/, "$1"), port: number })
+    shown.push(maskRedisUrl(raw))
+  }
+  if (nodes.length === 0) return Either.left("no seed node")
+  return Either.right({
+    kind: "cluster",
+    nodes,
+    ...(credentials?.username === undefined ? {} : { username: credentials.username }),
+    ...(credentials?.password === undefined ? {} : { password: Redacted.make(credentials.password) }),
+    tls: scheme === "rediss:",
+    display: `cluster ${shown.join(",")}`,
+  })
+}
+
+const clusterExpected =
+  "a comma-separated list of seed nodes, each host:port or redis://[user:password@]host:port (rediss:// for TLS)"
+
+/**
+ * `EDDY_REDIS_CLUSTER`: the seed nodes of a Redis Cluster, comma-separated (see `parseCluster`).
+ * Unset: not a cluster.
+ */
+export const redisCluster: Config.Config<Option.Option<ClusterTarget>> = Config.option(
+  Config.string("EDDY_REDIS_CLUSTER").pipe(
+    Config.mapOrFail((raw) =>
+      Either.mapLeft(parseCluster(raw.split(",")), (why) =>
+        ConfigError.InvalidData([], `Expected ${clusterExpected}, got ${JSON.stringify(maskRedisUrls(raw))}: ${why}`),
+      ),
+    ),
+  ),
+)
+
+/** Masks the password of every URL in a comma-separated list. */
+const maskRedisUrls = (raw: string): string => raw.split(",").map(maskRedisUrl).join(",")
+
+/**
+ * Where Redis is: `EDDY_REDIS_URL` (one server) or `EDDY_REDIS_CLUSTER` (a cluster), never both.
+ * Neither: none (a process then starts an embedded Redis, the CLI looks for a running one).
+ */
+export const redisConnection: Config.Config<Option.Option<RedisTarget | ClusterTarget>> = Config.all([
+  redisTarget,
+  redisCluster,
+]).pipe(
+  Config.mapOrFail(([server, cluster]) =>
+    Option.isSome(server) && Option.isSome(cluster)
+      ? Either.left(
+          ConfigError.InvalidData(
+            ["EDDY_REDIS_CLUSTER"],
+            "EDDY_REDIS_URL and EDDY_REDIS_CLUSTER are both set: set EDDY_REDIS_URL for one server or EDDY_REDIS_CLUSTER for a cluster, not both",
+          ),
+        )
+      : Either.right<Option.Option<RedisTarget | ClusterTarget>>(Option.isSome(server) ? server : cluster),
+  ),
 )
 
 /** `EDDY_PREFIX`: the key namespace, default `eddy`. No braces: they would break hash tags. */

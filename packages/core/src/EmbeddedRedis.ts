@@ -30,6 +30,8 @@ export interface Options {
   readonly startTimeout?: Duration.DurationInput
   /** Time between SIGTERM and SIGKILL when stopping. Default 5 s. */
   readonly stopGrace?: Duration.DurationInput
+  /** More `redis-server` arguments, after ours (a test cluster's `--cluster-enabled yes`). */
+  readonly args?: ReadonlyArray<string>
 }
 
 /** A running embedded server. */
@@ -193,7 +195,7 @@ const startOnce = (options: Options, dir: string) =>
   Effect.gen(function* () {
     const port = options.port ?? (yield* freePort)
     const grace = Duration.decode(options.stopGrace ?? "5 seconds")
-    const args = serverArgs(port, dir, options.appendfsync ?? "everysec")
+    const args = [...serverArgs(port, dir, options.appendfsync ?? "everysec"), ...(options.args ?? [])]
     const startTimeout = Duration.decode(options.startTimeout ?? "10 seconds")
     const { pid } = yield* Effect.acquireRelease(
       // Whole ticks: the supervisor compares them with `[ -gt ]`, which takes integers only.

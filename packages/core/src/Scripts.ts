@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import type { Redis } from "ioredis"
+import type { Commands } from "./RedisClientService.js"
 import { modelKeyNames } from "./StreamKeys.js"
 
 /**
@@ -199,7 +199,7 @@ export interface Call<K extends string, A extends string> {
 
 /** Runs a script on a connection, its keys and arguments put in the order the script reads them. */
 export const run = async <K extends string, A extends string>(
-  redis: Redis,
+  redis: Commands,
   script: Script<K, A>,
   call: Call<K, A>,
 ): Promise<Reply> => {

@@ -5,8 +5,8 @@
  * logs each change once: waiting (with the cause, in Redis's own words when it gave them), then
  * reachable. `EDDY_STARTUP_TIMEOUT` bounds the wait (default: as long as it takes).
  *
- * Bad credentials are no outage but a setting to fix: they fail at once, naming `EDDY_REDIS_URL`.
- * (A malformed URL never gets this far: reading `EDDY_REDIS_URL` already fails.)
+ * Bad credentials are no outage but a setting to fix: they fail at once, naming `EDDY_REDIS_URL`
+ * (or `EDDY_REDIS_CLUSTER`). (A malformed URL never gets this far: reading the variable already fails.)
  */
 import { Clock, Config, Duration, Effect, Option, Schedule } from "effect"
 import * as EddyConfig from "./EddyConfig.js"
@@ -68,7 +68,7 @@ export const untilReachable = (
       Effect.catchIf(isBadCredentials, (error) =>
         Effect.fail(
           new RedisCommandFailed({
-            message: `Redis at ${redis.display} refused the credentials in EDDY_REDIS_URL: ${error.redisSaid}`,
+            message: `Redis at ${redis.display} refused the credentials in ${redis.cluster ? "EDDY_REDIS_CLUSTER" : "EDDY_REDIS_URL"}: ${error.redisSaid}`,
           }),
         ),
       ),

@@ -56,6 +56,79 @@ describe("EddyConfig", () => {
     }),
   )
 
+  it.effect("EDDY_REDIS_CLUSTER takes host:port seeds, with credentials and TLS written once on a URL entry", () =>
+    Effect.gen(function* () {
+      const plain = Option.getOrThrow(
+        yield* read(EddyConfig.redisCluster, { EDDY_REDIS_CLUSTER: "10.0.0.1:7000, 10.0.0.2:7001" }),
+      )
+      expect(plain.nodes).toEqual([
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+      ])
+      expect(plain.tls).toBe(false)
+      expect(plain.password).toBeUndefined()
+
+      const secure = Option.getOrThrow(
+        yield* read(EddyConfig.redisCluster, {
+          EDDY_REDIS_CLUSTER: "rediss://app:s3cret@node-a:7000,node-b:7001,[::1]:7002",
+        }),
+      )
+      expect(secure.nodes).toEqual([
+        { host: "node-a", port: 7000 },
+        { host: "node-b", port: 7001 },
+        { host: "::1", port: 7002 },
+      ])
+      expect(secure.tls).toBe(true)
+      expect(secure.username).toBe("app")
+      expect(Redacted.value(secure.password ?? Redacted.make(""))).toBe("s3cret")
+      expect(secure.display).toBe("cluster rediss://app:***@node-a:7000,node-b:7001,[::1]:7002")
+      expect(String(secure.password)).not.toContain("s3cret")
+
+      // Through redisConnection, which every process reads.
+      const either = Option.getOrThrow(
+        yield* read(EddyConfig.redisConnection, { EDDY_REDIS_CLUSTER: "127.0.0.1:7000" }),
+      )
+      expect(either.kind).toBe("cluster")
+      expect(Option.getOrThrow(yield* read(EddyConfig.redisConnection, { EDDY_REDIS_URL: "redis://h:1" })).kind).toBe(
+        "server",
+      )
+      expect(Option.isNone(yield* read(EddyConfig.redisConnection, {}))).toBe(true)
+    }),
+  )
+
+  it.effect("a bad EDDY_REDIS_CLUSTER names the variable and what is wrong, with passwords masked", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ["", "an empty entry"],
+        ["host", '"host" is not host:port'],
+        ["host:7000,,host:7001", "an empty entry"],
+        ["host:99999", "port 99999 is outside 1..65535"],
+        ["http://u:hunter2@h:1", "is not redis:// or rediss://"],
+        ["redis://h:7000/3", "a cluster has only database 0"],
+        ["redis://h", "needs a host and a port"],
+        ["redis://a:7000,rediss://b:7001", "redis:// and rediss:// entries mixed"],
+        ["redis://u:hunter2@a:7000,redis://u:other@b:7001", "different credentials"],
+      ]
+      for (const [value, why] of cases) {
+        const message = yield* failure(EddyConfig.redisCluster, { EDDY_REDIS_CLUSTER: value })
+        expect(message, value).toContain("EDDY_REDIS_CLUSTER")
+        expect(message, value).toContain("seed nodes")
+        expect(message, value).toContain(why)
+        expect(message, value).not.toContain("hunter2")
+      }
+    }),
+  )
+
+  it.effect("EDDY_REDIS_URL and EDDY_REDIS_CLUSTER together are refused, naming both", () =>
+    Effect.gen(function* () {
+      const message = yield* failure(EddyConfig.redisConnection, {
+        EDDY_REDIS_URL: "redis://h:6379",
+        EDDY_REDIS_CLUSTER: "h:7000",
+      })
+      expect(message).toContain("EDDY_REDIS_URL and EDDY_REDIS_CLUSTER are both set")
+    }),
+  )
+
   it.effect("EDDY_PREFIX takes a plain namespace and rejects braces, which would break hash tags", () =>
     Effect.gen(function* () {
       expect(yield* read(EddyConfig.prefix, { EDDY_PREFIX: "my-app.v2_1" })).toBe("my-app.v2_1")

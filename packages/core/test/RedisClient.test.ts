@@ -266,7 +266,7 @@ describe("RedisClient", () => {
       const writes: Array<number> = []
       yield* client.run(async (redis) => {
         // The socket's own write methods (Node's stream internals): each call is one system call.
-        const stream = redis.stream as unknown as Record<string, (...args: Array<unknown>) => void>
+        const stream = (redis as Redis).stream as unknown as Record<string, (...args: Array<unknown>) => void>
         for (const method of ["_write", "_writev"]) {
           const original = (stream[method] as (...args: Array<unknown>) => void).bind(stream)
           stream[method] = (...args) => {

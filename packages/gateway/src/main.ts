@@ -1,7 +1,7 @@
 /**
- * `npm start`: the whole system in one process. Connects to `EDDY_REDIS_URL`, or starts an
- * embedded redis-server when it is unset, and runs until SIGINT/SIGTERM, when the scope closes
- * and everything stops in order.
+ * `npm start`: the whole system in one process. Connects to `EDDY_REDIS_URL` (or the cluster of
+ * `EDDY_REDIS_CLUSTER`), or starts an embedded redis-server when neither is set, and runs until
+ * SIGINT/SIGTERM, when the scope closes and everything stops in order.
  */
 
 import { Logging, RedisClient, StartupWait } from "@eddy/core"

@@ -3,12 +3,11 @@
  * that reads deliveries with XREADGROUP, and raw reads of records, logs and pending lists.
  */
 import { Duration, Effect, Layer, Option } from "effect"
-import type { Redis } from "ioredis"
 import type { Lane } from "../../src/Actor.js"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobEvent from "../../src/JobEvent.js"
 import * as JobStore from "../../src/JobStore.js"
-import { RedisClient } from "../../src/RedisClient.js"
+import { type Commands, RedisClient } from "../../src/RedisClient.js"
 import * as Settings from "../../src/Settings.js"
 import { workerGroup } from "../../src/StreamKeys.js"
 import * as TestRedis from "../support/TestRedis.js"
@@ -37,7 +36,7 @@ export const withRedis =
     Effect.provide(effect, layer(options))
 
 /** One raw command on the shared connection. */
-export const redis = <A>(command: (connection: Redis) => Promise<A>) =>
+export const redis = <A>(command: (connection: Commands) => Promise<A>) =>
   Effect.flatMap(RedisClient, (client) => client.run(command))
 
 /** The keys of a partition. */

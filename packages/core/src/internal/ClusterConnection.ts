@@ -1,0 +1,167 @@
+/**
+ * One ioredis `Cluster` (a connection per master it uses), as `RedisClient` uses it on a Redis
+ * Cluster: opened with its state changes logged once each, for the cluster as a whole (lost, back)
+ * and per node (a node failing, a node back), and with the options that keep the client's bound.
+ *
+ * How the options play together while a master fails over: commands are never queued while the
+ * cluster client is not ready (`enableOfflineQueue: false`, they fail at once and the caller waits
+ * for `ready` within its bound); a command whose node's connection closed is retried after
+ * `retryDelayOnFailover` and one refused with CLUSTERDOWN after `retryDelayOnClusterDown`, each
+ * retry refreshing the slot map, at most `maxRedirections` times; MOVED (a slot changed owner)
+ * is followed at once with a refresh, ASK once. The caller's bound cuts all of this short with
+ * `RedisUnavailable`, and once a replica has been promoted the refreshed map sends the slot's
+ * commands to it.
+ */
+import calculateSlot from "cluster-key-slot"
+import { Duration, Effect, Redacted, Runtime } from "effect"
+import { Cluster, type ClusterOptions, type Redis } from "ioredis"
+import type { ClusterTarget } from "../EddyConfig.js"
+import { type Connection, type LinkState, reconnectDelay } from "./RedisConnection.js"
+
+/** The options of one cluster client; `timeout` bounds each command on its node connections. */
+export const clusterOptions = (
+  target: ClusterTarget,
+  name: string,
+  timeout: Duration.Duration | undefined,
+): ClusterOptions => ({
+  redisOptions: {
+    connectionName: name,
+    enableAutoPipelining: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    ...(timeout === undefined ? {} : { commandTimeout: Math.max(1, Math.round(Duration.toMillis(timeout))) }),
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: Redacted.value(target.password) }),
+    ...(target.tls ? { tls: {} } : {}),
+  },
+  clusterRetryStrategy: reconnectDelay,
+  enableOfflineQueue: false,
+  // Ready once the slot map is known. The ready check's CLUSTER INFO would go to a seed node
+  // before the map says which seeds are replicas, and the connection it opened would stay.
+  enableReadyCheck: false,
+  // Reads and writes go to masters only: a replica's data lags, and a worker's reads ack.
+  scaleReads: "master",
+  maxRedirections: 16,
+  retryDelayOnMoved: 0,
+  retryDelayOnFailover: 100,
+  retryDelayOnClusterDown: 100,
+  retryDelayOnTryAgain: 100,
+  slotsRefreshTimeout: 1_000,
+})
+
+/** A node as ioredis names it in its slot map: `host:port`. */
+export const nodeKey = (redis: Redis): string => `${redis.options.host}:${redis.options.port}`
+
+/** The master serving `key`'s slot in `cluster`'s current slot map, if it knows one. */
+export const masterOf = (cluster: Cluster, key: string): string | undefined => cluster.slots[calculateSlot(key)]?.[0]
+
+/** `cluster`'s connection to the master `node` (`host:port`), if it has one in its pool now. */
+export const masterConnection = (cluster: Cluster, node: string): Redis | undefined =>
+  cluster.nodes("master").find((redis) => nodeKey(redis) === node)
+
+/**
+ * Opens a cluster client, logging its state changes once each; closed with the scope. Logs go
+ * through `runtime`, the client's own (see `RedisConnection.connect`).
+ */
+export const connectCluster = (
+  runtime: Runtime.Runtime<never>,
+  target: ClusterTarget,
+  role: string,
+  options: ClusterOptions,
+) =>
+  Effect.gen(function* () {
+    const log = (effect: Effect.Effect<void>) =>
+      Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: target.display, connection: role })))
+    let state: LinkState = "connecting"
+    let lostAt = 0
+    const cluster = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new Cluster(
+            target.nodes.map((node) => ({ host: node.host, port: node.port })),
+            options,
+          ),
+      ),
+      (cluster) =>
+        Effect.sync(() => {
+          state = "closing"
+        }).pipe(
+          // A blocking connection may sit in a BLOCK call that QUIT would wait out: just drop it.
+          Effect.zipRight(role === "command" ? Effect.tryPromise(() => cluster.quit()) : Effect.void),
+          Effect.timeout("1 second"),
+          Effect.ignore,
+          Effect.ensuring(Effect.sync(() => cluster.disconnect())),
+        ),
+    )
+    const waiting = new Set<() => void>()
+    let said: string | undefined
+    let lastError: string | undefined
+    // Nodes whose trouble was logged and not yet their return.
+    const troubled = new Set<string>()
+    const nodeTrouble = (node: string, why: string) => {
+      lastError = `${node}: ${why}`
+      if (state !== "up" || troubled.has(node)) return
+      troubled.add(node)
+      log(Effect.logWarning(`Redis node ${node} failing (${why}); its slots wait for it or its replica`))
+    }
+    cluster.on("ready", () => {
+      if (state === "down") log(Effect.logInfo(`Redis cluster connection back after ${Date.now() - lostAt} ms`))
+      else if (state === "connecting") log(Effect.logDebug("Redis cluster connection up"))
+      state = "up"
+      said = undefined
+      lastError = undefined
+      for (const wake of [...waiting]) wake()
+    })
+    const lost = (reason: string) => {
+      if (state === "down" || state === "closing") return
+      state = "down"
+      lostAt = Date.now()
+      log(Effect.logWarning(`Redis cluster connection lost (${said ?? reason}); reconnecting with backoff`))
+    }
+    // Without listeners ioredis prints every failed reconnect; state changes are logged once above.
+    cluster.on("error", (error: Error) => {
+      lastError = error.message
+    })
+    cluster.on("close", () => lost(lastError ?? "closed"))
+    cluster.on("reconnecting", () => lost(lastError ?? "closed"))
+    cluster.on("node error", (error: Error, node: string) => {
+      if (error.name === "ReplyError") said = error.message
+      nodeTrouble(node, error.message)
+    })
+    // Connections this client dropped itself: their leaving the pool is no trouble.
+    const dropped = new WeakSet<Redis>()
+    cluster.on("-node", (redis: Redis) => {
+      if (state === "up" && !dropped.has(redis)) nodeTrouble(nodeKey(redis), "left the client's pool")
+    })
+    // No connection is held to a replica. ioredis takes the seeds for masters until its first slot
+    // map says otherwise, then sends READONLY to each seed that is a replica, which opens a
+    // connection there; such connections are dropped (a later map makes the replica's entry
+    // anew, unconnected).
+    cluster.on("refresh", () => {
+      for (const replica of cluster.nodes("slave")) {
+        if (replica.status === "wait" || replica.status === "end") continue
+        dropped.add(replica)
+        replica.disconnect()
+      }
+    })
+    cluster.on("+node", (redis: Redis) => {
+      redis.once("ready", () => {
+        const node = nodeKey(redis)
+        if (troubled.delete(node) && state !== "closing") log(Effect.logInfo(`Redis node ${node} back`))
+      })
+    })
+    const whenReady = Effect.async<void>((resume) => {
+      if (cluster.status === "ready") return resume(Effect.void)
+      const wake = () => {
+        waiting.delete(wake)
+        resume(Effect.void)
+      }
+      waiting.add(wake)
+      return Effect.sync(() => waiting.delete(wake))
+    })
+    const trouble = () =>
+      cluster.status === "ready"
+        ? {}
+        : { ...(said === undefined ? {} : { said }), ...(lastError === undefined ? {} : { error: lastError }) }
+    return { redis: cluster, whenReady, trouble } satisfies Connection<Cluster>
+  })
