@@ -64,18 +64,37 @@ export const confirm = (
     const { submitReplicas, submitReplicasTimeout } = yield* Settings
     if (submitReplicas === 0 || written.length === 0) return
     const redis = yield* RedisClient
+    const { keyspace } = yield* Settings
     // Below the Redis bound, so that the WAIT's own answer ("not enough") comes before the
     // client gives up on it ("unavailable"), which would say less.
     const timeoutMs = Math.max(
       1,
       Math.round(Math.min(Duration.toMillis(submitReplicasTimeout), Duration.toMillis(redis.timeout) / 2)),
     )
-    const confirmed = yield* redis.run((connection) => connection.wait(submitReplicas, timeoutMs))
-    if (confirmed < submitReplicas)
+    // One WAIT per master written to (one server: one), routed by one of the partitions it holds.
+    const byNode = new Map<string, { readonly route: string; readonly jobIds: Array<string> }>()
+    for (const job of written) {
+      const route = keyspace.partitionOf(job.jobId, job.partitionKey).jobs
+      const node = redis.nodeOf(route)
+      const group = byNode.get(node)
+      if (group === undefined) byNode.set(node, { route, jobIds: [job.jobId] })
+      else group.jobIds.push(job.jobId)
+    }
+    const answers = yield* Effect.forEach(
+      byNode.values(),
+      (group) =>
+        Effect.map(redis.waitForReplicas(group.route, submitReplicas, timeoutMs), (confirmed) => ({
+          ...group,
+          confirmed,
+        })),
+      { concurrency: "unbounded" },
+    )
+    const short = answers.filter((answer) => answer.confirmed < submitReplicas)
+    if (short.length > 0)
       return yield* new SubmitNotReplicated({
-        jobIds: written.map((job) => job.jobId),
+        jobIds: short.flatMap((answer) => answer.jobIds),
         replicas: submitReplicas,
-        confirmed,
+        confirmed: Math.min(...short.map((answer) => answer.confirmed)),
         timeoutMs,
       })
   })
