@@ -33,7 +33,7 @@ export default defineConfig({
       project("dashboard", "packages/dashboard/test/**/*.test.ts"),
       project("system", "test/**/*.test.ts"),
       project("bench", "bench/test/**/*.test.ts"),
-      clusterProject("core", ["packages/core/test/**/*.cluster.test.ts"]),
+      clusterProject("core", ["packages/core/test/**/*.cluster.test.ts", "packages/core/test/lifecycle/*.test.ts"]),
       clusterProject("system", ["test/**/*.cluster.test.ts"]),
     ],
     coverage: {

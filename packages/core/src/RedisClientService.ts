@@ -27,7 +27,9 @@ export interface RedisClientService {
    * `route` is ignored. On a cluster, the call goes to the master holding `route`'s slot (a key:
    * the command's keys must all share its slot), over the channel's connection to that node;
    * calls are serialized per channel and node, so different nodes block at the same time. A call
-   * without `route` on a cluster fails with `RedisCommandFailed`.
+   * without `route` on a cluster goes through the channel's cluster client, which sends it to the
+   * master of its first key's slot (so all its keys must share one slot: one partition); such
+   * calls are serialized per channel.
    */
   readonly blocking: <A>(
     blockFor: Duration.DurationInput,

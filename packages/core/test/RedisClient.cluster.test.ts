@@ -116,9 +116,16 @@ describe("RedisClient on a Redis Cluster", () => {
       expect(ended).toEqual([null, null, null])
       expect(Date.now() - started).toBeLessThan(5_000)
 
-      // A blocking call on a cluster must say where.
-      const unrouted = yield* Effect.exit(client.blocking("1 second", (redis) => redis.ping()))
-      expect(Exit.isFailure(unrouted) && JSON.stringify(unrouted.cause)).toContain("needs a route")
+      // A call without a route goes to its first key's master through the channel's cluster client.
+      const unrouted = client.blocking(
+        "10 seconds",
+        (redis) => redis.xread("BLOCK", 10_000, "STREAMS", streams[1] ?? "", "$"),
+        "read",
+      )
+      const waiting = yield* Effect.fork(unrouted)
+      yield* Effect.sleep("200 millis")
+      yield* client.run((redis) => redis.xadd(streams[1] ?? "", "*", "f", "unrouted"))
+      expect((yield* Fiber.join(waiting))?.[0]?.[1]?.[0]?.[1]).toEqual(["f", "unrouted"])
     }),
   )
 

@@ -14,8 +14,8 @@ import { Duration, Effect, Schedule, Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
 import type { ClusterTarget } from "../EddyConfig.js"
 import type { BlockingChannel, RedisClientService } from "../RedisClientService.js"
-import { RedisCommandFailed, type RedisError, RedisUnavailable } from "../RedisErrors.js"
-import { clusterOptions, connectCluster, masterConnection, masterOf } from "./ClusterConnection.js"
+import { type RedisError, RedisUnavailable } from "../RedisErrors.js"
+import { clusterOptions, connectCluster, masterConnection, masterOf, nodeKey } from "./ClusterConnection.js"
 import { bounded, type Connection, notAnswered, readyWithin } from "./RedisConnection.js"
 
 /** `command` on every master of `connection`, within `bound` as a whole. */
@@ -45,9 +45,30 @@ export const make = (target: ClusterTarget, name: string, timeout: Duration.Dura
           ),
         )
         let opened: Connection<Cluster> | undefined
+        const ids = new WeakMap<Redis, number>()
+        // The connections reads went over, by node, for `unblock`.
+        const used = new Map<string, Redis>()
         const connection = Effect.suspend(() =>
           opened === undefined
-            ? Effect.tap(open, (made) => Effect.sync(() => (opened = made)))
+            ? Effect.tap(open, (made) =>
+                Effect.sync(() => {
+                  opened = made
+                  // A call without a route reaches its node through the cluster client: learn
+                  // each node connection's id as it comes up (a read already queued on it goes
+                  // first, so `unblock` cannot end that first read).
+                  made.redis.on("+node", (redis: Redis) =>
+                    redis.on("ready", () =>
+                      redis.client("ID").then(
+                        (id) => {
+                          ids.set(redis, Number(id))
+                          used.set(nodeKey(redis), redis)
+                        },
+                        () => {},
+                      ),
+                    ),
+                  )
+                }),
+              )
             : Effect.succeed(opened),
         )
         const locks = new Map<string, Effect.Semaphore>()
@@ -59,9 +80,6 @@ export const make = (target: ClusterTarget, name: string, timeout: Duration.Dura
           }
           return lock
         }
-        const ids = new WeakMap<Redis, number>()
-        // The connections reads went over, by node, for `unblock`.
-        const used = new Map<string, Redis>()
         /** The channel's connection to the master of `route`'s slot, waiting (bounded by the caller) for the slot map to name one. */
         const nodeFor = (cluster: Connection<Cluster>, route: string) =>
           cluster.whenReady.pipe(
@@ -89,12 +107,20 @@ export const make = (target: ClusterTarget, name: string, timeout: Duration.Dura
       run: (f) =>
         command.redis.status === "ready" ? readyWithin(command.redis, timeout, f) : bounded(command, timeout, f),
       blocking: (blockFor, f, on = "read", route) => {
-        if (route === undefined)
-          return Effect.fail(
-            new RedisCommandFailed({ message: "a blocking call on a Redis Cluster needs a route (one of its keys)" }),
-          )
         const bound = Duration.sum(Duration.decode(blockFor), timeout)
         const ch = channels[on]
+        // Without a route, the channel's cluster client sends the command to the master of its
+        // first key's slot (all its keys must share that slot: one partition), one such call at a
+        // time. It only looks like a `Redis` to `command`, which may use any command on it.
+        if (route === undefined)
+          return ch.connection.pipe(
+            Effect.flatMap((cluster) =>
+              cluster.redis.status === "ready"
+                ? readyWithin(cluster.redis, bound, (redis) => f(redis as unknown as Redis))
+                : bounded(cluster, bound, (redis) => f(redis as unknown as Redis)),
+            ),
+            ch.lockOf("").withPermits(1),
+          )
         return Effect.gen(function* () {
           const cluster = yield* ch.connection
           const { node, redis } = yield* ch

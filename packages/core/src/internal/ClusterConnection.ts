@@ -128,10 +128,12 @@ export const connectCluster = (
       if (error.name === "ReplyError") said = error.message
       nodeTrouble(node, error.message)
     })
-    // Connections this client dropped itself: their leaving the pool is no trouble.
+    // A node leaving the pool is trouble only when its connection was in use: a new slot map also
+    // drops entries never connected (seeds that are replicas), and so does this client (below).
+    const used = new WeakSet<Redis>()
     const dropped = new WeakSet<Redis>()
     cluster.on("-node", (redis: Redis) => {
-      if (state === "up" && !dropped.has(redis)) nodeTrouble(nodeKey(redis), "left the client's pool")
+      if (state === "up" && used.has(redis) && !dropped.has(redis)) nodeTrouble(nodeKey(redis), "its connection closed")
     })
     // No connection is held to a replica. ioredis takes the seeds for masters until its first slot
     // map says otherwise, then sends READONLY to each seed that is a replica, which opens a
@@ -145,6 +147,7 @@ export const connectCluster = (
       }
     })
     cluster.on("+node", (redis: Redis) => {
+      redis.once("connect", () => used.add(redis))
       redis.once("ready", () => {
         const node = nodeKey(redis)
         if (troubled.delete(node) && state !== "closing") log(Effect.logInfo(`Redis node ${node} back`))
