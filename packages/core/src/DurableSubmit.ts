@@ -49,22 +49,41 @@ export class SubmitNotReplicated extends Schema.TaggedError<SubmitNotReplicated>
 /** What a submission can fail with once its input was accepted. */
 export type SubmitFailure = RedisError | SubmitNotReplicated | PartitionGuard.PartitionCountMismatch
 
-/** A job written: its id and the partition key it was placed by. */
+/** A job to be written: its id and the partition key it is placed by. */
 export type Written = Pick<JobStore.SubmitRequest, "jobId" | "partitionKey">
 
+/** Where jobs were written: each job's partition (its route) and the master holding it then. */
+export type Placement = ReadonlyArray<{ readonly jobId: string; readonly route: string; readonly node: string }>
+
 /**
- * Waits until `EDDY_SUBMIT_REPLICAS` replicas have what this process wrote to the given jobs'
+ * The masters the jobs are about to be written to, taken before writing (empty when
+ * `EDDY_SUBMIT_REPLICAS` is 0): `confirm` then knows if a slot moved in between.
+ */
+export const place = (written: ReadonlyArray<Written>): Effect.Effect<Placement, never, RedisClient | Settings> =>
+  Effect.gen(function* () {
+    const { submitReplicas, keyspace } = yield* Settings
+    if (submitReplicas === 0) return []
+    const redis = yield* RedisClient
+    return written.map((job) => {
+      const route = keyspace.partitionOf(job.jobId, job.partitionKey).jobs
+      return { jobId: job.jobId, route, node: redis.nodeOf(route) }
+    })
+  })
+
+/**
+ * Waits until `EDDY_SUBMIT_REPLICAS` replicas have what this process wrote to the placed jobs'
  * partitions: one `WAIT` per master holding them, on the connection that wrote. Does nothing when
- * the setting is 0 or nothing was written.
+ * the setting is 0 or nothing was written. A job whose slot moved to another master since it was
+ * placed (a failover) counts as unconfirmed without asking: a WAIT on the new master would only
+ * vouch for what that master has.
  */
 export const confirm = (
-  written: ReadonlyArray<Written>,
+  placement: Placement,
 ): Effect.Effect<void, RedisError | SubmitNotReplicated, RedisClient | Settings> =>
   Effect.gen(function* () {
     const { submitReplicas, submitReplicasTimeout } = yield* Settings
-    if (submitReplicas === 0 || written.length === 0) return
+    if (submitReplicas === 0 || placement.length === 0) return
     const redis = yield* RedisClient
-    const { keyspace } = yield* Settings
     // Below the Redis bound, so that the WAIT's own answer ("not enough") comes before the
     // client gives up on it ("unavailable"), which would say less.
     const timeoutMs = Math.max(
@@ -73,11 +92,14 @@ export const confirm = (
     )
     // One WAIT per master written to (one server: one), routed by one of the partitions it holds.
     const byNode = new Map<string, { readonly route: string; readonly jobIds: Array<string> }>()
-    for (const job of written) {
-      const route = keyspace.partitionOf(job.jobId, job.partitionKey).jobs
-      const node = redis.nodeOf(route)
-      const group = byNode.get(node)
-      if (group === undefined) byNode.set(node, { route, jobIds: [job.jobId] })
+    const moved: Array<string> = []
+    for (const job of placement) {
+      if (redis.nodeOf(job.route) !== job.node) {
+        moved.push(job.jobId)
+        continue
+      }
+      const group = byNode.get(job.node)
+      if (group === undefined) byNode.set(job.node, { route: job.route, jobIds: [job.jobId] })
       else group.jobIds.push(job.jobId)
     }
     const answers = yield* Effect.forEach(
@@ -89,7 +111,10 @@ export const confirm = (
         })),
       { concurrency: "unbounded" },
     )
-    const short = answers.filter((answer) => answer.confirmed < submitReplicas)
+    const short = [
+      ...answers.filter((answer) => answer.confirmed < submitReplicas),
+      ...(moved.length === 0 ? [] : [{ jobIds: moved, confirmed: 0 }]),
+    ]
     if (short.length > 0)
       return yield* new SubmitNotReplicated({
         jobIds: short.flatMap((answer) => answer.jobIds),
@@ -105,8 +130,9 @@ export const submit = (
 ): Effect.Effect<JobStore.SubmitResult, SubmitFailure, RedisClient | Settings> =>
   Effect.gen(function* () {
     yield* PartitionGuard.ensure
+    const placement = yield* place([request])
     const result = yield* JobStore.submit(request)
-    yield* confirm([request])
+    yield* confirm(placement)
     return result
   })
 
@@ -116,7 +142,8 @@ export const submitMany = (
 ): Effect.Effect<ReadonlyArray<JobStore.SubmitResult>, SubmitFailure, RedisClient | Settings> =>
   Effect.gen(function* () {
     yield* PartitionGuard.ensure
+    const placement = yield* place(requests)
     const results = yield* JobStore.submitMany(requests)
-    yield* confirm(requests)
+    yield* confirm(placement)
     return results
   })

@@ -84,7 +84,7 @@ export const JobsLive: Layer.Layer<
                 item,
               ): Effect.Effect<
                 Either.Either<
-                  { readonly submitted: Producer.Submitted; readonly prepared: JobStore.SubmitRequest },
+                  { readonly submitted: Producer.Submitted; readonly placement: DurableSubmit.Placement },
                   ApiErrors.BadRequest | Producer.SubmitRefusal | RedisClient.RedisError
                 >,
                 never,
@@ -95,7 +95,14 @@ export const JobsLive: Layer.Layer<
                   onRight: (request) =>
                     Producer.prepareUnknown(contract, request.input, optionsOf(request)).pipe(
                       Effect.flatMap((prepared) =>
-                        Effect.map(JobStore.submit(prepared), (submitted) => ({ submitted, prepared })),
+                        Effect.zipWith(
+                          DurableSubmit.place([prepared]),
+                          JobStore.submit(prepared),
+                          (placement, submitted) => ({
+                            submitted,
+                            placement,
+                          }),
+                        ),
                       ),
                       Effect.either,
                     ),
@@ -108,7 +115,7 @@ export const JobsLive: Layer.Layer<
             if (outage !== undefined && Either.isLeft(outage)) return yield* Effect.fail(outage.left)
             // One WAIT for the whole batch (EDDY_SUBMIT_REPLICAS); unconfirmed, the batch is a 503
             // like an outage, and retrying it with the same idempotency keys is as safe.
-            yield* DurableSubmit.confirm(results.flatMap((r) => (Either.isRight(r) ? [r.right.prepared] : [])))
+            yield* DurableSubmit.confirm(results.flatMap((r) => (Either.isRight(r) ? r.right.placement : [])))
             return {
               results: results.map(
                 Either.match({
