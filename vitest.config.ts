@@ -13,9 +13,19 @@ const project = (name: string, include: string) => ({
 // 3 replicas (started by the global setup for the whole run, only when one of these projects is
 // selected), where `TestRedis.layer()` connects to the cluster and jobs spread over 12 partitions
 // (every master holds some). Together they run every Lua script and every read on the cluster.
-const clusterProject = (name: string, include: ReadonlyArray<string>, exclude: ReadonlyArray<string> = []) => ({
+const clusterProject = (
+  name: string,
+  include: ReadonlyArray<string>,
+  options: { readonly exclude?: ReadonlyArray<string>; readonly partitions?: number } = {},
+) => ({
   extends: true as const,
-  test: { name: `cluster-${name}`, include: [...include], exclude: ["**/node_modules/**", ...exclude] },
+  test: {
+    name: `cluster-${name}`,
+    include: [...include],
+    exclude: ["**/node_modules/**", ...(options.exclude ?? [])],
+    // The partitions the suites' harnesses spread jobs over (`TestRedis.partitions`).
+    env: { EDDY_TEST_PARTITIONS: String(options.partitions ?? 12) },
+  },
 })
 
 export default defineConfig({
@@ -35,6 +45,9 @@ export default defineConfig({
       project("bench", "bench/test/**/*.test.ts"),
       clusterProject("core", ["packages/core/test/**/*.cluster.test.ts", "packages/core/test/lifecycle/*.test.ts"]),
       clusterProject("system", ["test/**/*.cluster.test.ts"]),
+      clusterProject("workers", ["packages/workers/test/**/*.test.ts"], { partitions: 1 }),
+      clusterProject("gateway", ["packages/gateway/test/**/*.test.ts"], { partitions: 1 }),
+      clusterProject("cli", ["packages/cli/test/**/*.test.ts"], { partitions: 1 }),
     ],
     coverage: {
       provider: "v8",

@@ -6,7 +6,6 @@
  */
 import { readFileSync } from "node:fs"
 import { AllocateFile, ParsePosting } from "@eddy/examples/contracts"
-import type { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import {
@@ -22,7 +21,7 @@ import {
 } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
 
-let redis: Redis
+let redis: Store.Raw
 beforeAll(() => {
   redis = Store.connect()
 })

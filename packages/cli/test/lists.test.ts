@@ -3,13 +3,12 @@
  * `eddy pause|resume <actor>` as real processes against the run's Redis.
  */
 import { ExtractContacts } from "@eddy/examples/contracts"
-import type { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { describe as explain, killAll, linesOf, redisEnv, run, runAll } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
 
-let redis: Redis
+let redis: Store.Raw
 beforeAll(() => {
   redis = Store.connect()
 })

@@ -81,8 +81,9 @@ describe("eddy monitor", () => {
     const env = redisEnv(prefix)
     const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`
     const command =
-      `cd ${quote(root)} && env EDDY_REDIS_URL=${quote(env.EDDY_REDIS_URL!)} EDDY_PREFIX=${quote(prefix)} ` +
-      "node --conditions=@eddy/source --import tsx packages/cli/src/main.ts monitor --interval 300"
+      `cd ${quote(root)} && env ${Object.entries(env)
+        .map(([name, value]) => `${name}=${quote(value ?? "")}`)
+        .join(" ")} ` + "node --conditions=@eddy/source --import tsx packages/cli/src/main.ts monitor --interval 300"
     // If the monitor dies, its last words stay on the screen.
     tmux(
       "new-session",

@@ -9,14 +9,13 @@ import { execSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import { freePort } from "../../core/test/support/FreePort.js"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { eventually, describe as explain, killAll, linesOf, redisEnv, run, runAll, start } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
 
-let redis: Redis
+let redis: Store.Raw
 const dirs: Array<string> = []
 beforeAll(() => {
   redis = Store.connect()

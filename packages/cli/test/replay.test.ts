@@ -5,14 +5,13 @@
  * retry live and still does. Nothing is written to Redis, unless --resubmit asks for new jobs,
  * which are marked as replays of the originals.
  */
-import type { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { Quote } from "./fixtures/quote-contract.js"
 import { describe as explain, fixture, killAll, linesOf, redisEnv, run, runAll, startWorker } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
 
-let redis: Redis
+let redis: Store.Raw
 beforeAll(() => {
   redis = Store.connect()
 })

@@ -4,7 +4,6 @@
  * prints one line per event, as the events come, filtered as asked, and exits 0 on SIGINT.
  */
 import { ExtractContacts } from "@eddy/examples/contracts"
-import type { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import {
@@ -21,7 +20,7 @@ import {
 } from "./support/Eddy.js"
 import * as Store from "./support/Store.js"
 
-let redis: Redis
+let redis: Store.Raw
 beforeAll(() => {
   redis = Store.connect()
 })

@@ -1,7 +1,8 @@
 /**
  * One shared reader of the event logs per process: a single blocking XREAD over every
  * partition's log, routing each event to whoever waits on its job. However many callers wait
- * for results, the process holds one tailing connection and polls nothing.
+ * for results, the process holds one tailing connection and polls nothing. On a Redis Cluster,
+ * one tailing connection per master node, each rotating over its node's logs (see `NodeReads`).
  *
  * Subscribing is race-free: the reader fixes its starting position before the first
  * subscription returns, and routes by job at read time, so an event appended after a caller
@@ -9,6 +10,7 @@
  */
 import { Context, Duration, Effect, Layer, Option, Queue, Schedule, type Scope, SynchronizedRef } from "effect"
 import * as JobEvent from "./JobEvent.js"
+import * as NodeReads from "./NodeReads.js"
 import { RedisClient, type RedisError } from "./RedisClient.js"
 import { Settings } from "./Settings.js"
 
@@ -31,12 +33,10 @@ export interface EventTailerService {
 
 export class EventTailer extends Context.Tag("@eddy/core/EventTailer")<EventTailer, EventTailerService>() {}
 
-/** How long one XREAD blocks; also how quickly the reader notices its scope closing. */
+/** How long one XREAD blocks on one server (on a cluster, a slice: see `NodeReads`). */
 const blockFor = Duration.seconds(2)
 /** Most entries one read returns. */
 const batch = 1_000
-
-type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: Array<string>]>]> | null
 
 /** The `job` field of a raw entry (`""` when it has none). */
 const jobOf = (fields: ReadonlyArray<string>): string => {
@@ -53,9 +53,11 @@ export const make = Effect.gen(function* () {
   const waiters = new Map<string, Set<(event: JobEvent.JobEvent) => void>>()
   const everyEvent = new Set<(event: JobEvent.JobEvent) => void>()
 
-  const route = (reply: XReadReply, positions: Array<string>) => {
+  const indexOf = new Map(streams.map((stream, index) => [stream, index]))
+
+  const route = (reply: NodeReads.StreamReply, positions: Array<string>) => {
     for (const [stream, entries] of reply ?? []) {
-      const index = streams.indexOf(stream)
+      const index = indexOf.get(stream) ?? -1
       for (const [id, fields] of entries) {
         positions[index] = id
         // Most events are other jobs': look the job up in the raw fields before decoding.
@@ -70,21 +72,32 @@ export const make = Effect.gen(function* () {
   }
 
   const readLoop = (positions: Array<string>) => {
-    const read = redis
-      .blocking(
-        blockFor,
-        (connection) =>
-          connection.xread("COUNT", batch, "BLOCK", Duration.toMillis(blockFor), "STREAMS", ...streams, ...positions),
-        "tail",
-      )
-      .pipe(Effect.tap((reply) => route(reply as XReadReply, positions)))
-    return read.pipe(
-      // Redis trouble: the connection service already logs the outage once; keep trying. The
-      // schedule is set up only once a read failed: reads come once per event or so.
-      Effect.catchAll(() =>
-        Effect.retry(read, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+    const read = NodeReads.follow(redis, {
+      keys: streams,
+      // Each log's position as the read is sent: a cluster's nodes read their own logs at once.
+      read: (connection, keys, blockMs) =>
+        connection.call(
+          "xread",
+          "COUNT",
+          batch,
+          ...(blockMs === undefined ? [] : ["BLOCK", blockMs]),
+          "STREAMS",
+          ...keys,
+          ...(keys === streams ? positions : keys.map((key) => positions[indexOf.get(key) ?? -1] ?? "$")),
+        ),
+      onReply: (reply) => Effect.sync(() => route(reply, positions)),
+      blockFor,
+      channel: "tail",
+      rotation: NodeReads.rotation(),
+    })
+    // Redis trouble: the connection service already logs the outage once; keep trying, backing
+    // off afresh once reads have gone well for a while.
+    return Effect.retry(
+      read,
+      Schedule.exponential("100 millis").pipe(
+        Schedule.union(Schedule.spaced("2 seconds")),
+        Schedule.resetAfter("10 seconds"),
       ),
-      Effect.forever,
     )
   }
 

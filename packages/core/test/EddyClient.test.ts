@@ -1,4 +1,4 @@
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Actor from "../src/Actor.js"
 import * as EddyClient from "../src/EddyClient.js"
@@ -16,7 +16,7 @@ describe("EddyClient (Promise facade)", () => {
   it("submits, waits for the result, streams events and rejects with typed errors", async () => {
     const prefix = TestRedis.uniquePrefix()
     const eddy = await EddyClient.connect({ url: TestRedis.url(), prefix })
-    const worker = Layer.merge(RedisClient.layer({ url: Redacted.make(TestRedis.url()) }), Settings.layer({ prefix }))
+    const worker = Layer.merge(RedisClient.layer(TestRedis.target()), Settings.layer({ prefix }))
     try {
       const { jobId, duplicate } = await eddy.submit(Echo, { text: "hi" }, { jobId: "promise-1" })
       expect(duplicate).toBe(false)

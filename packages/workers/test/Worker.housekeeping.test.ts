@@ -4,7 +4,7 @@
  */
 import { Actor, EventTailer, JobStore, Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Duration, Effect, Layer, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 import { quiet } from "./fixtures/Harness.js"
@@ -18,8 +18,8 @@ const layer = (settings: Partial<Omit<Settings.SettingsService, "keyspace">> = {
   Layer.provideMerge(
     Layer.merge(Producer.layer, EventTailer.layer),
     Layer.merge(
-      RedisClient.layer({ url: Redacted.make(TestRedis.url()) }),
-      Settings.layer({ prefix: TestRedis.uniquePrefix("hk"), ...settings }),
+      RedisClient.layer(TestRedis.target()),
+      TestRedis.settings({ prefix: TestRedis.uniquePrefix("hk"), ...settings }),
     ),
   )
 

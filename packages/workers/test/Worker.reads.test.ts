@@ -6,7 +6,7 @@
  */
 import { Actor, EventTailer, Producer, RedisClient, Scripts, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Redacted, Schema } from "effect"
+import { Deferred, Effect, Layer, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 
@@ -23,7 +23,7 @@ const Echo = Actor.define("reads-echo", {
 const counting = (claims: { count: number }, refuse: (args: ReadonlyArray<unknown>) => boolean = () => false) =>
   Layer.effect(
     RedisClient.RedisClient,
-    Effect.map(RedisClient.make({ url: Redacted.make(TestRedis.url()) }), (real) => ({
+    Effect.map(RedisClient.make(TestRedis.target()), (real) => ({
       ...real,
       run: (command) =>
         real.run((redis) =>

@@ -2,9 +2,9 @@
  * A result whose recording timed out on the way back but went through: the worker's retry finds
  * the job finished by itself. That is no rejection: not warned about, counted apart.
  */
-import { Actor, EventTailer, Producer, RedisClient, Scripts, Settings } from "@eddy/core"
+import { Actor, EventTailer, Producer, RedisClient, Scripts } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Metric, Redacted, Schema } from "effect"
+import { Effect, Layer, Metric, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 import * as WorkerMetrics from "../src/WorkerMetrics.js"
@@ -17,7 +17,7 @@ const Timely = Actor.define("results-timely", {
 /** The run's RedisClient; the first completion goes through, but its answer is lost as in a Redis hang. */
 const losingFirstAnswer = Layer.effect(
   RedisClient.RedisClient,
-  Effect.map(RedisClient.make({ url: Redacted.make(TestRedis.url()) }), (real) => {
+  Effect.map(RedisClient.make(TestRedis.target()), (real) => {
     let lost = false
     return {
       ...real,
@@ -66,7 +66,7 @@ describe("worker results", () => {
       Effect.provide(
         Layer.provideMerge(
           Layer.merge(Producer.layer, EventTailer.layer),
-          Layer.merge(losingFirstAnswer, Settings.layer({ prefix: TestRedis.uniquePrefix() })),
+          Layer.merge(losingFirstAnswer, TestRedis.settings({ prefix: TestRedis.uniquePrefix() })),
         ),
       ),
     ),

@@ -1,6 +1,6 @@
 import { Actor, EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, HashMap, Layer, Logger, Redacted, Schema } from "effect"
+import { Effect, HashMap, Layer, Logger, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 
@@ -11,10 +11,7 @@ const Double = Actor.define("double", {
 })
 
 const base = () =>
-  Layer.merge(
-    RedisClient.layer({ url: Redacted.make(TestRedis.url()) }),
-    Settings.layer({ prefix: TestRedis.uniquePrefix() }),
-  )
+  Layer.merge(RedisClient.layer(TestRedis.target()), TestRedis.settings({ prefix: TestRedis.uniquePrefix() }))
 
 describe("worker smoke", () => {
   it.live("runs jobs, retries a failure, and shuts down", () => {

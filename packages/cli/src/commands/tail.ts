@@ -1,13 +1,14 @@
-/** `eddy tail`: follow the event log live, one readable line per event. */
+/**
+ * `eddy tail`: follow the event log live, one readable line per event. One blocking read over
+ * every partition's log; on a Redis Cluster, one per master node, rotating (see `NodeReads`).
+ */
 
-import { JobEvent, RedisClient, Settings } from "@eddy/core"
+import { JobEvent, NodeReads, RedisClient, Settings } from "@eddy/core"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as Connection from "../Connection.js"
 import * as EventFormat from "../EventFormat.js"
 import { type Cli, CliFailure, json } from "../Output.js"
-
-type XReadReply = Array<[string, Array<[string, Array<string>]>]> | null
 
 /**
  * A start position: a stream id, milliseconds since the epoch, or a date/time. A date/time
@@ -42,22 +43,33 @@ const follow = (
     const keep = (event: JobEvent.JobEvent) =>
       Option.match(options.actor, { onNone: () => true, onSome: (a) => event.actor === a }) &&
       Option.match(options.job, { onNone: () => true, onSome: (j) => event.jobId === j })
-    return yield* redis
-      .blocking("2 seconds", (c) => c.xread("COUNT", 500, "BLOCK", 2000, "STREAMS", ...streams, ...positions), "tail")
-      .pipe(
-        Effect.flatMap((reply) =>
-          Effect.forEach((reply as XReadReply) ?? [], ([stream, entries]) =>
-            Effect.forEach(entries, ([id, fields]) => {
-              positions[streams.indexOf(stream)] = id
-              const event = JobEvent.fromEntry(id, fields)
-              return Option.isSome(event) && keep(event.value)
-                ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
-                : Effect.void
-            }),
-          ),
+    const at = new Map(streams.map((stream, index) => [stream, index]))
+    return yield* NodeReads.follow(redis, {
+      keys: streams,
+      read: (c, keys, blockMs) =>
+        c.call(
+          "xread",
+          "COUNT",
+          500,
+          ...(blockMs === undefined ? [] : ["BLOCK", blockMs]),
+          "STREAMS",
+          ...keys,
+          ...keys.map((key) => positions[at.get(key) ?? -1] ?? "$"),
         ),
-        Effect.forever,
-      )
+      onReply: (reply) =>
+        Effect.forEach(reply ?? [], ([stream, entries]) =>
+          Effect.forEach(entries, ([id, fields]) => {
+            positions[at.get(stream) ?? -1] = id
+            const event = JobEvent.fromEntry(id, fields)
+            return Option.isSome(event) && keep(event.value)
+              ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
+              : Effect.void
+          }),
+        ),
+      blockFor: "2 seconds",
+      channel: "tail",
+      rotation: NodeReads.rotation(),
+    })
   })
 
 export const tail: Cli<"tail"> = Command.make(

@@ -23,7 +23,7 @@ export const fixture = (name: string) => `packages/cli/test/fixtures/${name}`
 export type Env = Readonly<Record<string, string | undefined>>
 
 /** The run's Redis and a key prefix of the test's own. */
-export const redisEnv = (prefix: string): Env => ({ EDDY_REDIS_URL: TestRedis.url(), EDDY_PREFIX: prefix })
+export const redisEnv = (prefix: string): Env => ({ ...TestRedis.env(), EDDY_PREFIX: prefix })
 
 /** This process's environment without its `EDDY_*` variables, with `env` over it. */
 export const environment = (env: Env): NodeJS.ProcessEnv => {

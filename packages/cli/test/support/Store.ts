@@ -3,17 +3,20 @@
  * of a prefix; and submitting set-up jobs through the library (cheaper than a CLI process when
  * submitting is not what a test is about).
  */
-import { type Actor, JobStore, Producer, RedisClient, Settings } from "@eddy/core"
-import { Effect, Layer, Redacted } from "effect"
-import { Redis } from "ioredis"
+import { type Actor, JobStore, Producer, RedisClient } from "@eddy/core"
+import { Effect, Layer } from "effect"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import { eventually } from "./Eddy.js"
 
-export const connect = () => new Redis(TestRedis.url(), { lazyConnect: false, maxRetriesPerRequest: 3 })
+/** A raw client on the test's Redis (a `Cluster` in the cluster projects). */
+export const connect = (): Raw => TestRedis.raw()
+
+/** What `connect` gives. */
+export type Raw = ReturnType<typeof TestRedis.raw>
 
 /** The stored record of a job (one partition, the default), or undefined. */
 export const record = async (
-  redis: Redis,
+  redis: Raw,
   prefix: string,
   jobId: string,
 ): Promise<{ s: string; c?: string; k?: string; n: number } | undefined> => {
@@ -23,7 +26,7 @@ export const record = async (
 
 /** Waits until the job's state is one of `states`; returns it. */
 export const waitForState = (
-  redis: Redis,
+  redis: Raw,
   prefix: string,
   jobId: string,
   states: ReadonlyArray<string>,
@@ -47,7 +50,7 @@ export interface LoggedEvent {
 }
 
 /** The partition's event log, decoded just enough, optionally for one job. */
-export const events = async (redis: Redis, prefix: string, jobId?: string): Promise<Array<LoggedEvent>> => {
+export const events = async (redis: Raw, prefix: string, jobId?: string): Promise<Array<LoggedEvent>> => {
   const entries = await redis.xrange(`${prefix}:{p0}:events`, "-", "+")
   return entries
     .map(([id, flat]) => {
@@ -65,14 +68,17 @@ export const events = async (redis: Redis, prefix: string, jobId?: string): Prom
 }
 
 /** Every key of a prefix with its type and size: what "nothing was written" is checked against. */
-export const snapshot = async (redis: Redis, prefix: string, except: (key: string) => boolean = () => false) => {
+export const snapshot = async (redis: Raw, prefix: string, except: (key: string) => boolean = () => false) => {
   const keys: Array<string> = []
-  let cursor = "0"
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
-    cursor = next
-    keys.push(...batch)
-  } while (cursor !== "0")
+  // SCAN walks one node's keys: on a cluster, every master's.
+  for (const node of "nodes" in redis ? redis.nodes("master") : [redis]) {
+    let cursor = "0"
+    do {
+      const [next, batch] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
+      cursor = next
+      keys.push(...batch)
+    } while (cursor !== "0")
+  }
   const sizes: Record<string, string> = {}
   for (const key of keys.filter((k) => !except(k)).sort()) {
     const type = await redis.type(key)
@@ -101,10 +107,7 @@ export const submit = (prefix: string, contract: Actor.Any, inputs: ReadonlyArra
       ),
     ).pipe(
       Effect.provide(
-        Layer.merge(
-          RedisClient.layer({ url: Redacted.make(TestRedis.url()), timeout: "5 seconds" }),
-          Settings.layer({ prefix }),
-        ),
+        Layer.merge(RedisClient.layer({ ...TestRedis.target(), timeout: "5 seconds" }), TestRedis.settings({ prefix })),
       ),
     ),
   )

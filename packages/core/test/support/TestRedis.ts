@@ -33,6 +33,22 @@ export const target = ():
   | { readonly cluster: EddyConfig.ClusterTarget } =>
   onCluster() ? { cluster: clusterTarget() } : { url: Redacted.make(url()) }
 
+/**
+ * How to reach `url` as `RedisClient.make` takes it: the run's cluster in the cluster projects
+ * when `url` is the run's server (what a suite means by "the test's Redis"), else `url` itself
+ * (a server a test started to stop or kill).
+ */
+export const targetFor = (
+  server: string,
+): { readonly url: Redacted.Redacted<string> } | { readonly cluster: EddyConfig.ClusterTarget } =>
+  onCluster() && server === url() ? { cluster: clusterTarget() } : { url: Redacted.make(server) }
+
+/** The variables a child process needs to reach `server` (see `targetFor`), with the partition count. */
+export const envFor = (server: string): Record<string, string> => ({
+  ...(onCluster() && server === url() ? { EDDY_REDIS_CLUSTER: clusterSeeds() } : { EDDY_REDIS_URL: server }),
+  ...(partitions() === 1 ? {} : { EDDY_PARTITIONS: String(partitions()) }),
+})
+
 /** A RedisClient on the run's server (or cluster). */
 export const layer = (options: { readonly timeout?: Duration.DurationInput; readonly name?: string } = {}) =>
   RedisClient.layer({
@@ -42,15 +58,14 @@ export const layer = (options: { readonly timeout?: Duration.DurationInput; read
   })
 
 /** The variables a child process needs to reach the test's Redis: `EDDY_REDIS_URL` or `EDDY_REDIS_CLUSTER`. */
-export const env = (): Record<string, string> =>
-  onCluster() ? { EDDY_REDIS_CLUSTER: clusterSeeds() } : { EDDY_REDIS_URL: url() }
+export const env = (): Record<string, string> => envFor(url())
 
 /**
- * How many partitions a test spreads its jobs over unless it chooses: 12 on the cluster, so that
- * every master holds some (p3, p7, p11 on one, p2, p6, p10 on another, the rest on the third),
- * else 1.
+ * How many partitions the suites' harnesses spread jobs over unless a test chooses: the project's
+ * `EDDY_TEST_PARTITIONS` (vitest.config.ts), default 1. With 12 on the cluster every master
+ * holds some (p3, p7, p11 on one, p2, p6, p10 on another, the rest on the third).
  */
-export const partitions = (): number => (onCluster() ? 12 : 1)
+export const partitions = (): number => Number(process.env.EDDY_TEST_PARTITIONS ?? "1")
 
 /** Settings with `partitions()` partitions unless `options` says. */
 export const settings = (options: Parameters<typeof Settings.make>[0]): Layer.Layer<Settings.Settings> =>

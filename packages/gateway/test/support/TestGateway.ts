@@ -1,9 +1,9 @@
 /**
  * A whole eddy in one test process: the gateway on a free port of 127.0.0.1 and (optionally) a worker with handlers, over the run's redis-server with a fresh prefix.
  */
-import { type Actor, EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
+import { type Actor, EventTailer, Producer, RedisClient, type Settings } from "@eddy/core"
 import { HttpServer } from "@effect/platform"
-import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { expect } from "vitest"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import type { Handler } from "../../../workers/src/index.js"
@@ -27,8 +27,8 @@ export const base = (options: Pick<Options, "settings" | "url"> = {}) =>
   Layer.provideMerge(
     Layer.merge(Producer.layer, EventTailer.layer),
     Layer.merge(
-      RedisClient.layer({ url: Redacted.make(options.url ?? TestRedis.url()), timeout: "1 second" }),
-      Settings.layer({ prefix: TestRedis.uniquePrefix(), ...options.settings }),
+      RedisClient.layer({ ...TestRedis.targetFor(options.url ?? TestRedis.url()), timeout: "1 second" }),
+      TestRedis.settings({ prefix: TestRedis.uniquePrefix(), ...options.settings }),
     ),
   )
 

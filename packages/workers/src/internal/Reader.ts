@@ -1,17 +1,19 @@
 /**
  * Reads deliveries: one blocking XREADGROUP over every inbox the process hosts (one blocking
  * connection in all), high lanes first, no more than there is room for (see `countPerStream`).
+ * On a Redis Cluster, one read covers one partition: each master node rotates over its partitions
+ * on its own blocking connection (see `NodeReads`).
  * Read deliveries wait in the buffer, held in this consumer's pending list and renewed by the
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
-import { Deliveries, RedisClient, type Settings, StreamKeys } from "@eddy/core"
-import { Cause, Duration, Effect, Either, Exit, Option, Queue, Runtime, Schedule } from "effect"
+import { Deliveries, NodeReads, RedisClient, type Settings, StreamKeys } from "@eddy/core"
+import { Cause, type Duration, Effect, Either, Exit, Option, Queue, Runtime, Schedule } from "effect"
 import * as Batcher from "./Batcher.js"
 import * as JobRunner from "./JobRunner.js"
 import * as Slots from "./Slots.js"
 import * as WorkerState from "./WorkerState.js"
 
-export type XReadGroupReply = Array<[string, Array<[string, Array<string>]>]> | null
+export type XReadGroupReply = NodeReads.StreamReply
 
 /**
  * Starts what the buffer allows, high lane first (see `Slots.startable`): each job's handler is
@@ -99,7 +101,7 @@ const readArgs = (
  * up to `blockFor` for new deliveries. With no room, waits until a job ends (or `blockFor`
  * passes, to notice a stop).
  */
-const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =>
+const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration, rotation: NodeReads.Rotation) =>
   Effect.gen(function* () {
     // Deliveries wait in the buffer while their actor is at its concurrency; a slot freeing up
     // (the wake below) must start them even when there is no room to read more.
@@ -116,14 +118,29 @@ const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration) =
     )
     if (!state.quiet && inboxes.length > 0) claimAhead(state, inboxes)
     if (state.claimsInFlight > 0 || Slots.room(state.slots) <= 0 || inboxes.length === 0) return yield* waitForWake
-    const keys = inboxes.map((inbox) => inbox.key)
     const count = countPerStream(state, inboxes)
     const redis = yield* RedisClient.RedisClient
-    const reply = (yield* redis.blocking(blockFor, (connection) =>
-      connection.call("xreadgroup", ...readArgs(state, keys, count, Duration.toMillis(blockFor))),
-    )) as XReadGroupReply
-    state.quiet = isDrained(reply, count)
-    const deliveries = parse(state, reply)
+    // A cluster round may bring several replies (one per node): the inboxes are drained when
+    // every one of them is.
+    let drained = true
+    yield* NodeReads.round(redis, {
+      keys: inboxes.map((inbox) => inbox.key),
+      read: (connection, keys, blockMs) => connection.call("xreadgroup", ...readArgs(state, keys, count, blockMs)),
+      onReply: (reply) => {
+        if (!isDrained(reply, count)) drained = false
+        return received(state, parse(state, reply))
+      },
+      blockFor,
+      channel: "read",
+      rotation,
+      proceed: () => !state.stopping,
+    })
+    state.quiet = drained
+  })
+
+/** What a blocking read brought: started and dispatched, or, read as the worker stops, released. */
+const received = (state: WorkerState.WorkerState, deliveries: ReadonlyArray<Deliveries.Delivery>) =>
+  Effect.gen(function* () {
     // Read as the worker stops: not started, straight back for another worker.
     if (state.stopping)
       return yield* Effect.forEach(
@@ -317,7 +334,8 @@ const failed = (state: WorkerState.WorkerState, cause: Cause.Cause<RedisClient.R
 
 /**
  * Reads, without blocking, up to `share` new deliveries per rate-limited actor (split over its
- * inboxes, high lanes first) on the command connection: one XREADGROUP for all of them.
+ * inboxes, high lanes first) on the command connection: one XREADGROUP for all of them (on a
+ * cluster, one per partition, sent together).
  */
 const readLimited = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<WorkerState.Inbox>, share: number) =>
   Effect.gen(function* () {
@@ -329,11 +347,12 @@ const readLimited = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Work
       1,
       Math.min(countPerStream(state, inboxes), Math.floor(share / Math.max(...streamsOf.values()))),
     )
-    const keys = inboxes.map((inbox) => inbox.key)
     const redis = yield* RedisClient.RedisClient
-    const reply = (yield* redis.run((connection) =>
-      connection.call("xreadgroup", ...readArgs(state, keys, count)),
-    )) as XReadGroupReply
+    const reply = yield* NodeReads.readNow(
+      redis,
+      inboxes.map((inbox) => inbox.key),
+      (connection, keys) => connection.call("xreadgroup", ...readArgs(state, keys, count)),
+    )
     return parse(state, reply)
   })
 
@@ -345,7 +364,8 @@ export const loop = (
   state: WorkerState.WorkerState,
   blockFor: Duration.Duration,
 ): Effect.Effect<void, never, RedisClient.RedisClient | Settings.Settings> => {
-  const round = readOnce(state, blockFor).pipe(
+  const rotation = NodeReads.rotation()
+  const round = readOnce(state, blockFor, rotation).pipe(
     Effect.catchAll((error) =>
       error.message.includes("NOGROUP") ? ensureGroups(state).pipe(Effect.ignore) : Effect.fail(error),
     ),
