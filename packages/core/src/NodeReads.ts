@@ -187,6 +187,8 @@ export const follow = <E, R>(
   redis: RedisClientService,
   reads: Omit<Reads<E, R>, "proceed">,
 ): Effect.Effect<never, RedisError | E, R> => {
+  // Nothing to read: wait for the interruption rather than go round without a read.
+  if (reads.keys.length === 0) return Effect.never
   if (!redis.cluster) return Effect.forever(round(redis, reads))
   const blockFor = Duration.min(Duration.decode(reads.blockFor), slice)
   const partitions = byPartition(reads.keys)
