@@ -385,27 +385,35 @@ describe("503", () => {
 
   it.scopedLive("a submission no replica confirmed (EDDY_SUBMIT_REPLICAS) is a 503 saying the job may exist", () =>
     Effect.gen(function* () {
-      const url = yield* TestGateway.baseUrl
-      // The run's server has no replica: the WAIT answers 0 after its timeout.
-      const single = yield* TestGateway.post(`${url}/v1/actors/greet/jobs`, {
-        input: { name: "a" },
-        idempotencyKey: "order-9",
-      })
-      const error = TestGateway.expectError(single, 503, "submit_not_replicated")
-      expect(error.message).toContain("may exist")
-      expect(error.message).toContain("same idempotency key")
-      expect(error.details).toMatchObject({ replicas: 1, confirmed: 0 })
-      expect(single.headers.get("retry-after")).toBe("2")
-      // The whole batch is one 503 (one WAIT), naming every job it wrote.
-      const batch = yield* TestGateway.post(`${url}/v1/actors/greet/jobs/batch`, {
-        jobs: [{ input: { name: "b" } }, { input: { name: "c" } }, { input: { name: 3 } }],
-      })
-      const batchError = TestGateway.expectError(batch, 503, "submit_not_replicated")
-      expect((batchError.details as { jobIds: Array<string> }).jobIds).toHaveLength(2)
-      // The job was written: it can be looked up.
-      const jobId = (error.details as { jobIds: Array<string> }).jobIds[0]
-      expect((yield* TestGateway.request(`${url}/v1/jobs/${jobId}`)).status).toBe(200)
-    }).pipe(Effect.provide(gateway({ settings: { submitReplicas: 1, submitReplicasTimeout: Duration.millis(200) } }))),
+      // A server of its own, with no replica (the run's cluster has one per master): the WAIT
+      // answers 0 after its timeout.
+      const redis = yield* EmbeddedRedis.start({ ephemeral: true, stopGrace: "2 seconds" })
+      yield* Effect.gen(function* () {
+        const url = yield* TestGateway.baseUrl
+        const single = yield* TestGateway.post(`${url}/v1/actors/greet/jobs`, {
+          input: { name: "a" },
+          idempotencyKey: "order-9",
+        })
+        const error = TestGateway.expectError(single, 503, "submit_not_replicated")
+        expect(error.message).toContain("may exist")
+        expect(error.message).toContain("same idempotency key")
+        expect(error.details).toMatchObject({ replicas: 1, confirmed: 0 })
+        expect(single.headers.get("retry-after")).toBe("2")
+        // The whole batch is one 503 (one WAIT), naming every job it wrote.
+        const batch = yield* TestGateway.post(`${url}/v1/actors/greet/jobs/batch`, {
+          jobs: [{ input: { name: "b" } }, { input: { name: "c" } }, { input: { name: 3 } }],
+        })
+        const batchError = TestGateway.expectError(batch, 503, "submit_not_replicated")
+        expect((batchError.details as { jobIds: Array<string> }).jobIds).toHaveLength(2)
+        // The job was written: it can be looked up.
+        const jobId = (error.details as { jobIds: Array<string> }).jobIds[0]
+        expect((yield* TestGateway.request(`${url}/v1/jobs/${jobId}`)).status).toBe(200)
+      }).pipe(
+        Effect.provide(
+          gateway({ url: redis.url, settings: { submitReplicas: 1, submitReplicasTimeout: Duration.millis(200) } }),
+        ),
+      )
+    }),
   )
 })
 

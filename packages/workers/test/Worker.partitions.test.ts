@@ -28,8 +28,11 @@ describe("worker and the deployment's partition count", () => {
           Array.from({ length: 12 }, (_, n) => ({ input: { n } })),
         ),
       ).pipe(Effect.provide(processOn(prefix, 4)))
-      const keysNow = Effect.flatMap(RedisClient.RedisClient, (redis) => redis.run((c) => c.keys(`${prefix}:*`))).pipe(
-        Effect.map((keys) => keys.sort()),
+      const keysNow = Effect.flatMap(RedisClient.RedisClient, (redis) =>
+        redis.onEachMaster((node) => node.keys(`${prefix}:*`)),
+      ).pipe(
+        // Every master's keys: on a cluster, KEYS answers for one node only.
+        Effect.map((keys) => keys.flat().sort()),
         Effect.provide(TestRedis.layer()),
       )
       const before = yield* keysNow
