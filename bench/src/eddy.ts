@@ -3,7 +3,7 @@
  * the producer and, when asked, a worker — the way `examples/src/main.ts`
  * wires a whole system into one process, so the process keeps its one command connection.
  */
-import { Actor, Logging, Producer, RedisClient, Settings } from "@eddy/core"
+import { Actor, type EddyConfig, Logging, Producer, RedisClient, Settings } from "@eddy/core"
 import { type Handler, Worker, WorkerMetrics } from "@eddy/workers"
 import { type Duration, Effect, Exit, Layer, LogLevel, ManagedRuntime, Metric, Redacted, Schema, Scope } from "effect"
 import { now, type Output, type Payload } from "./workload.js"
@@ -53,9 +53,21 @@ export const gated = (actor: Contract, gate: (jobId: string) => Promise<void>): 
 // Warnings and errors only, on stderr: the benchmark's stdout carries its report.
 const logging = Logging.layer({ level: LogLevel.Warning, pretty: false })
 
-/** Opens a runtime over `url` (the status projection is kept inline by the scripts). */
-export const open = async (url: string): Promise<Eddy> => {
-  const base = Layer.merge(RedisClient.layer({ url: Redacted.make(url) }), Settings.layer({ prefix: "eddy" }))
+/** Where the scale scenario points eddy instead of one server: a cluster, and the partitions to spread over. */
+export interface Topology {
+  readonly cluster: EddyConfig.ClusterTarget
+  readonly partitions: number
+}
+
+/**
+ * Opens a runtime over `url`, or over `topology`'s cluster (the status projection is kept inline
+ * by the scripts).
+ */
+export const open = async (url: string, topology?: Topology): Promise<Eddy> => {
+  const base = Layer.merge(
+    RedisClient.layer(topology === undefined ? { url: Redacted.make(url) } : { cluster: topology.cluster }),
+    Settings.layer({ prefix: "eddy", ...(topology === undefined ? {} : { partitions: topology.partitions }) }),
+  )
   const services = Producer.layer
   const runtime = ManagedRuntime.make(services.pipe(Layer.provideMerge(base), Layer.provideMerge(logging)))
   await runtime.runtime()

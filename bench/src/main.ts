@@ -5,8 +5,9 @@
  * own. Prints a Markdown table with both systems, eddy/BullMQ and the targets; `--json` writes
  * the report as JSON; `--repeat <n>` runs each scenario n times per system, the systems taking
  * turns going first, and reports medians and the range of the rounds' ratios; `--profile` runs
- * eddy's process scenario under `node --cpu-prof` and summarises the profile instead. See
- * docs/benchmarks.md.
+ * eddy's process scenario under `node --cpu-prof` and summarises the profile instead;
+ * `--only scale` adds eddy's scale scenario (one server, 1 and 3 cluster masters: `scale.ts`),
+ * printed as a table of its own. See docs/benchmarks.md.
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
@@ -19,6 +20,7 @@ import * as Options from "./options.js"
 import * as Profile from "./profile.js"
 import * as RedisProbe from "./redisProbe.js"
 import * as Report from "./report.js"
+import * as Scale from "./scale.js"
 import type { Row, System } from "./scenarios/scenario.js"
 import * as Table from "./table.js"
 
@@ -196,6 +198,31 @@ const program = Effect.gen(function* () {
   return { report, profileDir, profiledPid: runners.get("eddy")?.pid }
 }).pipe(Effect.scoped)
 
+/** The scale scenario after the others (it starts servers of its own), when `--only` names it. */
+const everything = Effect.gen(function* () {
+  const standard = options.only.length > 0 ? yield* program : undefined
+  if (!options.scale) return { standard, scale: undefined }
+  if (standard === undefined) buildPackages()
+  const scale = yield* Effect.promise(() => Scale.run(options.sizes, progress))
+  return { standard, scale }
+})
+
+/** The scale table; with `--json`, its rows as JSON too (beside the report's when there is one). */
+const outputScale = (scale: ReadonlyArray<Scale.ScaleRow>, report: Report.Report | undefined) => {
+  const text = `${Scale.table(scale, options.sizes)}\n`
+  if (options.json === "-") {
+    process.stderr.write(text)
+    if (report === undefined) process.stdout.write(`${JSON.stringify({ sizes: options.sizes, scale }, null, 2)}\n`)
+    return
+  }
+  console.log(text)
+  if (options.json === undefined) return
+  const json =
+    report === undefined ? { date: new Date().toISOString(), sizes: options.sizes, scale } : { ...report, scale }
+  writeFileSync(options.json, `${JSON.stringify(json, null, 2)}\n`)
+  progress(`JSON report (with the scale rows) written to ${options.json}`)
+}
+
 const output = ({
   report,
   profileDir,
@@ -235,7 +262,7 @@ const output = ({
   for (const failure of report.failures) console.error(`bench: ${failure.scenario} (${failure.system}) failed`)
 }
 
-const fiber = Effect.runFork(program)
+const fiber = Effect.runFork(everything)
 // Ctrl-C or a TERM: interrupting closes the scope, which stops the runners and the server.
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.once(signal, () => {
@@ -244,8 +271,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
   })
 fiber.addObserver((exit) => {
   if (Exit.isSuccess(exit)) {
-    output(exit.value)
-    process.exitCode = exit.value.report.failures.length > 0 ? 1 : 0
+    const { standard, scale } = exit.value
+    if (standard !== undefined) output(standard)
+    if (scale !== undefined) outputScale(scale, standard?.report)
+    process.exitCode = (standard?.report.failures.length ?? 0) > 0 ? 1 : 0
   } else {
     console.error(Exit.isInterrupted(exit) ? "bench: interrupted" : `bench: failed\n${String(exit.cause)}`)
     process.exitCode = 1

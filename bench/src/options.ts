@@ -2,6 +2,9 @@
  * The command line: which scenarios, how big, where the JSON goes, whether to profile.
  *
  *   pnpm bench [--quick | --scale <f>] [--rate <n>] [--only a,b] [--repeat <n>] [--json [path]] [--profile [dir]]
+ *
+ * `--only scale` (alone or with others) adds the scale scenario, which runs only when named:
+ * eddy alone, on one server and on Redis Clusters it starts (see `scale.ts`).
  */
 
 /** Every scenario, in the order they run and are reported. */
@@ -57,6 +60,8 @@ export interface Options {
   readonly sizes: Sizes
   readonly preset: string
   readonly only: ReadonlyArray<ScenarioName>
+  /** Run the scale scenario (`--only scale`): eddy on one server, on 1 and on 3 cluster masters. */
+  readonly scale: boolean
   /**
    * Runs of each scenario per system. Above 1, the two systems take turns going first, each row
    * reports the median of its runs, and the eddy/BullMQ ratio of every round (the two runs made
@@ -81,13 +86,14 @@ const scaled = (factor: number): Sizes => {
   }
 }
 
-const usage = `usage: pnpm bench [--quick | --scale <factor>] [--rate <latency submissions/s>] [--only ${scenarioNames.join(",")}] [--repeat <runs>] [--json [path]] [--profile [dir]]`
+const usage = `usage: pnpm bench [--quick | --scale <factor>] [--rate <latency submissions/s>] [--only ${scenarioNames.join(",")},scale] [--repeat <runs>] [--json [path]] [--profile [dir]]`
 
 /** Parses the arguments; throws with the usage line on a bad one. */
 export const parse = (argv: ReadonlyArray<string>): Options => {
   let sizes = full
   let preset = "full"
   let only: ReadonlyArray<ScenarioName> = scenarioNames
+  let scale = false
   let json: string | undefined
   let profile: string | undefined
   let latencyRate: number | undefined
@@ -121,10 +127,13 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
       }
       case "--only": {
         const names = (valueAfter(i) ?? "").split(",").filter((name) => name !== "")
-        const unknown = names.filter((name) => !(scenarioNames as ReadonlyArray<string>).includes(name))
+        const unknown = names.filter(
+          (name) => name !== "scale" && !(scenarioNames as ReadonlyArray<string>).includes(name),
+        )
         if (names.length === 0 || unknown.length > 0)
           throw new Error(`--only takes scenario names, got ${JSON.stringify(unknown)}\n${usage}`)
         only = scenarioNames.filter((name) => names.includes(name))
+        scale = names.includes("scale")
         i++
         break
       }
@@ -156,5 +165,7 @@ export const parse = (argv: ReadonlyArray<string>): Options => {
     preset = `${preset}, latency at ${latencyRate}/s`
   }
   if (profile !== undefined && repeat > 1) throw new Error(`--profile runs once; leave out --repeat\n${usage}`)
-  return { sizes, preset, only, repeat, json, profile }
+  if (profile !== undefined && scale)
+    throw new Error(`--profile profiles the process scenario; leave out scale\n${usage}`)
+  return { sizes, preset, only, scale, repeat, json, profile }
 }

@@ -16,6 +16,7 @@ import * as EddyConfig from "./EddyConfig.js"
 import type * as JobEvent from "./JobEvent.js"
 import type * as JobStatus from "./JobStatus.js"
 import * as Logging from "./Logging.js"
+import * as PartitionGuard from "./PartitionGuard.js"
 import * as Producer from "./Producer.js"
 import * as RedisClient from "./RedisClient.js"
 import * as Settings from "./Settings.js"
@@ -33,6 +34,11 @@ export interface ConnectOptions {
   /** Key namespace; default `EDDY_PREFIX` or `eddy`. */
   readonly prefix?: string
   readonly partitions?: number
+  /**
+   * Replicas each submission must reach before it is acknowledged; default `EDDY_SUBMIT_REPLICAS`
+   * or 0 (see `DurableSubmit`).
+   */
+  readonly submitReplicas?: number
   /** The bound for every Redis call. Default 2 s. */
   readonly timeout?: Duration.DurationInput
 }
@@ -85,22 +91,24 @@ const redisLayer = (options: ConnectOptions) => {
 
 /**
  * Connects. Rejects with `RedisUnavailable` when Redis cannot be reached within the bound, with
- * `InvalidConnectOptions` for options it cannot use.
+ * `InvalidConnectOptions` for options it cannot use, and with `PartitionCountMismatch` when the
+ * deployment under the prefix has another partition count.
  */
 export const connect = async (options: ConnectOptions = {}): Promise<Client> => {
   const redis = redisLayer(options)
   const settings =
-    options.prefix === undefined && options.partitions === undefined
+    options.prefix === undefined && options.partitions === undefined && options.submitReplicas === undefined
       ? Settings.layerConfig
       : Settings.layer({
           prefix: options.prefix ?? "eddy",
           ...(options.partitions ? { partitions: options.partitions } : {}),
+          ...(options.submitReplicas === undefined ? {} : { submitReplicas: options.submitReplicas }),
         })
   const runtime = ManagedRuntime.make(
     Producer.layer.pipe(Layer.provideMerge(Layer.merge(redis, settings)), Layer.provide(Logging.layerConfig)),
   )
   // Rejects with the typed error itself rather than a FiberFailure wrapper.
-  const run = <A, E>(effect: Effect.Effect<A, E, Producer.Producer | RedisClient.RedisClient>) =>
+  const run = <A, E>(effect: Effect.Effect<A, E, Producer.Producer | RedisClient.RedisClient | Settings.Settings>) =>
     runtime.runPromiseExit(effect).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
       throw Cause.squash(exit.cause)
@@ -108,7 +116,11 @@ export const connect = async (options: ConnectOptions = {}): Promise<Client> => 
   const producer = <A, E>(f: (producer: Producer.ProducerService) => Effect.Effect<A, E>) =>
     run(Effect.flatMap(Producer.Producer, f))
 
-  await run(Effect.flatMap(RedisClient.RedisClient, (client) => client.health)).catch(async (error) => {
+  // Reachable, and with the deployment's partition count (PartitionGuard): refused at connect,
+  // not at the first submit.
+  await run(
+    Effect.flatMap(RedisClient.RedisClient, (client) => client.health).pipe(Effect.zipRight(PartitionGuard.ensure)),
+  ).catch(async (error) => {
     await runtime.dispose()
     throw error
   })

@@ -6,6 +6,7 @@
  */
 import { Context, Duration, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import type * as Actor from "./Actor.js"
+import * as DurableSubmit from "./DurableSubmit.js"
 import * as EventTailer from "./EventTailer.js"
 import {
   InvalidInput,
@@ -209,17 +210,20 @@ const isOver = (events: ReadonlyArray<JobEvent.JobEvent>) => {
 
 /** The producer client's operations. */
 export interface ProducerService {
-  /** Validates and submits one job. */
+  /**
+   * Validates and submits one job. With `EDDY_SUBMIT_REPLICAS`, answers once the replicas have it
+   * (see `DurableSubmit`).
+   */
   readonly submit: <I, O, IE, OE>(
     actor: Actor.Actor<I, O, IE, OE>,
     input: I,
     options?: SubmitOptions,
-  ) => Effect.Effect<Submitted, SubmitRefusal | RedisError>
+  ) => Effect.Effect<Submitted, SubmitRefusal | DurableSubmit.SubmitFailure>
   /** Validates every item first (nothing is written if one is refused), then writes them in batches. */
   readonly submitMany: <I, O, IE, OE>(
     actor: Actor.Actor<I, O, IE, OE>,
     items: ReadonlyArray<{ readonly input: I; readonly options?: SubmitOptions }>,
-  ) => Effect.Effect<ReadonlyArray<Submitted>, SubmitRefusal | RedisError>
+  ) => Effect.Effect<ReadonlyArray<Submitted>, SubmitRefusal | DurableSubmit.SubmitFailure>
   readonly status: (jobId: string) => Effect.Effect<JobStatus.JobStatus, JobNotFound | RedisError>
   /** Cancels at once (queued, delayed) or asks the running worker to stop (`cancelRequested`). */
   readonly cancel: (jobId: string) => Effect.Effect<"cancelled" | "cancelRequested", Refusal | RedisError>
@@ -355,14 +359,19 @@ export const make = Effect.gen(function* () {
     })
 
   const service: ProducerService = {
-    submit: (actor, input, options) => provide(prepare(actor, input, options).pipe(Effect.flatMap(JobStore.submit))),
+    submit: (actor, input, options) =>
+      provide(prepare(actor, input, options).pipe(Effect.flatMap(DurableSubmit.submit))),
     submitMany: (actor, items) =>
       provide(
         Effect.flatMap(
           Settings,
           ({
             maxPayloadBytes,
-          }): Effect.Effect<ReadonlyArray<Submitted>, SubmitRefusal | RedisError, RedisClient | Settings> => {
+          }): Effect.Effect<
+            ReadonlyArray<Submitted>,
+            SubmitRefusal | DurableSubmit.SubmitFailure,
+            RedisClient | Settings
+          > => {
             // Every item is checked before anything is written: one refusal and nothing is.
             const check = prepareWith(actor, maxPayloadBytes)
             const requests = new Array<JobStore.SubmitRequest>(items.length)
@@ -371,7 +380,7 @@ export const make = Effect.gen(function* () {
               if (Either.isLeft(prepared)) return Effect.fail(prepared.left)
               requests[index] = prepared.right
             }
-            return JobStore.submitMany(requests)
+            return DurableSubmit.submitMany(requests)
           },
         ),
       ),

@@ -151,6 +151,8 @@ const makeServer = (redacted: Redacted.Redacted<string>, name: string, timeout: 
       cluster: false,
       nodeOf: () => address,
       onEachMaster: (f) => bounded(command, timeout, (redis) => f(redis).then((result) => [result])),
+      waitForReplicas: (_route, replicas, timeoutMs) =>
+        bounded(command, timeout, (redis) => redis.wait(replicas, timeoutMs)),
       timeout,
       display,
     }

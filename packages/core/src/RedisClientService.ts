@@ -60,6 +60,13 @@ export interface RedisClientService {
    * whole: fails with `RedisUnavailable` if a master does not answer within the bound.
    */
   readonly onEachMaster: <A>(command: (node: Redis) => Promise<A>) => Effect.Effect<ReadonlyArray<A>, RedisError>
+  /**
+   * `WAIT replicas timeoutMs` on the command connection that writes `route`'s slot (on a cluster,
+   * to the master holding it now; on one server, the command connection): how many replicas have
+   * everything that connection wrote. For durable submits (`DurableSubmit`). Keep `timeoutMs`
+   * below the bound: the call fails with `RedisUnavailable` past it.
+   */
+  readonly waitForReplicas: (route: string, replicas: number, timeoutMs: number) => Effect.Effect<number, RedisError>
   /** The bound within which every non-blocking call answers or fails. */
   readonly timeout: Duration.Duration
   /** Where Redis is, with the password masked. */

@@ -23,6 +23,13 @@ export interface SettingsService {
   readonly deadLettersMaxLen: number
   /** Largest encoded input accepted, in bytes. */
   readonly maxPayloadBytes: number
+  /**
+   * Replicas a submission must reach before it is acknowledged (`WAIT`); 0: acknowledged once
+   * the master has it. See `DurableSubmit`.
+   */
+  readonly submitReplicas: number
+  /** How long a submission waits for its replicas before failing with `SubmitNotReplicated`. */
+  readonly submitReplicasTimeout: Duration.Duration
 }
 
 export class Settings extends Context.Tag("@eddy/core/Settings")<Settings, SettingsService>() {}
@@ -35,6 +42,8 @@ export const defaults = {
   deadLetterRetention: Duration.days(7),
   deadLettersMaxLen: 100_000,
   maxPayloadBytes: 1024 * 1024,
+  submitReplicas: 0,
+  submitReplicasTimeout: Duration.seconds(1),
 } as const
 
 /** Settings for a prefix and partition count, with the other fields defaulted or overridden. */
@@ -49,7 +58,10 @@ export const make = (
 export const layer = (options: Parameters<typeof make>[0]): Layer.Layer<Settings> =>
   Layer.succeed(Settings, make(options))
 
-/** Settings from `EDDY_PREFIX`, `EDDY_PARTITIONS`, `EDDY_EVENTS_MAXLEN`, `EDDY_EVENTS_RETENTION`, `EDDY_RETENTION`, … */
+/**
+ * Settings from `EDDY_PREFIX`, `EDDY_PARTITIONS`, `EDDY_EVENTS_MAXLEN`, `EDDY_EVENTS_RETENTION`,
+ * `EDDY_RETENTION`, …, `EDDY_SUBMIT_REPLICAS`, `EDDY_SUBMIT_REPLICAS_TIMEOUT`.
+ */
 export const layerConfig = Layer.effect(
   Settings,
   Effect.gen(function* () {
@@ -71,6 +83,12 @@ export const layerConfig = Layer.effect(
     const maxPayloadBytes = yield* EddyConfig.integerIn("EDDY_MAX_PAYLOAD_BYTES", 1, 512 * 1024 * 1024).pipe(
       Config.withDefault(defaults.maxPayloadBytes),
     )
+    const submitReplicas = yield* EddyConfig.integerIn("EDDY_SUBMIT_REPLICAS", 0, 16).pipe(
+      Config.withDefault(defaults.submitReplicas),
+    )
+    const submitReplicasTimeout = yield* EddyConfig.duration("EDDY_SUBMIT_REPLICAS_TIMEOUT", { positive: true }).pipe(
+      Config.withDefault(defaults.submitReplicasTimeout),
+    )
     return make({
       prefix,
       partitions,
@@ -80,6 +98,8 @@ export const layerConfig = Layer.effect(
       deadLetterRetention,
       deadLettersMaxLen,
       maxPayloadBytes,
+      submitReplicas,
+      submitReplicasTimeout,
     })
   }),
 )

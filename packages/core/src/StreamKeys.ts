@@ -19,6 +19,8 @@
  * Keys of the deployment rather than of a partition (each used alone, so Cluster-safe):
  * - `eddy:{rate:<actor>}`             sorted set: the actor's rolling rate-limit window
  * - `eddy:workers`                    hash: worker id → presence (JSON, with its expiry)
+ * - `eddy:meta`                       hash: what the deployment was started with (`partitions`),
+ *                                     recorded by the first component to write (PartitionGuard)
  */
 import type { Lane } from "./Actor.js"
 import type { State } from "./JobStatus.js"
@@ -98,6 +100,8 @@ export interface Keyspace {
   readonly rate: (actor: string) => string
   /** Live worker processes. */
   readonly workers: string
+  /** What the deployment was started with: its partition count (see `PartitionGuard`). */
+  readonly meta: string
 }
 
 /** FNV-1a, 32 bit: stable across processes, languages and versions. */
@@ -168,5 +172,6 @@ export const make = (prefix: string, partitions: number): Keyspace => {
     all,
     rate: (actor) => `${prefix}:{rate:${actor}}`,
     workers: `${prefix}:workers`,
+    meta: `${prefix}:meta`,
   }
 }

@@ -23,6 +23,8 @@ describe("Settings", () => {
         EDDY_DEAD_LETTER_RETENTION: "3 days",
         EDDY_DEAD_LETTERS_MAXLEN: "1000",
         EDDY_MAX_PAYLOAD_BYTES: "2048",
+        EDDY_SUBMIT_REPLICAS: "1",
+        EDDY_SUBMIT_REPLICAS_TIMEOUT: "250 millis",
       })
       expect(settings.keyspace.prefix).toBe("acme")
       expect(settings.keyspace.partitions).toBe(4)
@@ -33,6 +35,8 @@ describe("Settings", () => {
       expect(Duration.toDays(settings.deadLetterRetention)).toBe(3)
       expect(settings.deadLettersMaxLen).toBe(1000)
       expect(settings.maxPayloadBytes).toBe(2048)
+      expect(settings.submitReplicas).toBe(1)
+      expect(Duration.toMillis(settings.submitReplicasTimeout)).toBe(250)
     }),
   )
 
@@ -43,6 +47,7 @@ describe("Settings", () => {
       expect(settings.maxPayloadBytes).toBe(1024 * 1024)
       expect(Duration.toHours(settings.retention)).toBe(24)
       expect(Duration.toDays(settings.eventsRetention)).toBe(7)
+      expect(settings.submitReplicas).toBe(0)
     }),
   )
 
@@ -52,6 +57,8 @@ describe("Settings", () => {
       expect(Either.isLeft(result) && String(result.left)).toContain("EDDY_MAX_PAYLOAD_BYTES")
       const zero = yield* Effect.either(fromEnv({ EDDY_EVENTS_RETENTION: "0 seconds" }))
       expect(Either.isLeft(zero) && String(zero.left)).toContain("EDDY_EVENTS_RETENTION")
+      const replicas = yield* Effect.either(fromEnv({ EDDY_SUBMIT_REPLICAS: "-1" }))
+      expect(Either.isLeft(replicas) && String(replicas.left)).toContain("EDDY_SUBMIT_REPLICAS")
     }),
   )
 

@@ -4,7 +4,16 @@
  * contract before anything is written.
  */
 
-import { type JobEvent, JobStatus, JobStore, Producer, type RedisClient, type Settings } from "@eddy/core"
+import {
+  DurableSubmit,
+  type JobEvent,
+  JobStatus,
+  JobStore,
+  PartitionGuard,
+  Producer,
+  type RedisClient,
+  type Settings,
+} from "@eddy/core"
 import { HttpApiBuilder, type HttpApiGroup, HttpServerResponse } from "@effect/platform"
 import { Duration, Effect, Either, type Layer, ParseResult, Schedule, Schema, Stream } from "effect"
 import { Accepted, Api, Duplicate, type RequireRead, type RequireSubmit, SubmitRequest } from "./Api.js"
@@ -57,7 +66,7 @@ export const JobsLive: Layer.Layer<
           Effect.gen(function* () {
             const contract = yield* Contracts.get(path.actor)
             const request = yield* Producer.prepareUnknown(contract, payload.input, optionsOf(payload))
-            const result = yield* JobStore.submit(request)
+            const result = yield* DurableSubmit.submit(request)
             return result.duplicate
               ? new Duplicate({ jobId: result.jobId, status: result.state, duplicate: true })
               : new Accepted({ jobId: result.jobId, status: result.state })
@@ -68,13 +77,14 @@ export const JobsLive: Layer.Layer<
         answering(
           Effect.gen(function* () {
             const contract = yield* Contracts.get(path.actor)
+            yield* PartitionGuard.ensure
             const results = yield* Effect.forEach(
               payload.jobs,
               (
                 item,
               ): Effect.Effect<
                 Either.Either<
-                  Producer.Submitted,
+                  { readonly submitted: Producer.Submitted; readonly placement: DurableSubmit.Placement },
                   ApiErrors.BadRequest | Producer.SubmitRefusal | RedisClient.RedisError
                 >,
                 never,
@@ -84,7 +94,16 @@ export const JobsLive: Layer.Layer<
                   onLeft: (refusal) => Effect.succeed(Either.left(refusal)),
                   onRight: (request) =>
                     Producer.prepareUnknown(contract, request.input, optionsOf(request)).pipe(
-                      Effect.flatMap(JobStore.submit),
+                      Effect.flatMap((prepared) =>
+                        Effect.zipWith(
+                          DurableSubmit.place([prepared]),
+                          JobStore.submit(prepared),
+                          (placement, submitted) => ({
+                            submitted,
+                            placement,
+                          }),
+                        ),
+                      ),
                       Effect.either,
                     ),
                 }),
@@ -94,10 +113,13 @@ export const JobsLive: Layer.Layer<
             // and a retry with the same idempotency keys is safe.
             const outage = results.find((r) => Either.isLeft(r) && r.left._tag === "RedisUnavailable")
             if (outage !== undefined && Either.isLeft(outage)) return yield* Effect.fail(outage.left)
+            // One WAIT for the whole batch (EDDY_SUBMIT_REPLICAS); unconfirmed, the batch is a 503
+            // like an outage, and retrying it with the same idempotency keys is as safe.
+            yield* DurableSubmit.confirm(results.flatMap((r) => (Either.isRight(r) ? r.right.placement : [])))
             return {
               results: results.map(
                 Either.match({
-                  onRight: (r) => ({ jobId: r.jobId, status: r.state, duplicate: r.duplicate }),
+                  onRight: ({ submitted: r }) => ({ jobId: r.jobId, status: r.state, duplicate: r.duplicate }),
                   onLeft: (error) => {
                     const mapped = isApiError(error) ? error : toApiError(error as never)
                     return {

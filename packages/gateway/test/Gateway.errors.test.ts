@@ -3,9 +3,9 @@
  * 400 (invalid input, malformed JSON, too deep, multipart), 404 (actor, job, route), 413 (input,
  * body by length, chunked body), 401, 403, 429 and 503 with Retry-After.
  */
-import { EmbeddedRedis } from "@eddy/core"
+import { EmbeddedRedis, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Duration, Effect, Exit, Scope } from "effect"
 import * as Actors from "./support/Actors.js"
 import * as TestGateway from "./support/TestGateway.js"
 
@@ -381,5 +381,62 @@ describe("503", () => {
         expect(metrics.text).toMatch(/^eddy_redis_up 0$/m)
       }).pipe(Effect.provide(TestGateway.layer({ contracts: Actors.contracts, url: redis.url })))
     }),
+  )
+
+  it.scopedLive("a submission no replica confirmed (EDDY_SUBMIT_REPLICAS) is a 503 saying the job may exist", () =>
+    Effect.gen(function* () {
+      // A server of its own, with no replica (the run's cluster has one per master): the WAIT
+      // answers 0 after its timeout.
+      const redis = yield* EmbeddedRedis.start({ ephemeral: true, stopGrace: "2 seconds" })
+      yield* Effect.gen(function* () {
+        const url = yield* TestGateway.baseUrl
+        const single = yield* TestGateway.post(`${url}/v1/actors/greet/jobs`, {
+          input: { name: "a" },
+          idempotencyKey: "order-9",
+        })
+        const error = TestGateway.expectError(single, 503, "submit_not_replicated")
+        expect(error.message).toContain("may exist")
+        expect(error.message).toContain("same idempotency key")
+        expect(error.details).toMatchObject({ replicas: 1, confirmed: 0 })
+        expect(single.headers.get("retry-after")).toBe("2")
+        // The whole batch is one 503 (one WAIT), naming every job it wrote.
+        const batch = yield* TestGateway.post(`${url}/v1/actors/greet/jobs/batch`, {
+          jobs: [{ input: { name: "b" } }, { input: { name: "c" } }, { input: { name: 3 } }],
+        })
+        const batchError = TestGateway.expectError(batch, 503, "submit_not_replicated")
+        expect((batchError.details as { jobIds: Array<string> }).jobIds).toHaveLength(2)
+        // The job was written: it can be looked up.
+        const jobId = (error.details as { jobIds: Array<string> }).jobIds[0]
+        expect((yield* TestGateway.request(`${url}/v1/jobs/${jobId}`)).status).toBe(200)
+      }).pipe(
+        Effect.provide(
+          gateway({ url: redis.url, settings: { submitReplicas: 1, submitReplicasTimeout: Duration.millis(200) } }),
+        ),
+      )
+    }),
+  )
+})
+
+describe("500", () => {
+  it.scopedLive("a gateway with another partition count than its deployment refuses to submit, saying why", () =>
+    Effect.gen(function* () {
+      const url = yield* TestGateway.baseUrl
+      const { keyspace } = yield* Settings.Settings
+      // Another process started this deployment with 7 partitions; this gateway has 1.
+      yield* Effect.flatMap(RedisClient.RedisClient, (redis) =>
+        redis.run((c) => c.hset(keyspace.meta, "partitions", "7")),
+      )
+      const answer = yield* TestGateway.post(`${url}/v1/actors/greet/jobs`, { input: { name: "a" } })
+      const error = TestGateway.expectError(answer, 500, "partition_count_mismatch")
+      expect(error.message).toContain("EDDY_PARTITIONS is 1")
+      expect(error.message).toContain("started with 7 partition(s)")
+      const batch = yield* TestGateway.post(`${url}/v1/actors/greet/jobs/batch`, { jobs: [{ input: { name: "b" } }] })
+      TestGateway.expectError(batch, 500, "partition_count_mismatch")
+      const written = yield* Effect.flatMap(RedisClient.RedisClient, (redis) =>
+        redis.run((c) => c.hlen(keyspace.partition(0).jobs)),
+      )
+      expect(written).toBe(0)
+      // No worker here: a worker's start would have checked (and recorded) the count first.
+    }).pipe(Effect.provide(TestGateway.layer({ contracts: Actors.contracts }))),
   )
 })

@@ -4,7 +4,7 @@
  * attempt, an `AbortSignal` fired on cancel, lease loss, timeout or shutdown, throttled progress
  * reports, `send` for follow-up jobs, and logs annotated with actor, job and attempt.
  */
-import type { Actor, JobEvent, Producer, RedisClient } from "@eddy/core"
+import type { Actor, DurableSubmit, JobEvent, Producer } from "@eddy/core"
 import { Data, Effect, LogLevel, Runtime } from "effect"
 
 /** What a handler knows about the job it runs. */
@@ -24,7 +24,7 @@ export interface JobContext {
     actor: Actor.Actor<I, O, IE, OE>,
     input: I,
     options?: Producer.SubmitOptions,
-  ) => Effect.Effect<Producer.Submitted, Producer.SubmitRefusal | RedisClient.RedisError>
+  ) => Effect.Effect<Producer.Submitted, Producer.SubmitRefusal | DurableSubmit.SubmitFailure>
 }
 
 /** The plain-async view of the context: the same, with Promises. */

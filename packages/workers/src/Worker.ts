@@ -12,7 +12,16 @@
  */
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
-import { Deliveries, Logging, RedisClient, Settings, StartupWait, StopSignals, WorkerPresence } from "@eddy/core"
+import {
+  Deliveries,
+  Logging,
+  PartitionGuard,
+  RedisClient,
+  Settings,
+  StartupWait,
+  StopSignals,
+  WorkerPresence,
+} from "@eddy/core"
 // The subpath, not the package index: the index loads every platform module (HTTP, cluster, …)
 // and would add a second or more to every worker start.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -70,7 +79,11 @@ export class Worker extends Context.Tag("@eddy/workers/Worker")<Worker, WorkerSe
 /** Starts a worker in the current scope; closing the scope shuts it down gracefully. */
 export const make = (
   options: Options,
-): Effect.Effect<WorkerService, RedisClient.RedisError, RedisClient.RedisClient | Settings.Settings | Scope.Scope> =>
+): Effect.Effect<
+  WorkerService,
+  RedisClient.RedisError | PartitionGuard.PartitionCountMismatch,
+  RedisClient.RedisClient | Settings.Settings | Scope.Scope
+> =>
   Effect.gen(function* () {
     if (options.handlers.length === 0) return yield* Effect.dieMessage("a worker needs at least one handler")
     const names = options.handlers.map((handler) => handler.contract.name)
@@ -79,6 +92,9 @@ export const make = (
 
     // Started while Redis is down, full or loading: wait for it rather than exit (StartupWait).
     yield* StartupWait.untilReachable(Option.map(Option.fromNullable(options.startupTimeout), Duration.decode))
+    // Before anything is written: a worker with another partition count would read other inboxes
+    // than the producers write to (PartitionGuard).
+    yield* PartitionGuard.ensure
     const { keyspace } = yield* Settings.Settings
     const redis = yield* RedisClient.RedisClient
     const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
@@ -170,8 +186,11 @@ export const make = (
 /** The worker as a layer over the process's Redis and settings. */
 export const layer = (
   options: Options,
-): Layer.Layer<Worker, RedisClient.RedisError, RedisClient.RedisClient | Settings.Settings> =>
-  Layer.scoped(Worker, make(options))
+): Layer.Layer<
+  Worker,
+  RedisClient.RedisError | PartitionGuard.PartitionCountMismatch,
+  RedisClient.RedisClient | Settings.Settings
+> => Layer.scoped(Worker, make(options))
 
 /** Options from `EDDY_WORKER_CONCURRENCY`, `EDDY_SHUTDOWN_GRACE` and `EDDY_STARTUP_TIMEOUT`, unless given. */
 export const optionsFromConfig = (options: Options): Effect.Effect<Options, ConfigError.ConfigError> =>

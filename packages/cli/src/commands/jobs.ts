@@ -1,6 +1,6 @@
 /** `eddy submit`, `eddy status`, `eddy cancel`, `eddy jobs`. */
 import { readFileSync } from "node:fs"
-import { JobStatus, JobStore, Producer, ReadModel } from "@eddy/core"
+import { DurableSubmit, JobStatus, JobStore, Producer, ReadModel } from "@eddy/core"
 import { Args, Command, Options } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
 import * as Connection from "../Connection.js"
@@ -95,7 +95,7 @@ export const submit: Cli<"submit"> = Command.make(
         ...Option.match(args.lane, { onNone: () => ({}), onSome: (lane) => ({ lane }) }),
         ...Option.match(args.idempotencyKey, { onNone: () => ({}), onSome: (idempotencyKey) => ({ idempotencyKey }) }),
       })
-      const submitted = yield* JobStore.submit(request)
+      const submitted = yield* DurableSubmit.submit(request)
       if (!args.wait)
         return yield* show(
           submitted,

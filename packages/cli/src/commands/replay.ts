@@ -4,7 +4,7 @@
  * recorded inputs through new handler code locally and compare with what was recorded.
  */
 
-import { JobEvent, JobStore, Producer } from "@eddy/core"
+import { DurableSubmit, JobEvent, JobStore, Producer } from "@eddy/core"
 import type { Handler } from "@eddy/workers"
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
@@ -69,7 +69,7 @@ const compare = (
             causationId: job.jobId,
             correlationId: `replayOf:${job.jobId}`,
           }).pipe(
-            Effect.flatMap(JobStore.submit),
+            Effect.flatMap(DurableSubmit.submit),
             Effect.map((submitted) => ({ replayOf: job.jobId, jobId: submitted.jobId })),
           ),
         )

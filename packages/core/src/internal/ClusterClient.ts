@@ -176,6 +176,16 @@ export const make = (target: ClusterTarget, name: string, timeout: Duration.Dura
       cluster: true,
       nodeOf: (key) => masterOf(command.redis, key) ?? "unknown",
       onEachMaster: (f) => onEachMaster(command, timeout, f),
+      // On the very connection the `Cluster` sent the writes of `route`'s slot over: its pool's
+      // connection to the slot's master (a WAIT on another connection would not cover them).
+      waitForReplicas: (route, replicas, timeoutMs) =>
+        Effect.suspend(() => {
+          const node = masterOf(command.redis, route)
+          const redis = node === undefined ? undefined : masterConnection(command.redis, node)
+          return redis === undefined
+            ? Effect.fail(new RedisUnavailable({ message: `no master known for ${route}'s slot` }))
+            : readyWithin(redis, timeout, (redis) => redis.wait(replicas, timeoutMs))
+        }),
       timeout,
       display: target.display,
     }

@@ -33,6 +33,17 @@ export const toApiError = (error: Tagged): ApiErrors.ApiError => {
         code: "redis_unavailable",
         message: "Redis is unreachable; try again later",
       })
+    // Written but not confirmed by the replicas (EDDY_SUBMIT_REPLICAS): its message says that the
+    // job may exist and that a retry with the same idempotency key is safe.
+    case "SubmitNotReplicated":
+      return new ApiErrors.ServiceUnavailable({
+        code: "submit_not_replicated",
+        message: error.message,
+        details: { jobIds: error.jobIds, replicas: error.replicas, confirmed: error.confirmed },
+      })
+    // A misconfigured process: retrying does not help, the message says what to fix.
+    case "PartitionCountMismatch":
+      return new ApiErrors.InternalError({ code: "partition_count_mismatch", message: error.message })
     default:
       return new ApiErrors.InternalError({ code: "internal", message: "internal error" })
   }

@@ -12,7 +12,7 @@
  * way (a permit or a start to wait for, a failure, a refusal, a stop) runs as an Effect on a fiber
  * of its own. Why: see "the lean job path" in docs/benchmarks.md.
  */
-import { Deliveries, JobStore, Producer, RateLimiter, type RedisClient, type Settings } from "@eddy/core"
+import { Deliveries, DurableSubmit, Producer, RateLimiter, type RedisClient, type Settings } from "@eddy/core"
 import { Cause, Duration, Effect, Either, Exit, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
 import type * as Handler from "../Handler.js"
 import * as Outcome from "./Outcome.js"
@@ -270,7 +270,7 @@ const makeContext = (
     },
     send: (target, input, options = {}) =>
       Producer.prepare(target, input, { ...options, correlationId, causationId: delivery.jobId }).pipe(
-        Effect.flatMap(JobStore.submit),
+        Effect.flatMap(DurableSubmit.submit),
         Effect.provide(services),
       ),
   }
