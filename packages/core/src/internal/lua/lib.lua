@@ -220,20 +220,23 @@ end
 -- A call appends its events at one instant: the id it asks for is made once.
 local id_prefix_at, id_prefix = nil, nil
 
-local function append_event(events, maxlen, job, event_type, at, worker, data)
-  local fields = { 'v', '1', 'type', event_type, 'job', job.id, 'actor', job.a, 'n', small_text(job.n),
-    'w', worker or '', 'c', job.c or '', 'k', job.k or '', 'd', data or '' }
-  if id_prefix_at ~= at then id_prefix_at, id_prefix = at, integer_text(at) .. '-' end
-  local id
-  if buffered then
-    trims[events] = maxlen
-    id = redis.pcall('XADD', events, id_prefix .. '*', unpack(fields))
-  else
-    id = redis.pcall('XADD', events, 'MAXLEN', '~', maxlen, id_prefix .. '*', unpack(fields))
+-- The XADD of an event, its fields passed as they are (a table of them to unpack cost more).
+local function add_event(call, events, trim, maxlen, entry_id, job, event_type, worker, data)
+  if trim then
+    return call('XADD', events, 'MAXLEN', '~', maxlen, entry_id, 'v', '1', 'type', event_type, 'job', job.id,
+      'actor', job.a, 'n', small_text(job.n), 'w', worker or '', 'c', job.c or '', 'k', job.k or '', 'd', data or '')
   end
+  return call('XADD', events, entry_id, 'v', '1', 'type', event_type, 'job', job.id,
+    'actor', job.a, 'n', small_text(job.n), 'w', worker or '', 'c', job.c or '', 'k', job.k or '', 'd', data or '')
+end
+
+local function append_event(events, maxlen, job, event_type, at, worker, data)
+  if id_prefix_at ~= at then id_prefix_at, id_prefix = at, integer_text(at) .. '-' end
+  if buffered then trims[events] = maxlen end
+  local id = add_event(redis.pcall, events, not buffered, maxlen, id_prefix .. '*', job, event_type, worker, data)
   local ms, seq
   if type(id) == 'table' and id.err then
-    id = redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+    id = add_event(redis.call, events, true, maxlen, '*', job, event_type, worker, data)
   elseif string.find(id, id_prefix, 1, true) == 1 then
     -- The id asked for: its time is `at`, nothing to parse.
     ms, seq = at, string.sub(id, #id_prefix + 1)
@@ -360,31 +363,32 @@ end
 -- job is gone or over are cleaned from the inbox. Shared by start and start-many.
 -- `just_read`: the entry was read for `consumer` in this very call, so it holds it. `paused`: the
 -- actor is paused; the delivery is refused unchanged (the worker hands it back).
--- Returns the reply start documents.
+-- Returns the reply start documents, as values rather than a table: claim puts them in its
+-- entry's reply directly (a table per job cost about as much as the rest of the reply).
 local function start_job(jobs, events, inbox, group, consumer, maxlen, id, entry, just_read, paused)
-  if not just_read and holder_of(inbox, group, entry) ~= consumer then return { LOST } end
-  if paused then return { ACTOR_PAUSED } end
+  if not just_read and holder_of(inbox, group, entry) ~= consumer then return LOST end
+  if paused then return ACTOR_PAUSED end
   local job = load_job(jobs, id)
   if not job then
     ack_delete(inbox, group, entry)
-    return { NOT_FOUND }
+    return NOT_FOUND
   end
   if is_terminal(job.s) then
     ack_delete(inbox, group, entry)
-    return { TERMINAL, job.s }
+    return TERMINAL, job.s
   end
   if job.x ~= entry then
     ack_delete(inbox, group, entry)
-    return { WRONG_STATE, job.s }
+    return WRONG_STATE, job.s
   end
-  if job.cr then return { CANCEL_REQUESTED } end
+  if job.cr then return CANCEL_REQUESTED end
   local now = now_ms()
   job.s = 'active'
   job.st = now
   job.w = consumer
   append_event(events, maxlen, job, 'started', now, consumer, nil)
   save_job(jobs, job)
-  return { OK, job.i, job.n, job.m, job.c or '', job.k or '' }
+  return OK, job.i, job.n, job.m, job.c or '', job.k or ''
 end
 
 -- Completes one running job (fenced, at most once): `succeeded` with its output, or `cancelled`
@@ -410,9 +414,9 @@ end
 
 -- Reads up to `count` new entries of an actor's three lane inboxes (high first) for `consumer`
 -- and starts each (as start_job does). Shared by claim and complete-many (which claims the next
--- jobs in the call that completes the last ones). Returns one {lane, entry id, job id, start
--- reply} per entry read, lane 1 high .. 3 low; an entry that names no job has job id '' and no
--- start reply (the worker dead-letters it).
+-- jobs in the call that completes the last ones). Returns one {lane, entry id, job id, then the
+-- start reply's values} per entry read, lane 1 high .. 3 low; an entry that names no job has job
+-- id '' and no start reply (the worker dead-letters it).
 local function claim_jobs(jobs, events, inboxes, group, consumer, maxlen, count)
   local claimed = {}
   local left = count
@@ -426,11 +430,12 @@ local function claim_jobs(jobs, events, inboxes, group, consumer, maxlen, count)
         for i = 1, #fields, 2 do
           if fields[i] == 'j' then id = fields[i + 1] end
         end
-        local started = {}
         if id ~= '' then
-          started = start_job(jobs, events, inboxes[lane], group, consumer, maxlen, id, entry[1], true, false)
+          claimed[#claimed + 1] = { lane, entry[1], id,
+            start_job(jobs, events, inboxes[lane], group, consumer, maxlen, id, entry[1], true, false) }
+        else
+          claimed[#claimed + 1] = { lane, entry[1], id }
         end
-        claimed[#claimed + 1] = { lane, entry[1], id, started }
         left = left - 1
       end
     end
