@@ -301,6 +301,40 @@ local function ack_delete(inbox, group, entry)
   redis.call('XDEL', inbox, entry)
 end
 
+-- A stream id's milliseconds and sequence number.
+local function id_parts(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+
+-- Deletes acknowledged entries (`acks`, just acknowledged) from an inbox. Those older than every
+-- entry still pending go in one XTRIM MINID, which drops whole stream nodes; the others one by
+-- one with XDEL, which searches its node for each (it was ~12 % of complete-many's CPU). Safe
+-- because the group reads the inbox from its start (`Deliveries.ensureGroup`): every entry
+-- older than the oldest pending one was delivered and, pending no more, acknowledged; with
+-- nothing pending, every entry up to the newest acknowledged one.
+local function delete_acknowledged(inbox, group, acks)
+  local pending = redis.call('XPENDING', inbox, group)
+  local bound_ms, bound_seq
+  if tonumber(pending[1]) > 0 then
+    bound_ms, bound_seq = id_parts(pending[2])
+  else
+    for _, entry in ipairs(acks) do
+      local ms, seq = id_parts(entry)
+      if not bound_ms or ms > bound_ms or (ms == bound_ms and seq >= bound_seq) then bound_ms, bound_seq = ms, seq + 1 end
+    end
+  end
+  local rest = {}
+  for _, entry in ipairs(acks) do
+    local ms, seq = id_parts(entry)
+    if ms > bound_ms or (ms == bound_ms and seq >= bound_seq) then rest[#rest + 1] = entry end
+  end
+  if #rest < #acks then
+    redis.call('XTRIM', inbox, 'MINID', integer_text(bound_ms) .. '-' .. integer_text(bound_seq))
+  end
+  if #rest > 0 then redis.call('XDEL', inbox, unpack(rest)) end
+end
+
 local function enqueue(inbox, job)
   job.x = redis.call('XADD', inbox, '*', 'j', job.id, 'n', small_text(job.n))
 end
