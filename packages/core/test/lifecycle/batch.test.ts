@@ -101,13 +101,13 @@ describe("startMany", () => {
       expect(yield* record("a")).toMatchObject({ s: "active", w: "c1" })
       expect(yield* record("e")).toMatchObject({ s: "active", w: "c1" })
       // b: unchanged, still c2's, no start recorded.
-      expect(yield* rawRecord("b")).toBe(bBefore)
+      expect(yield* rawRecord("b")).toEqual(bBefore)
       expect(yield* typesOf("b")).toEqual(["submitted"])
       // c: its entry was acknowledged and deleted.
       expect(yield* entryIds()).not.toContain(c.entryId)
       expect((yield* holders()).map(([id]) => id)).not.toContain(c.entryId)
       // d: unchanged, still running with the cancel requested, no second start.
-      expect(yield* rawRecord("d")).toBe(dBefore)
+      expect(yield* rawRecord("d")).toEqual(dBefore)
       expect(yield* typesOf("d")).toEqual(["submitted", "started", "cancelRequested"])
       expect(yield* holders()).toEqual([
         [d.entryId, "c1"],
@@ -225,7 +225,7 @@ describe("completeMany", () => {
         expect(Number(finished)).toBe(job?.ft ?? 0)
       }
       // stolen: nothing changed, still c2's.
-      expect(yield* rawRecord("stolen")).toBe(stolenBefore)
+      expect(yield* rawRecord("stolen")).toEqual(stolenBefore)
       expect(yield* typesOf("stolen")).toEqual(stolenTypes)
       // x: cancelled instead, never succeeded, its entry gone.
       const cancelled = yield* record("x")

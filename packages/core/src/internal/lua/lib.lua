@@ -1,7 +1,9 @@
 -- Shared helpers, prepended to every script by Scripts.ts. Nothing here reads KEYS: every key
 -- arrives as an argument from the script that declared it.
 --
--- A job record (hash `jobs`, field = job id) is JSON with short fields:
+-- A job record (hash `jobs`, field = job id) is a MessagePack map with short fields (records
+-- written before 2026-12-07 are JSON, told apart by their first byte, `{`; they are read as they
+-- are and written as MessagePack at their next change):
 --   a actor, l lane (absent: normal), s state, n attempt, m max attempts, i input (JSON text),
 --   o output (JSON text), e last error (JSON text), c correlation id, k causation id,
 --   x current inbox entry id, dl dead-letter entry id, cr cancel requested, t submitted at,
@@ -70,7 +72,11 @@ local projected = {}
 local function load_job(jobs, id)
   local raw = redis.call('HGET', jobs, id)
   if not raw then return nil end
-  local job = cjson.decode(raw)
+  -- MessagePack rather than JSON: cjson formats every number with printf's `%.14g`, parses it
+  -- with strtod and escapes the input's quotes, about a third more work per change, and a
+  -- record takes ~100 bytes more.
+  local job
+  if string.byte(raw, 1) == 123 then job = cjson.decode(raw) else job = cmsgpack.unpack(raw) end
   job.id = id
   projected[id] = job.s
   job.l = job.l or 'normal'
@@ -89,7 +95,7 @@ local function save_job(jobs, job)
   if st then job.st = st - t end
   if ft then job.ft = ft - t end
   if due then job.due = due - t end
-  redis.call('HSET', jobs, id, cjson.encode(job))
+  redis.call('HSET', jobs, id, cmsgpack.pack(job))
   job.id, job.l, job.p, job.st, job.ft, job.due = id, lane, progress, st, ft, due
 end
 
