@@ -191,7 +191,9 @@ describe("eddy through a master's failover", () => {
       const records = async () => {
         const exit = await admin(
           Effect.flatMap(RedisClient.RedisClient, (redis) =>
-            Effect.forEach(keyspace.all, (p) => redis.run((c) => c.hgetall(p.jobs)), { concurrency: "unbounded" }),
+            Effect.forEach(keyspace.all, (p) => redis.run((c) => c.hgetallBuffer(p.jobs)), {
+              concurrency: "unbounded",
+            }),
           ),
         )
         if (Exit.isFailure(exit)) throw new Error(`reading the job records failed: ${String(exit.cause)}`)

@@ -10,7 +10,7 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EddyClient, EmbeddedRedis } from "@eddy/core"
+import { EddyClient, EmbeddedRedis, JobStatus } from "@eddy/core"
 import { Effect, Exit, Scope } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
@@ -172,9 +172,11 @@ const recordsIn = (dataDir: string) =>
         const server = yield* EmbeddedRedis.start({ dir: dataDir })
         return yield* Effect.promise(async () => {
           const redis = new Redis(server.url)
-          const records = await redis.hvals("eddy:{p0}:jobs")
+          const records = await redis.hvalsBuffer("eddy:{p0}:jobs")
           await redis.quit()
-          return records.map((raw) => JSON.parse(raw) as { s: string; t: number; st?: number; ft?: number })
+          return records.map(
+            (raw) => JobStatus.fieldsOfRecord(raw) as { s: string; t: number; st?: number; ft?: number },
+          )
         })
       }),
     ),

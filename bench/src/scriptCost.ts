@@ -6,10 +6,17 @@
  * Per phase: redis-server's CPU and the scripts' own time from `INFO commandstats` (EVALSHA, wall
  * time: it counts waits for a core too), in µs per job, the least of `rounds` runs. Run:
  * `node --conditions=@eddy/source --import tsx bench/src/scriptCost.ts [jobs] [rounds]`.
+ * With `SCRIPT_COST_CALLGRIND=<dir>`, redis-server runs under valgrind's callgrind and each phase
+ * also reports the instructions redis-server executed per job: a count other processes on the
+ * machine do not move (CPU time on a shared machine moved by up to 50 % between rounds). Each
+ * phase's profile is dumped to `<dir>` for `callgrind_annotate`. Use a few thousand jobs: the
+ * server runs ~50× slower.
  * A measuring tool for docs/benchmarks.md, not part of `npm run bench`.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
+import { join } from "node:path"
 import { Deliveries, JobStore, RedisClient, Settings } from "@eddy/core"
 import { Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
@@ -52,14 +59,39 @@ const sample = async (probe: Redis) => {
 
 const print = (line: string) => process.stdout.write(`${line}\n`)
 
+const callgrindDir = process.env.SCRIPT_COST_CALLGRIND
+
+/** Instructions redis-server executed since the last call (each call dumps the counts and zeroes them). */
+const instructions = (pid: number, phase: string): number => {
+  execFileSync("callgrind_control", [`--dump=${phase}`, String(pid)], { stdio: "ignore" })
+  const dir = callgrindDir as string
+  const newest = readdirSync(dir)
+    .filter((name) => name.startsWith(`callgrind.out.${pid}.`))
+    .sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop()))
+    .pop()
+  if (newest === undefined) return 0
+  return Number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, newest), "utf8"))?.[1] ?? 0)
+}
+
 const main = async () => {
   const port = await freePort()
-  const server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
-    stdio: "ignore",
-  })
+  const serverArgs = ["--port", String(port), "--save", "", "--appendonly", "no"]
+  const server =
+    callgrindDir === undefined
+      ? spawn("redis-server", serverArgs, { stdio: "ignore" })
+      : spawn(
+          "valgrind",
+          [
+            "--tool=callgrind",
+            `--callgrind-out-file=${join(callgrindDir, "callgrind.out.%p")}`,
+            "redis-server",
+            ...serverArgs,
+          ],
+          { stdio: "ignore" },
+        )
   const url = `redis://127.0.0.1:${port}`
   const probe = new Redis(url, { lazyConnect: false })
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     try {
       await probe.ping()
       break
@@ -69,7 +101,7 @@ const main = async () => {
   }
   const rows = new Map<
     string,
-    { phase: string; inner: string; scriptUsPerJob: number; cpuUsPerJob: number; calls: number }
+    { phase: string; inner: string; scriptUsPerJob: number; cpuUsPerJob: number; calls: number; kInstrPerJob: number }
   >()
   for (let round = 0; round < rounds; round++) {
     await probe.flushall()
@@ -83,7 +115,9 @@ const main = async () => {
     ) => {
       await probe.config("RESETSTAT")
       const cpuBefore = (await sample(probe)).cpuUs
+      if (callgrindDir !== undefined) instructions(server.pid as number, "before")
       const result = await Effect.runPromise(Effect.provide(effect, layer))
+      const counted = callgrindDir === undefined ? 0 : instructions(server.pid as number, phase.split(" ")[0] as string)
       const after = await sample(probe)
       const row = {
         phase,
@@ -95,6 +129,7 @@ const main = async () => {
         scriptUsPerJob: after.scriptUs / jobs,
         cpuUsPerJob: (after.cpuUs - cpuBefore) / jobs,
         calls: after.calls,
+        kInstrPerJob: counted / jobs / 1000,
       }
       const best = rows.get(phase)
       if (best === undefined || row.cpuUsPerJob < best.cpuUsPerJob) rows.set(phase, row)
@@ -159,11 +194,13 @@ const main = async () => {
   const memory = infoNumber(await probe.info("memory"), "used_memory")
   const retained = jobs * 2
   print(`jobs per phase: ${jobs}; used_memory after ${retained} retained jobs: ${(memory / retained).toFixed(0)} B/job`)
-  print("| phase | redis-server CPU µs/job | script µs/job (commandstats) | calls | inside the scripts, µs/job |")
-  print("| --- | ---: | ---: | ---: | --- |")
+  print(
+    "| phase | redis-server CPU µs/job | script µs/job (commandstats) | calls | inside the scripts, µs/job | k instructions/job |",
+  )
+  print("| --- | ---: | ---: | ---: | --- | ---: |")
   for (const row of rows.values())
     print(
-      `| ${row.phase} | ${row.cpuUsPerJob.toFixed(1)} | ${row.scriptUsPerJob.toFixed(1)} | ${row.calls} | ${row.inner} |`,
+      `| ${row.phase} | ${row.cpuUsPerJob.toFixed(1)} | ${row.scriptUsPerJob.toFixed(1)} | ${row.calls} | ${row.inner} | ${row.kInstrPerJob.toFixed(1)} |`,
     )
   await probe.quit()
   server.kill("SIGTERM")

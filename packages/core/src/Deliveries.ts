@@ -123,9 +123,11 @@ export interface Claimed {
 /** A claim reply (of `claim`, or the second half of `complete-many`'s) as the worker uses it. */
 const claimedOf = (partition: number, actor: string, reply: Scripts.Reply) =>
   reply.map((item): Claimed => {
-    const [lane, entryId, jobId, started] = item as [number, string, string, Scripts.Reply]
+    // The start reply's values follow the entry's three in the same array (one table less per job).
+    const flat = item as Scripts.Reply
+    const [lane, entryId, jobId] = flat as [number, string, string]
     const delivery: Delivery = { partition, actor, lane: lanes[lane - 1] ?? "normal", entryId, jobId }
-    return { delivery, started: jobId === "" ? undefined : startedOf(delivery, started) }
+    return { delivery, started: jobId === "" ? undefined : startedOf(delivery, flat.slice(3)) }
   })
 
 /**

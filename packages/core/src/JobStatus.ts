@@ -1,8 +1,12 @@
 /**
  * A job's current state, read from its record (the `jobs` hash of its partition). The record is
  * written only by the lifecycle scripts; this module decodes it into the public status document.
+ * A record is a MessagePack map (JSON in records written before 2026-12-07: its first byte is
+ * `{`, which no MessagePack map starts with). Read it as bytes (`hgetBuffer`): as text, the
+ * client would mangle MessagePack's binary lengths and numbers.
  */
 import { Option, Schema } from "effect"
+import { Unpackr } from "msgpackr"
 import { DeadLetterReason, ErrorInfo, Lane } from "./JobEvent.js"
 
 /** Where a job is in its life. */
@@ -66,7 +70,35 @@ export const JobStatus = Schema.Struct({
 })
 export type JobStatus = typeof JobStatus.Type
 
-const decodeRecord = Schema.decodeUnknownOption(Schema.parseJson(Record))
+const decodeRecord = Schema.decodeUnknownOption(Record)
+
+/** A stored record as it reads: MessagePack or JSON bytes, or JSON text (a record written before). */
+export type StoredRecord = Uint8Array | string
+
+const openBrace = 0x7b
+// Lua's cmsgpack writes whole numbers past 32 bits (a record's submission time) as 64-bit
+// integers: read as numbers, not BigInts. Records are plain maps (no msgpackr records).
+const unpacker = new Unpackr({ int64AsType: "number", useRecords: false, mapsAsObjects: true })
+
+/**
+ * The fields of a stored record, as the scripts wrote them (short names, see lib.lua);
+ * undefined when it is not a record's encoding. For tools and tests that look at the store.
+ */
+export const fieldsOfRecord = (raw: StoredRecord): { readonly [field: string]: unknown } | undefined => {
+  try {
+    const decoded: unknown =
+      typeof raw === "string"
+        ? JSON.parse(raw)
+        : raw[0] === openBrace
+          ? JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString())
+          : unpacker.unpack(raw)
+    return typeof decoded === "object" && decoded !== null && !Array.isArray(decoded)
+      ? (decoded as { readonly [field: string]: unknown })
+      : undefined
+  } catch {
+    return undefined
+  }
+}
 const decodeError = Schema.decodeUnknownOption(Schema.parseJson(ErrorInfo))
 
 /**
@@ -88,24 +120,20 @@ const afterSubmission = (submittedAt: number, stored: number): number =>
 const isState = Schema.is(State)
 
 /**
- * The state of a stored record, read without decoding the rest (`fromRecord` decodes every field
- * with the Schema, ~5× the cost): undefined when the text is not a record's JSON.
+ * The state of a stored record, read without decoding the rest with the Schema (`fromRecord`,
+ * ~5× the cost): undefined when it is not a record.
  */
-export const stateOfRecord = (raw: string): State | undefined => {
-  try {
-    const state: unknown = (JSON.parse(raw) as { readonly s?: unknown } | null)?.s
-    return isState(state) ? state : undefined
-  } catch {
-    return undefined
-  }
+export const stateOfRecord = (raw: StoredRecord): State | undefined => {
+  const state = fieldsOfRecord(raw)?.s
+  return isState(state) ? state : undefined
 }
 
 /**
  * Decodes the stored record of job `jobId` (the hash field: the record leaves it out); `None`
  * when it is not one (never written by these scripts), its input or output JSON text included.
  */
-export const fromRecord = (jobId: string, raw: string): Option.Option<JobStatus> =>
-  Option.map(decodeRecord(raw), (r) => ({
+export const fromRecord = (jobId: string, raw: StoredRecord): Option.Option<JobStatus> =>
+  Option.map(decodeRecord(fieldsOfRecord(raw)), (r) => ({
     jobId,
     actor: r.a,
     lane: r.l ?? "normal",

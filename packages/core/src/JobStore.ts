@@ -152,14 +152,14 @@ export interface Located {
  * Finds a job's record, decoded by `decode` (`None`: not a record): first in the partition its
  * id hashes to, then (when jobs were placed by a partition key) in the others, all at once.
  */
-const find = <A>(jobId: string, decode: (raw: string) => Option.Option<A>) =>
+const find = <A>(jobId: string, decode: (raw: JobStatus.StoredRecord) => Option.Option<A>) =>
   Effect.gen(function* () {
     const { keyspace } = yield* Settings
     const redis = yield* RedisClient
     const home = keyspace.partitionOf(jobId)
     const read = (partition: PartitionKeys) =>
       redis
-        .run((connection) => connection.hget(partition.jobs, jobId))
+        .run((connection) => connection.hgetBuffer(partition.jobs, jobId))
         .pipe(Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), decode)))
     const found = yield* read(home)
     if (Option.isSome(found) || keyspace.partitions === 1)

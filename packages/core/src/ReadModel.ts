@@ -220,12 +220,12 @@ export const listJobs = (
     const chosen = merged.slice(0, limit)
     const byPartition = new Map<PartitionKeys, Array<string>>()
     for (const item of chosen) byPartition.set(item.p, [...(byPartition.get(item.p) ?? []), item.id])
-    const records = new Map<string, string>()
+    const records = new Map<string, Buffer>()
     yield* Effect.forEach(
       byPartition,
       ([p, ids]) =>
         redis
-          .run((c) => c.hmget(p.jobs, ...ids))
+          .run((c) => c.hmgetBuffer(p.jobs, ...ids))
           .pipe(
             Effect.map((raw) =>
               raw.forEach((text, i) => {

@@ -4,7 +4,7 @@
  * dead-lettered while good jobs flow, and deliveries never stall in the worker's buffer.
  * In-process workers, real Redis.
  */
-import { Actor, JobErrors, Producer } from "@eddy/core"
+import { Actor, JobErrors, JobStatus, Producer } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
@@ -306,8 +306,10 @@ describe("scheduling", () => {
         const held = yield* producer.submit(Left, { n: 1 })
         yield* H.inState(producer, held.jobId, "active")
         const twin = yield* producer.submit(Right, { n: 2 })
-        const records = yield* H.redis((c) => c.hmget(p.jobs, held.jobId, twin.jobId))
-        const [heldEntry, twinEntry] = records.map((raw) => (JSON.parse(raw ?? "{}") as { x?: string }).x)
+        const records = yield* H.redis((c) => c.hmgetBuffer(p.jobs, held.jobId, twin.jobId))
+        const [heldEntry, twinEntry] = records.map((raw) =>
+          raw === null ? undefined : JobStatus.fieldsOfRecord(raw)?.x,
+        )
         expect(twinEntry).toBe(heldEntry)
 
         // Dropped as "already held", it would come back only after the 30 s lease.

@@ -3,7 +3,7 @@
  * of a prefix; and submitting set-up jobs through the library (cheaper than a CLI process when
  * submitting is not what a test is about).
  */
-import { type Actor, JobStore, Producer, RedisClient } from "@eddy/core"
+import { type Actor, JobStatus, JobStore, Producer, RedisClient } from "@eddy/core"
 import { Effect, Layer } from "effect"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import { eventually } from "./Eddy.js"
@@ -20,8 +20,8 @@ export const record = async (
   prefix: string,
   jobId: string,
 ): Promise<{ s: string; c?: string; k?: string; n: number } | undefined> => {
-  const raw = await redis.hget(`${prefix}:{p0}:jobs`, jobId)
-  return raw === null ? undefined : JSON.parse(raw)
+  const raw = await redis.hgetBuffer(`${prefix}:{p0}:jobs`, jobId)
+  return raw === null ? undefined : (JobStatus.fieldsOfRecord(raw) as { s: string; c?: string; k?: string; n: number })
 }
 
 /** Waits until the job's state is one of `states`; returns it. */

@@ -101,13 +101,13 @@ describe("startMany", () => {
       expect(yield* record("a")).toMatchObject({ s: "active", w: "c1" })
       expect(yield* record("e")).toMatchObject({ s: "active", w: "c1" })
       // b: unchanged, still c2's, no start recorded.
-      expect(yield* rawRecord("b")).toBe(bBefore)
+      expect(yield* rawRecord("b")).toEqual(bBefore)
       expect(yield* typesOf("b")).toEqual(["submitted"])
       // c: its entry was acknowledged and deleted.
       expect(yield* entryIds()).not.toContain(c.entryId)
       expect((yield* holders()).map(([id]) => id)).not.toContain(c.entryId)
       // d: unchanged, still running with the cancel requested, no second start.
-      expect(yield* rawRecord("d")).toBe(dBefore)
+      expect(yield* rawRecord("d")).toEqual(dBefore)
       expect(yield* typesOf("d")).toEqual(["submitted", "started", "cancelRequested"])
       expect(yield* holders()).toEqual([
         [d.entryId, "c1"],
@@ -149,6 +149,40 @@ describe("startMany", () => {
 })
 
 describe("completeMany", () => {
+  it.live("removes exactly the completed entries, in any order, and never one still pending or unread", () =>
+    Effect.gen(function* () {
+      const [a, b, c, d, e] = yield* Effect.forEach(["a", "b", "c", "d", "e"], (id) => take(id, "c1"))
+      if (a === undefined || b === undefined || c === undefined || d === undefined || e === undefined)
+        return expect.unreachable()
+      const done = (deliveries: ReadonlyArray<Deliveries.Delivery>) =>
+        Effect.map(
+          Deliveries.completeMany(
+            deliveries.map((delivery) => ({ delivery, output: "1" })),
+            "c1",
+          ),
+          (answers) => answers.map(outcome),
+        )
+      // Newer than the oldest pending (a): deleted one by one.
+      expect(yield* done([d, c])).toEqual([{ ok: undefined }, { ok: undefined }])
+      expect(yield* entryIds()).toEqual([a.entryId, b.entryId, e.entryId])
+      // The oldest pending: trimmed; b and e, still pending, stay.
+      expect(yield* done([a])).toEqual([{ ok: undefined }])
+      expect(yield* entryIds()).toEqual([b.entryId, e.entryId])
+      expect((yield* holders()).map(([entry]) => entry)).toEqual([b.entryId, e.entryId])
+      // With nothing left pending, an entry not read yet stays.
+      yield* submit("f")
+      expect(yield* done([e, b])).toEqual([{ ok: undefined }, { ok: undefined }])
+      const [f] = yield* read("c1")
+      expect(f?.jobId).toBe("f")
+      expect(yield* entryIds()).toEqual([f?.entryId])
+      if (f === undefined) return expect.unreachable()
+      yield* Deliveries.start(f, "c1")
+      expect(yield* done([f])).toEqual([{ ok: undefined }])
+      expect(yield* xlen(yield* inboxKey())).toBe(0)
+      for (const id of ["a", "b", "c", "d", "e", "f"]) expect((yield* record(id))?.s).toBe("succeeded")
+    }).pipe(withRedis()),
+  )
+
   it.live("completes several jobs, refusing a lost lease and ending a cancel-requested job cancelled", () =>
     Effect.gen(function* () {
       // The oldest pending entry is the one a reclaim of count 1 takes.
@@ -191,7 +225,7 @@ describe("completeMany", () => {
         expect(Number(finished)).toBe(job?.ft ?? 0)
       }
       // stolen: nothing changed, still c2's.
-      expect(yield* rawRecord("stolen")).toBe(stolenBefore)
+      expect(yield* rawRecord("stolen")).toEqual(stolenBefore)
       expect(yield* typesOf("stolen")).toEqual(stolenTypes)
       // x: cancelled instead, never succeeded, its entry gone.
       const cancelled = yield* record("x")

@@ -313,7 +313,7 @@ const modelSnapshot = Effect.gen(function* () {
 const checkModel = Effect.gen(function* () {
   const p = yield* keys()
   const before = yield* modelSnapshot
-  const records = yield* redis((c) => c.hgetall(p.jobs))
+  const records = yield* redis((c) => c.hgetallBuffer(p.jobs))
   const listed = new Map<string, string>()
   for (const [state, flat] of Object.entries(before.lists))
     for (let i = 0; i < flat.length; i += 2) {

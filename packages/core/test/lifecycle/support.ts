@@ -6,6 +6,7 @@ import { Duration, Effect, Layer, Option } from "effect"
 import type { Lane } from "../../src/Actor.js"
 import * as Deliveries from "../../src/Deliveries.js"
 import * as JobEvent from "../../src/JobEvent.js"
+import * as JobStatus from "../../src/JobStatus.js"
 import * as JobStore from "../../src/JobStore.js"
 import { type Commands, RedisClient } from "../../src/RedisClient.js"
 import * as Settings from "../../src/Settings.js"
@@ -107,13 +108,13 @@ export interface RawRecord {
   readonly h?: string
 }
 export const rawRecord = (jobId: string, partition = 0) =>
-  Effect.flatMap(keys(partition), (p) => redis((c) => c.hget(p.jobs, jobId)))
+  Effect.flatMap(keys(partition), (p) => redis((c) => c.hgetBuffer(p.jobs, jobId)))
 
 /** A job's stored record, with the times it keeps as offsets from `t` made absolute again. */
 export const record = (jobId: string, partition = 0) =>
   Effect.map(rawRecord(jobId, partition), (raw) => {
     if (raw === null) return undefined
-    const stored = JSON.parse(raw) as Record<string, unknown> & { readonly t: number }
+    const stored = { ...JobStatus.fieldsOfRecord(raw) } as Record<string, unknown> & { readonly t: number }
     for (const field of ["st", "ft", "due"])
       if (typeof stored[field] === "number") stored[field] = stored.t + (stored[field] as number)
     return stored as unknown as RawRecord

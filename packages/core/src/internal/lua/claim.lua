@@ -5,7 +5,7 @@
 -- A paused actor's inboxes are not read.
 -- KEYS: 1 jobs, 2 events, 3 high inbox, 4 normal inbox, 5 low inbox, 6 paused, 7 rates, 8 list queued, 9 list delayed, 10 list active, 11 list retrying, 12 list succeeded, 13 list deadLettered, 14 list cancelled
 -- ARGV: 1 group, 2 consumer, 3 events max length, 4 most to claim, 5 actor
--- Returns: one {lane, entry id, job id, start reply} per entry read, lane 1 high .. 3 low;
+-- Returns: one {lane, entry id, job id, then the values of start's reply} per entry read, lane 1 high .. 3 low;
 --          an entry that names no job has job id '' and no start reply (the worker dead-letters it);
 --          nothing when the actor is paused
 local group, consumer, maxlen, count, actor = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]

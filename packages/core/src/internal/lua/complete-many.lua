@@ -17,10 +17,10 @@ for i = 6, #ARGV, 3 do
   replies[#replies + 1] = complete_job(KEYS[1], KEYS[2], KEYS[3], group, consumer, maxlen,
     ARGV[i], ARGV[i + 1], ARGV[i + 2], acks)
 end
--- The completed entries leave the inbox in one XACK and one XDEL.
+-- The completed entries leave the inbox together: one XACK, then one XTRIM and / or one XDEL.
 if #acks > 0 then
   redis.call('XACK', KEYS[3], group, unpack(acks))
-  redis.call('XDEL', KEYS[3], unpack(acks))
+  delete_acknowledged(KEYS[3], group, acks)
 end
 local claimed = {}
 if claim_count > 0 and redis.call('SISMEMBER', KEYS[15], actor) == 0 then

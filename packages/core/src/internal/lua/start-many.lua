@@ -9,7 +9,7 @@ buffer_model()
 local paused = redis.call('SISMEMBER', KEYS[4], actor) == 1
 local replies = {}
 for i = 5, #ARGV, 2 do
-  replies[#replies + 1] = start_job(KEYS[1], KEYS[2], KEYS[3], group, consumer, maxlen, ARGV[i], ARGV[i + 1], false, paused)
+  replies[#replies + 1] = { start_job(KEYS[1], KEYS[2], KEYS[3], group, consumer, maxlen, ARGV[i], ARGV[i + 1], false, paused) }
 end
 flush_model()
 return replies

@@ -10,4 +10,4 @@
 local job_id, entry_id, group, consumer, maxlen, actor = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 use_model(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12])
 local paused = redis.call('SISMEMBER', KEYS[4], actor) == 1
-return start_job(KEYS[1], KEYS[2], KEYS[3], group, consumer, maxlen, job_id, entry_id, false, paused)
+return { start_job(KEYS[1], KEYS[2], KEYS[3], group, consumer, maxlen, job_id, entry_id, false, paused) }

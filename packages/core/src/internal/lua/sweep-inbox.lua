@@ -19,13 +19,17 @@ local function entry_alive(inbox, entry)
   return ok and pending[1] ~= nil
 end
 
+local queued_packed, active_packed = cmsgpack.pack('s') .. cmsgpack.pack('queued'), cmsgpack.pack('s') .. cmsgpack.pack('active')
+local actor_packed, actor_json = cmsgpack.pack('a') .. cmsgpack.pack(actor), '"a":' .. cjson.encode(actor)
 local scanned = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', count)
 local fields, requeued = scanned[2], 0
 for i = 1, #fields, 2 do
   local raw = fields[i + 1]
-  -- A cheap look before decoding: only running or waiting records of this actor can be stranded.
-  if (string.find(raw, '"s":"queued"', 1, true) or string.find(raw, '"s":"active"', 1, true))
-      and string.find(raw, '"a":' .. cjson.encode(actor), 1, true) then
+  -- A cheap look before decoding: only running or waiting records of this actor can be stranded
+  -- (MessagePack records, and JSON ones written before).
+  if (string.find(raw, queued_packed, 1, true) or string.find(raw, active_packed, 1, true)
+        or string.find(raw, '"s":"queued"', 1, true) or string.find(raw, '"s":"active"', 1, true))
+      and (string.find(raw, actor_packed, 1, true) or string.find(raw, actor_json, 1, true)) then
     local job = load_job(KEYS[1], fields[i])
     local inbox = inboxes[job.l]
     if job.a == actor and inbox and (job.s == 'queued' or job.s == 'active')
