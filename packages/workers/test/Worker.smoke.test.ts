@@ -30,7 +30,8 @@ describe("worker smoke", () => {
       )
       const { keyspace } = yield* Settings.Settings
       const redis = yield* RedisClient.RedisClient
-      const inbox = keyspace.partition(0).inbox("double", "normal")
+      // An inbox the worker must read: the first job's (its partition, of 12 on the cluster).
+      const inbox = keyspace.partitionOf(jobs[0]?.jobId ?? "").inbox("double", "normal")
       const consumers = redis.run(
         (c) => c.xinfo("CONSUMERS", inbox, "workers") as Promise<Array<Array<string | number>>>,
       )
