@@ -13,12 +13,12 @@
  * Each component has connections of its own, as separate processes would. The cluster is this
  * test's own (it kills a node), with a 1 s `cluster-node-timeout` so that the promotion is quick.
  */
-import { createServer } from "node:net"
 import { Actor, EddyConfig, EventTailer, JobEvent, JobStatus, Producer, RedisClient, Settings } from "@eddy/core"
 import { Auth, Gateway } from "@eddy/gateway"
 import { Worker } from "@eddy/workers"
 import { Cause, type Context, Effect, Either, Exit, Layer, Logger, LogLevel, Schema, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freePort } from "../packages/core/test/support/FreePort.js"
 import * as TestCluster from "./support/TestCluster.js"
 
 let cluster: Awaited<ReturnType<typeof TestCluster.startAsync>>
@@ -68,17 +68,6 @@ const fail = (t: Tally, tag: string) => t.failures.set(tag, (t.failures.get(tag)
 /** The tag of a failed exit's error (or what else ended it). */
 const tagOf = (cause: Cause.Cause<{ readonly _tag: string }>) =>
   Cause.failureOption(cause).pipe((failure) => (failure._tag === "Some" ? failure.value._tag : "defect"))
-
-/** A port that was free a moment ago. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 describe("eddy through a master's failover", () => {
   it("carries on by itself; no job ends twice or is stranded; durable submissions are all kept", async () => {

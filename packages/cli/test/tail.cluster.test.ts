@@ -4,8 +4,8 @@
  */
 import { Actor, Producer, RedisClient, StreamKeys } from "@eddy/core"
 import { Effect, Schema } from "effect"
-import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
+import * as ClusterClients from "../../core/test/support/ClusterClients.js"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { eventually, killAll, linesOf, start } from "./support/Eddy.js"
 
@@ -22,22 +22,7 @@ const keyFor = (p: number): string => {
 
 /** The names of the clients of each master of the run's cluster. */
 const clientsOfMasters = () =>
-  Promise.all(
-    TestRedis.clusterTarget().nodes.map(async ({ host, port }) => {
-      const node = new Redis({ host, port, lazyConnect: true })
-      try {
-        await node.connect()
-        const [role] = (await node.role()) as [string]
-        if (role !== "master") return undefined
-        return ((await node.client("LIST")) as string)
-          .split("\n")
-          .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? "")
-          .filter((name) => name !== "")
-      } finally {
-        node.disconnect()
-      }
-    }),
-  ).then((nodes) => nodes.filter((names) => names !== undefined))
+  ClusterClients.perNode().then((nodes) => nodes.filter((node) => node.master).map((node) => node.names))
 
 describe("eddy tail on a cluster", () => {
   it("prints the events of every partition, following every master at once", async () => {

@@ -6,7 +6,7 @@
 import { EventTailer, Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { Redis } from "ioredis"
+import * as ClusterClients from "../../core/test/support/ClusterClients.js"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import { Many } from "./fixtures/contracts.js"
 import * as H from "./fixtures/Harness.js"
@@ -14,27 +14,18 @@ import * as WorkerProcess from "./fixtures/WorkerProcess.js"
 
 const partitions = 12
 
-/** Per node (`host:port`): its role, and the names of the connections of process `pid` on it. */
+/** Per node: its role, and the names of the connections of process `pid` on it. */
 const connectionsOn = (pid: number) =>
-  Effect.promise(async () => {
-    const result: Array<{ node: string; master: boolean; names: ReadonlyArray<string> }> = []
-    for (const { host, port } of TestRedis.clusterTarget().nodes) {
-      const direct = new Redis({ host, port, lazyConnect: true })
-      try {
-        const role = (await direct.role()) as [string, ...Array<unknown>]
-        const list = (await direct.client("LIST")) as string
-        const names = list
-          .split("\n")
-          .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? "")
-          // ioredis's slot-map refresh opens a short-lived connection now and then; not held.
-          .filter((name) => name.includes(`:${pid}:`) && !name.startsWith("ioredis-cluster(refresher)"))
-        result.push({ node: `${host}:${port}`, master: role[0] === "master", names })
-      } finally {
-        direct.disconnect()
-      }
-    }
-    return result
-  })
+  Effect.promise(() =>
+    ClusterClients.perNode().then((nodes) =>
+      nodes.map(({ node, master, names }) => ({
+        node,
+        master,
+        // ioredis's slot-map refresh opens a short-lived connection now and then; not held.
+        names: names.filter((name) => name.includes(`:${pid}:`) && !name.startsWith("ioredis-cluster(refresher)")),
+      })),
+    ),
+  )
 
 describe("connections on a Redis Cluster", () => {
   it.scopedLive(

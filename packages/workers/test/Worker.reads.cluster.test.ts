@@ -9,7 +9,7 @@
 import { Actor, EventTailer, Producer, RedisClient, Settings, StreamKeys } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, Schema, Scope } from "effect"
-import { Redis } from "ioredis"
+import * as ClusterClients from "../../core/test/support/ClusterClients.js"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
 import * as Worker from "../src/Worker.js"
 import { Many } from "./fixtures/contracts.js"
@@ -56,26 +56,8 @@ const workerIn = (scope: Scope.Scope, prefix: string, name: string, options: Wor
 
 /** Every node of the run's cluster, its role now, and the names of its clients. */
 const clientsPerNode = Effect.promise(() =>
-  Promise.all(
-    TestRedis.clusterTarget().nodes.map(async ({ host, port }) => {
-      const node = new Redis({ host, port, lazyConnect: true })
-      try {
-        await node.connect()
-        const [role] = (await node.role()) as [string]
-        const list = (await node.client("LIST")) as string
-        const names = list
-          .split("\n")
-          .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? "")
-          .filter((name) => name !== "")
-        const commands = list.split("\n").map((line) => ({
-          name: /(?:^| )name=(\S*)/.exec(line)?.[1] ?? "",
-          cmd: /(?:^| )cmd=(\S*)/.exec(line)?.[1] ?? "",
-        }))
-        return { port, role: role === "master" ? "master" : "replica", names, commands }
-      } finally {
-        node.disconnect()
-      }
-    }),
+  ClusterClients.perNode().then((nodes) =>
+    nodes.map((node) => ({ ...node, role: node.master ? ("master" as const) : ("replica" as const) })),
   ),
 )
 

@@ -16,7 +16,7 @@ import calculateSlot from "cluster-key-slot"
 import { Duration, Effect, Redacted, Runtime } from "effect"
 import { Cluster, type ClusterOptions, type Redis } from "ioredis"
 import type { ClusterTarget } from "../EddyConfig.js"
-import { type Connection, type LinkState, reconnectDelay } from "./RedisConnection.js"
+import { type Connection, type LinkState, reconnectDelay, scopedClient } from "./RedisConnection.js"
 
 /** The options of one cluster client; `timeout` bounds each command on its node connections. */
 export const clusterOptions = (
@@ -74,24 +74,16 @@ export const connectCluster = (
       Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: target.display, connection: role })))
     let state: LinkState = "connecting"
     let lostAt = 0
-    const cluster = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new Cluster(
-            target.nodes.map((node) => ({ host: node.host, port: node.port })),
-            options,
-          ),
-      ),
-      (cluster) =>
-        Effect.sync(() => {
-          state = "closing"
-        }).pipe(
-          // A blocking connection may sit in a BLOCK call that QUIT would wait out: just drop it.
-          Effect.zipRight(role === "command" ? Effect.tryPromise(() => cluster.quit()) : Effect.void),
-          Effect.timeout("1 second"),
-          Effect.ignore,
-          Effect.ensuring(Effect.sync(() => cluster.disconnect())),
+    const cluster = yield* scopedClient(
+      () =>
+        new Cluster(
+          target.nodes.map((node) => ({ host: node.host, port: node.port })),
+          options,
         ),
+      role,
+      () => {
+        state = "closing"
+      },
     )
     const waiting = new Set<() => void>()
     let said: string | undefined

@@ -50,6 +50,25 @@ export const notAnswered = <C>(connection: Connection<C>, bound: Duration.Durati
 export const silentPattern = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/
 
 /**
+ * A client (one connection or a cluster's) that closes with the scope: `closing` runs first (our own
+ * quit is not an outage), then a command client QUITs within 1 s and is dropped; a blocking one is
+ * dropped at once, since it may sit in a BLOCK call that QUIT would wait out.
+ */
+export const scopedClient = <C extends { quit(): Promise<unknown>; disconnect(): void }>(
+  open: () => C,
+  role: string,
+  closing: () => void,
+) =>
+  Effect.acquireRelease(Effect.sync(open), (client) =>
+    Effect.sync(closing).pipe(
+      Effect.zipRight(role === "command" ? Effect.tryPromise(() => client.quit()) : Effect.void),
+      Effect.timeout("1 second"),
+      Effect.ignore,
+      Effect.ensuring(Effect.sync(() => client.disconnect())),
+    ),
+  )
+
+/**
  * Opens one ioredis connection, logging its state changes once each; closed with the scope. Logs go
  * through `runtime`, the client's own: a connection opened lazily must not log with the
  * annotations (actor, jobId, …) of whichever caller happened to open it.
@@ -66,18 +85,12 @@ export const connect = (
       Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: display, connection: role })))
     let state: LinkState = "connecting"
     let lostAt = 0
-    const redis = yield* Effect.acquireRelease(
-      Effect.sync(() => new Redis(url, options)),
-      (redis) =>
-        Effect.sync(() => {
-          state = "closing"
-        }).pipe(
-          // A blocking connection may sit in a BLOCK call that QUIT would wait out: just drop it.
-          Effect.zipRight(role === "command" ? Effect.tryPromise(() => redis.quit()) : Effect.void),
-          Effect.timeout("1 second"),
-          Effect.ignore,
-          Effect.ensuring(Effect.sync(() => redis.disconnect())),
-        ),
+    const redis = yield* scopedClient(
+      () => new Redis(url, options),
+      role,
+      () => {
+        state = "closing"
+      },
     )
     // Callers waiting for `ready`. One listener for all of them: a `once("ready")` per caller would
     // pile up past Node's listener limit while Redis is away and many calls wait.
