@@ -16,7 +16,7 @@ import calculateSlot from "cluster-key-slot"
 import { Duration, Effect, Redacted, Runtime } from "effect"
 import { Cluster, type ClusterOptions, type Redis } from "ioredis"
 import type { ClusterTarget } from "../EddyConfig.js"
-import { type Connection, type LinkState, reconnectDelay, scopedClient } from "./RedisConnection.js"
+import { type Connection, type LinkState, readiness, reconnectDelay, scopedClient } from "./RedisConnection.js"
 
 /** The options of one cluster client; `timeout` bounds each command on its node connections. */
 export const clusterOptions = (
@@ -145,18 +145,10 @@ export const connectCluster = (
         if (troubled.delete(node) && state !== "closing") log(Effect.logInfo(`Redis node ${node} back`))
       })
     })
-    const whenReady = Effect.async<void>((resume) => {
-      if (cluster.status === "ready") return resume(Effect.void)
-      const wake = () => {
-        waiting.delete(wake)
-        resume(Effect.void)
-      }
-      waiting.add(wake)
-      return Effect.sync(() => waiting.delete(wake))
-    })
-    const trouble = () =>
-      cluster.status === "ready"
-        ? {}
-        : { ...(said === undefined ? {} : { said }), ...(lastError === undefined ? {} : { error: lastError }) }
+    const { whenReady, trouble } = readiness(
+      () => cluster.status === "ready",
+      waiting,
+      () => ({ said, lastError }),
+    )
     return { redis: cluster, whenReady, trouble } satisfies Connection<Cluster>
   })

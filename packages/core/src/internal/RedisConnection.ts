@@ -50,6 +50,31 @@ export const notAnswered = <C>(connection: Connection<C>, bound: Duration.Durati
 export const silentPattern = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/
 
 /**
+ * The wait for a client to be ready, and why it is not: one set of waiting callers for all calls
+ * (a `once("ready")` per caller would pile up past Node's listener limit while Redis is away).
+ */
+export const readiness = (
+  isReady: () => boolean,
+  waiting: Set<() => void>,
+  why: () => { readonly said: string | undefined; readonly lastError: string | undefined },
+) => ({
+  whenReady: Effect.async<void>((resume) => {
+    if (isReady()) return resume(Effect.void)
+    const wake = () => {
+      waiting.delete(wake)
+      resume(Effect.void)
+    }
+    waiting.add(wake)
+    return Effect.sync(() => waiting.delete(wake))
+  }),
+  trouble: () => {
+    if (isReady()) return {}
+    const { said, lastError } = why()
+    return { ...(said === undefined ? {} : { said }), ...(lastError === undefined ? {} : { error: lastError }) }
+  },
+})
+
+/**
  * A client (one connection or a cluster's) that closes with the scope: `closing` runs first (our own
  * quit is not an outage), then a command client QUITs within 1 s and is dropped; a blocking one is
  * dropped at once, since it may sit in a BLOCK call that QUIT would wait out.
@@ -155,19 +180,11 @@ export const connect = (
         })
       }, 500).unref()
     })
-    const whenReady = Effect.async<void>((resume) => {
-      if (redis.status === "ready") return resume(Effect.void)
-      const wake = () => {
-        waiting.delete(wake)
-        resume(Effect.void)
-      }
-      waiting.add(wake)
-      return Effect.sync(() => waiting.delete(wake))
-    })
-    const trouble = () =>
-      redis.status === "ready"
-        ? {}
-        : { ...(said === undefined ? {} : { said }), ...(lastError === undefined ? {} : { error: lastError }) }
+    const { whenReady, trouble } = readiness(
+      () => redis.status === "ready",
+      waiting,
+      () => ({ said, lastError }),
+    )
     return { redis, whenReady, trouble } satisfies Connection<Redis>
   })
 
