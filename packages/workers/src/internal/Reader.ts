@@ -123,17 +123,23 @@ const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration, r
     // A cluster round may bring several replies (one per node): the inboxes are drained when
     // every one of them is.
     let drained = true
+    // On a cluster, once one node brought deliveries the other nodes' reads need not wait out
+    // their slice: their blocked reads are ended (as if their time were up) and none starts.
+    let brought = false
     yield* NodeReads.round(redis, {
       keys: inboxes.map((inbox) => inbox.key),
       read: (connection, keys, blockMs) => connection.call("xreadgroup", ...readArgs(state, keys, count, blockMs)),
       onReply: (reply) => {
         if (!isDrained(reply, count)) drained = false
-        return received(state, parse(state, reply))
+        const deliveries = parse(state, reply)
+        if (deliveries.length === 0 || !redis.cluster || brought) return received(state, deliveries)
+        brought = true
+        return Effect.zipRight(redis.unblock("read"), received(state, deliveries))
       },
       blockFor,
       channel: "read",
       rotation,
-      proceed: () => !state.stopping,
+      proceed: () => !state.stopping && !brought,
     })
     state.quiet = drained
   })
@@ -269,6 +275,7 @@ const accepted = (state: WorkerState.WorkerState, claimed: ReadonlyArray<Deliver
 
 /** Most claims on the wire at once: while one's jobs run, the next is read and started in Redis. */
 const claimsAhead = 2 // per target (actor × partition)
+const smallestClaim = 10
 
 /**
  * Puts claims on the wire, up to `claimsAhead` per target, each for a share of the concurrency (split over
@@ -290,7 +297,12 @@ const claimAhead = (state: WorkerState.WorkerState, inboxes: ReadonlyArray<Worke
   const order = [...targets.values()]
   // Each target (actor × partition) may have its own claims on the wire.
   const most = claimsAhead * Math.max(1, order.length)
-  const chunk = Math.max(1, Math.ceil(state.concurrency / most))
+  // At least `smallestClaim` jobs a claim (within half the concurrency): split over many partitions
+  // the share fell to 3, and each call's fixed cost came with every 3 jobs (docs/benchmarks.md, scale).
+  const chunk = Math.max(
+    Math.ceil(state.concurrency / most),
+    Math.min(Math.ceil(state.concurrency / claimsAhead), smallestClaim),
+  )
   let tries = most
   while (state.claimsInFlight < most && tries-- > 0 && !state.quiet) {
     const room = Slots.room(state.slots)
