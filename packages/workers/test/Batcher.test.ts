@@ -110,4 +110,43 @@ describe("Batcher", () => {
         expect(Exit.isInterrupted(late)).toBe(true)
       }),
   )
+
+  it.live("with two flushers, a batch gathers and goes while another is still on the wire; one flusher waits", () =>
+    Effect.gen(function* () {
+      const callsOnWire = (flushers: number) =>
+        Effect.gen(function* () {
+          const answer = yield* Deferred.make<void>()
+          let onWire = 0
+          let most = 0
+          const batcher = yield* Batcher.make({
+            groupOf: (_: number) => "g",
+            // Each call stays on the wire until released: a second call can only start if a second flusher exists.
+            run: (items: ReadonlyArray<number>) =>
+              Effect.sync(() => {
+                onWire++
+                most = Math.max(most, onWire)
+              }).pipe(
+                Effect.zipRight(Deferred.await(answer)),
+                Effect.map(() => {
+                  onWire--
+                  return items.map((n) => Either.right(n))
+                }),
+              ),
+            maxBatch: 10,
+            flushers,
+          })
+          const first = yield* Effect.fork(batcher.call(1))
+          yield* Effect.sleep("20 millis")
+          const second = yield* Effect.fork(batcher.call(2))
+          yield* Effect.sleep("20 millis")
+          const seen = most
+          yield* Deferred.succeed(answer, undefined)
+          expect(yield* Fiber.join(first)).toBe(1)
+          expect(yield* Fiber.join(second)).toBe(2)
+          return seen
+        }).pipe(Effect.scoped)
+      expect(yield* callsOnWire(2)).toBe(2)
+      expect(yield* callsOnWire(1)).toBe(1)
+    }),
+  )
 })

@@ -66,6 +66,8 @@ export const make = <A, B, E, F, R>(options: {
   readonly run: (items: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<Either.Either<B, E>>, F, R>
   /** Most items in one call. */
   readonly maxBatch: number
+  /** Most calls on the wire at once (default 1): with more, a batch gathers while another is answered. */
+  readonly flushers?: number
 }): Effect.Effect<Batcher<A, B, E | F>, never, Scope.Scope | R> =>
   Effect.gen(function* () {
     // A plain array and one waiting callback rather than an Effect `Queue`: at low load every
@@ -73,15 +75,14 @@ export const make = <A, B, E, F, R>(options: {
     // worker's young-generation collections.
     let waiting: Array<Pending<A, B, E | F>> = []
     let closed = false
-    let wakeFlusher: (() => void) | undefined
+    // Flushers waiting for items: an offer wakes one.
+    let idle: Array<() => void> = []
     const nextItems = Effect.async<void>((resume) => {
       if (waiting.length > 0) return resume(Effect.void)
-      wakeFlusher = () => {
-        wakeFlusher = undefined
-        resume(Effect.void)
-      }
+      const wake = () => resume(Effect.void)
+      idle.push(wake)
       return Effect.sync(() => {
-        wakeFlusher = undefined
+        idle = idle.filter((other) => other !== wake)
       })
     })
     const runGroup = (group: ReadonlyArray<Pending<A, B, E | F>>) =>
@@ -99,6 +100,7 @@ export const make = <A, B, E, F, R>(options: {
       yield* nextItems
       // Let the other fibers woken in this round ask too before the batch is cut.
       yield* Effect.yieldNow()
+      if (waiting.length === 0) return
       const batch = waiting.length <= options.maxBatch ? waiting : waiting.slice(0, options.maxBatch)
       waiting = batch === waiting ? [] : waiting.slice(options.maxBatch)
       const groups = new Map<string, Array<Pending<A, B, E | F>>>()
@@ -113,24 +115,24 @@ export const make = <A, B, E, F, R>(options: {
       if (groups.size === 1) yield* runGroup([...groups.values()][0] ?? [])
       else yield* Effect.forEach(groups.values(), runGroup, { concurrency: "unbounded", discard: true })
     })
-    yield* Effect.forkScoped(
-      flush.pipe(
-        Effect.forever,
-        Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            closed = true
-            const left = waiting
-            waiting = []
-            for (const pending of left) pending.answer(interrupted)
-          }),
+    const closeAll = Effect.sync(() => {
+      closed = true
+      const left = waiting
+      waiting = []
+      for (const pending of left) pending.answer(interrupted)
+    })
+    for (let i = 0; i < (options.flushers ?? 1); i++)
+      yield* Effect.forkScoped(
+        flush.pipe(
+          Effect.forever,
+          Effect.onInterrupt(() => closeAll),
         ),
-      ),
-    )
+      )
     const offer = (item: A, answer: (exit: Exit.Exit<B, E | F>) => void) => {
       // Closed (its scope is gone): nobody would ever answer.
       if (closed) return answer(interrupted)
       waiting.push({ item, answer })
-      wakeFlusher?.()
+      idle.shift()?.()
     }
     return {
       offer,

@@ -11,6 +11,7 @@ import { Cause, type Duration, Effect, Either, Exit, Option, Queue, Runtime, Sch
 import * as Batcher from "./Batcher.js"
 import * as JobRunner from "./JobRunner.js"
 import * as Slots from "./Slots.js"
+import * as Turns from "./Turns.js"
 import * as WorkerState from "./WorkerState.js"
 
 export type XReadGroupReply = NodeReads.StreamReply
@@ -211,17 +212,21 @@ export const makeBatches = (state: WorkerState.WorkerState) =>
       groupOf: (completion: WorkerState.Completion) => Slots.inboxOf(completion.delivery),
       run: (completions: ReadonlyArray<WorkerState.Completion>) => completeAndClaim(state, completions),
       maxBatch: WorkerState.maxBatch,
+      flushers: claimsAhead,
     }),
   }) satisfies Effect.Effect<WorkerState.Batches, never, unknown>
 
 /**
  * How many jobs of an actor a completion batch of `completing` jobs may claim: none once drained,
- * paused, stopping or rate-limited. The batch's own jobs are recorded before the claim in the same
+ * paused, stopping or rate-limited, or when the worker hosts other actors. The batch's own jobs are recorded before the claim in the same
  * call, so their room counts as free for it.
  */
 const claimableWith = (state: WorkerState.WorkerState, actor: string, completing: number): number => {
   if (state.stopping || state.quiet || state.paused.has(actor)) return 0
   if (state.handlers.get(actor)?.contract.policy.rateLimit !== undefined) return 0
+  // With several actors the reader shares the room out in turn (see `claimAhead`): an actor whose
+  // completions claimed its next jobs would keep the room and starve the others.
+  if (state.handlers.size > 1) return 0
   const room = Slots.roomFor(state.slots, actor) + completing
   return Math.max(0, Math.min(room, Math.ceil(state.concurrency / claimsAhead)))
 }
@@ -247,13 +252,13 @@ const completeAndClaim = (state: WorkerState.WorkerState, completions: ReadonlyA
         unreserve()
         if (claimed.length < next) state.quiet = true
         if (claimed.length > 0) {
-          // Recorded jobs leave first, so that what the call claimed starts in their room now.
+          // Recorded jobs leave first, so that what the call claimed starts in their room.
           completions.forEach((completion, i) => {
             const job = Slots.job(state.slots, Slots.keyOf(completion.delivery))
             if (job !== undefined && answers[i] !== undefined && Either.isRight(answers[i]))
               Slots.remove(state.slots, job)
           })
-          accepted(state, claimed)
+          accepted(state, actor, claimed)
         }
         return answers
       }),
@@ -261,16 +266,27 @@ const completeAndClaim = (state: WorkerState.WorkerState, completions: ReadonlyA
     )
   })
 
-/** What a claim brought: held, then started as the slots allow. */
-const accepted = (state: WorkerState.WorkerState, claimed: ReadonlyArray<Deliveries.Claimed>): void => {
-  const starts = new Map<string, Slots.Claimed>()
-  for (const { delivery, started } of claimed) starts.set(Slots.keyOf(delivery), started)
-  Slots.hold(
-    state.slots,
-    claimed.map(({ delivery }) => delivery),
-    starts,
-  )
-  dispatch(state)
+/**
+ * What a claim brought: held, then started as the slots allow, in a turn of the event loop of its
+ * own (see `Turns`). Until then its room stays reserved and it counts as a claim in flight.
+ */
+const accepted = (state: WorkerState.WorkerState, actor: string, claimed: ReadonlyArray<Deliveries.Claimed>): void => {
+  if (claimed.length === 0) return
+  Slots.reserve(state.slots, actor, claimed.length)
+  state.claimsInFlight++
+  Turns.run(state.turns, () => {
+    state.claimsInFlight--
+    Slots.unreserve(state.slots, actor, claimed.length)
+    const starts = new Map<string, Slots.Claimed>()
+    for (const { delivery, started } of claimed) starts.set(Slots.keyOf(delivery), started)
+    Slots.hold(
+      state.slots,
+      claimed.map(({ delivery }) => delivery),
+      starts,
+    )
+    dispatch(state)
+    Queue.unsafeOffer(state.slots.wake, undefined)
+  })
 }
 
 /** Most claims on the wire at once: while one's jobs run, the next is read and started in Redis. */
@@ -328,7 +344,7 @@ const claim = (state: WorkerState.WorkerState, partition: number, actor: string,
     Slots.unreserve(state.slots, actor, count)
     if (Exit.isSuccess(exit)) {
       if (exit.value.length < count) state.quiet = true
-      accepted(state, exit.value)
+      accepted(state, actor, exit.value)
     } else failed(state, exit.cause)
     Queue.unsafeOffer(state.slots.wake, undefined)
   })

@@ -10,6 +10,7 @@ import { Effect, Queue, type Runtime, type Scope } from "effect"
 import type * as Handler from "../Handler.js"
 import type * as Batcher from "./Batcher.js"
 import * as Slots from "./Slots.js"
+import * as Turns from "./Turns.js"
 
 /** One inbox this worker reads. */
 export interface Inbox {
@@ -64,6 +65,8 @@ export interface WorkerState {
   claimTurn: number
   /** Claims (and rate-limited reads) on the wire: each holds its room reserved in the slots. */
   claimsInFlight: number
+  /** Claimed batches waiting for a turn of the event loop of their own (see `Turns`). */
+  readonly turns: Turns.Turns
   /** A claim that failed since the reader last looked: the reader fails with it (and backs off). */
   claimFailure: RedisClient.RedisError | undefined
   /**
@@ -112,6 +115,7 @@ export const make = (options: {
       quiet: false,
       claimTurn: 0,
       claimsInFlight: 0,
+      turns: Turns.make(),
       claimFailure: undefined,
       paused: new Set(),
       promoteSoon: yield* Queue.sliding<void>(1),
