@@ -39,6 +39,7 @@ import {
   type Scope,
 } from "effect"
 import type * as Handler from "./Handler.js"
+import * as Claims from "./internal/Claims.js"
 import * as JobRunner from "./internal/JobRunner.js"
 import * as Maintenance from "./internal/Maintenance.js"
 import * as Reader from "./internal/Reader.js"
@@ -107,7 +108,7 @@ export const make = (
       concurrency: options.concurrency ?? 50,
       handlers: options.handlers,
       keyspace,
-      batches: Reader.makeBatches,
+      batches: Claims.makeBatches,
       progressThrottleMs: Duration.toMillis(Duration.decode(options.progressThrottle ?? "250 millis")),
     })
     yield* Reader.ensureGroups(state)

@@ -11,9 +11,9 @@
 import { hostname } from "node:os"
 import { Deliveries, JobStore, type RedisClient, type Settings, WorkerPresence } from "@eddy/core"
 import { Duration, Effect, Queue, Schedule } from "effect"
+import * as Dispatch from "./Dispatch.js"
 import * as Housekeeping from "./Housekeeping.js"
 import * as JobRunner from "./JobRunner.js"
-import * as Reader from "./Reader.js"
 import * as Slots from "./Slots.js"
 import type * as WorkerState from "./WorkerState.js"
 
@@ -131,7 +131,7 @@ export const reclaimer = (state: WorkerState.WorkerState): Effect.Effect<void, n
             `reclaimed ${reclaimed.deliveries.length} stalled deliveries of ${inbox.actor}` +
               (reclaimed.deadLettered > 0 ? `; dead-lettered ${reclaimed.deadLettered} past maxDeliveries` : ""),
           )
-        yield* Reader.accept(state, reclaimed.deliveries)
+        yield* Dispatch.accept(state, reclaimed.deliveries)
       }),
     { discard: true },
   )
@@ -174,7 +174,7 @@ export const refreshPauses = (state: WorkerState.WorkerState): Effect.Effect<voi
         resumed = true
       }
     for (const actor of paused) if (state.handlers.has(actor)) state.paused.add(actor)
-    if (resumed) Reader.dispatch(state)
+    if (resumed) Dispatch.dispatch(state)
   })
 
 /** `refreshPauses` every second. */
