@@ -27,7 +27,7 @@ export const makeBatches = (state: WorkerState.WorkerState) =>
       maxBatch: WorkerState.maxBatch,
     }),
     complete: Batcher.make({
-      groupOf: (completion: WorkerState.Completion) => Slots.inboxOf(completion.delivery),
+      groupOf: (completion: WorkerState.Completion) => completion.job.inbox,
       run: (completions: ReadonlyArray<WorkerState.Completion>) => completeAndClaim(state, completions),
       maxBatch: WorkerState.maxBatch,
       flushers: claimsAhead,
@@ -72,9 +72,7 @@ const completeAndClaim = (state: WorkerState.WorkerState, completions: ReadonlyA
         if (claimed.length > 0) {
           // Recorded jobs leave first, so that what the call claimed starts in their room.
           completions.forEach((completion, i) => {
-            const job = Slots.job(state.slots, Slots.keyOf(completion.delivery))
-            if (job !== undefined && answers[i] !== undefined && Either.isRight(answers[i]))
-              Slots.remove(state.slots, job)
+            if (answers[i] !== undefined && Either.isRight(answers[i])) Slots.remove(state.slots, completion.job)
           })
           accepted(state, actor, claimed)
         }
@@ -95,13 +93,7 @@ const accepted = (state: WorkerState.WorkerState, actor: string, claimed: Readon
   Turns.run(state.turns, () => {
     state.claimsInFlight--
     Slots.unreserve(state.slots, actor, claimed.length)
-    const starts = new Map<string, Slots.Claimed>()
-    for (const { delivery, started } of claimed) starts.set(Slots.keyOf(delivery), started)
-    Slots.hold(
-      state.slots,
-      claimed.map(({ delivery }) => delivery),
-      starts,
-    )
+    Slots.holdClaimed(state.slots, claimed)
     Dispatch.dispatch(state)
     Queue.unsafeOffer(state.slots.wake, undefined)
   })

@@ -216,7 +216,7 @@ const ended = (
   if (job.stopReason === undefined && Exit.isSuccess(exit)) {
     const output = prepared.encodeOutput(exit.value)
     if (Either.isRight(output)) {
-      const completion = { delivery: job.delivery, output: output.right }
+      const completion = { job, delivery: job.delivery, output: output.right }
       state.batches.complete.offer(completion, (result) => {
         if (Exit.isSuccess(result)) {
           prepared.metrics.succeeded.unsafeUpdate(1, [])

@@ -137,7 +137,7 @@ export const outcome = (
   // decides (a requested cancel wins; a lost lease is refused).
   const output = prepared.encodeOutput(exit.value)
   return Either.isRight(output)
-    ? complete(state, prepared, { delivery: job.delivery, output: output.right })
+    ? complete(state, prepared, { job, delivery: job.delivery, output: output.right })
     : fail(
         state,
         job,

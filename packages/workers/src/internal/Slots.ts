@@ -16,6 +16,8 @@ export type Claimed = Deliveries.Claimed["started"]
 /** A job this process holds. */
 export interface Job {
   readonly key: string
+  /** Its inbox (see `inboxOf`), made once: batches are grouped by it. */
+  readonly inbox: string
   readonly delivery: Deliveries.Delivery
   /** Started already (by `claim`, with its read): the start's answer. */
   readonly claimed: Claimed | undefined
@@ -152,13 +154,27 @@ export const hold = (
   deliveries: ReadonlyArray<Deliveries.Delivery>,
   claimed?: ReadonlyMap<string, Claimed>,
 ): void => {
-  const state = stateOf(slots)
-  const known = new Set(state.buffer.map((h) => h.key))
+  const add = holder(slots)
   for (const delivery of deliveries) {
     const key = keyOf(delivery)
-    if (known.has(key) || state.inFlight.has(key)) continue
+    add(key, delivery, claimed?.get(key))
+  }
+}
+
+/** `hold` for what a claim answered: each delivery with its start, its key made once. */
+export const holdClaimed = (slots: Slots, claimed: ReadonlyArray<Deliveries.Claimed>): void => {
+  const add = holder(slots)
+  for (const { delivery, started } of claimed) add(keyOf(delivery), delivery, started)
+}
+
+/** Adds one delivery to the buffer unless it is held already (in flight, or buffered). */
+const holder = (slots: Slots) => {
+  const state = stateOf(slots)
+  const known = new Set(state.buffer.map((h) => h.key))
+  return (key: string, delivery: Deliveries.Delivery, claimed: Claimed | undefined): void => {
+    if (known.has(key) || state.inFlight.has(key)) return
     known.add(key)
-    state.buffer.push({ key, delivery, claimed: claimed?.get(key) })
+    state.buffer.push({ key, delivery, claimed })
     bump(state, delivery.actor, 1)
   }
 }
@@ -189,6 +205,7 @@ export const startable = (slots: Slots, canStart: (actor: string) => boolean): R
     }
     const job: Job = {
       key: entry.key,
+      inbox: inboxOf(entry.delivery),
       delivery: entry.delivery,
       claimed: entry.claimed,
       stopReason: undefined,

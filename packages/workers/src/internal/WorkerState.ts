@@ -31,6 +31,8 @@ export interface Batches {
 
 /** A success to record. */
 export interface Completion {
+  /** The job it records (its slots entry: no lookup by key when the answer comes). */
+  readonly job: Slots.Job
   readonly delivery: Deliveries.Delivery
   readonly output: string
 }
