@@ -19,20 +19,21 @@ export interface ResultOptions {
   readonly failFast?: boolean
 }
 
+/** The outcome of a dead-lettered job, as its record or its event tells it. */
+const deadLettered = (
+  jobId: string,
+  reason: JobDeadLettered["reason"],
+  error: JobDeadLettered["error"],
+): Option.Option<Effect.Effect<unknown, ResultFailure>> =>
+  Option.some(Effect.fail(new JobDeadLettered({ jobId, reason, ...(error === undefined ? {} : { error }) })))
+
+/** The outcome a job's status gives once it has ended; none while it waits or runs. */
 const outcomeOfStatus = (status: JobStatus.JobStatus): Option.Option<Effect.Effect<unknown, ResultFailure>> => {
   switch (status.state) {
     case "succeeded":
       return Option.some(Effect.succeed(status.output))
     case "deadLettered":
-      return Option.some(
-        Effect.fail(
-          new JobDeadLettered({
-            jobId: status.jobId,
-            reason: status.deadLetterReason ?? "attemptsExhausted",
-            ...(status.error === undefined ? {} : { error: status.error }),
-          }),
-        ),
-      )
+      return deadLettered(status.jobId, status.deadLetterReason ?? "attemptsExhausted", status.error)
     case "cancelled":
       return Option.some(Effect.fail(new JobCancelled({ jobId: status.jobId })))
     default:
@@ -40,6 +41,7 @@ const outcomeOfStatus = (status: JobStatus.JobStatus): Option.Option<Effect.Effe
   }
 }
 
+/** The outcome an event gives: none for an event that does not end the wait. */
 const outcomeOfEvent = (
   event: JobEvent.JobEvent,
   failFast: boolean,
@@ -48,15 +50,7 @@ const outcomeOfEvent = (
     case "succeeded":
       return Option.some(Effect.succeed(event.output))
     case "deadLettered":
-      return Option.some(
-        Effect.fail(
-          new JobDeadLettered({
-            jobId: event.jobId,
-            reason: event.reason,
-            ...(event.error === undefined ? {} : { error: event.error }),
-          }),
-        ),
-      )
+      return deadLettered(event.jobId, event.reason, event.error)
     case "cancelled":
       return Option.some(Effect.fail(new JobCancelled({ jobId: event.jobId })))
     case "failed":
