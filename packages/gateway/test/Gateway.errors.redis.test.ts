@@ -5,17 +5,14 @@
  */
 import { EmbeddedRedis, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Scope } from "effect"
+import { Duration, Effect } from "effect"
 import * as Actors from "./support/Actors.js"
 import * as TestGateway from "./support/TestGateway.js"
 
 describe("503", () => {
   it.scopedLive("with Redis down, answers are a quick 503 with Retry-After, never a hang or a stack", () =>
     Effect.gen(function* () {
-      const redisScope = yield* Scope.make()
-      const redis = yield* EmbeddedRedis.start({ ephemeral: true, stopGrace: "2 seconds" }).pipe(
-        Scope.extend(redisScope),
-      )
+      const redis = yield* TestGateway.stoppableRedis
       yield* Effect.gen(function* () {
         const url = yield* TestGateway.baseUrl
         const ready = yield* TestGateway.request(`${url}/readyz`)
@@ -25,7 +22,7 @@ describe("503", () => {
         expect(before.status).toBe(202)
         const { jobId } = before.body as { jobId: string }
 
-        yield* Scope.close(redisScope, Exit.void)
+        yield* redis.stop
 
         // The client's bound is 1 s (TestGateway); allow 1.5 s more for a loaded machine.
         const bound = 2_500
