@@ -4,9 +4,9 @@
  * correlation id, the events tail (JSON and SSE), the overview stream, the key's session, and
  * the `/ui` pages.
  */
-import { Actor, EmbeddedRedis } from "@eddy/core"
+import { Actor } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Schema, Scope } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import * as Worker from "../../workers/src/Worker.js"
 import * as Actors from "./support/Actors.js"
 import * as TestGateway from "./support/TestGateway.js"
@@ -205,15 +205,12 @@ describe("dashboard endpoints", () => {
 
   it.scopedLive("with Redis down the overview says so instead of failing; the other calls answer 503", () =>
     Effect.gen(function* () {
-      const redisScope = yield* Scope.make()
-      const redis = yield* EmbeddedRedis.start({ ephemeral: true, stopGrace: "2 seconds" }).pipe(
-        Scope.extend(redisScope),
-      )
+      const redis = yield* TestGateway.stoppableRedis
       yield* Effect.gen(function* () {
         const url = yield* TestGateway.baseUrl
         const up = yield* TestGateway.request(`${url}/v1/overview`)
         expect(up.body).toMatchObject({ redis: { up: true } })
-        yield* Scope.close(redisScope, Exit.void)
+        yield* redis.stop
         // The snapshot is read at most once a second: the next one says Redis is down.
         const down = yield* TestGateway.eventually(
           TestGateway.request(`${url}/v1/overview`),

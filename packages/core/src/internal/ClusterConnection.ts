@@ -13,10 +13,11 @@
  * commands to it.
  */
 import calculateSlot from "cluster-key-slot"
-import { Duration, Effect, Redacted, Runtime } from "effect"
+import { Duration, Effect, Redacted, type Runtime } from "effect"
 import { Cluster, type ClusterOptions, type Redis } from "ioredis"
 import type { ClusterTarget } from "../EddyConfig.js"
-import { type Connection, type LinkState, readiness, reconnectDelay, scopedClient } from "./RedisConnection.js"
+import { watchLink } from "./LinkState.js"
+import { type Connection, reconnectDelay, scopedClient } from "./RedisConnection.js"
 
 /** The options of one cluster client; `timeout` bounds each command on its node connections. */
 export const clusterOptions = (
@@ -70,10 +71,12 @@ export const connectCluster = (
   options: ClusterOptions,
 ) =>
   Effect.gen(function* () {
-    const log = (effect: Effect.Effect<void>) =>
-      Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: target.display, connection: role })))
-    let state: LinkState = "connecting"
-    let lostAt = 0
+    const { link, log, ready, lose, reportLost, closing, whenReady, trouble } = watchLink(
+      runtime,
+      { redis: target.display, connection: role },
+      "Redis cluster connection",
+      () => cluster.status === "ready",
+    )
     const cluster = yield* scopedClient(
       () =>
         new Cluster(
@@ -81,43 +84,28 @@ export const connectCluster = (
           options,
         ),
       role,
-      () => {
-        state = "closing"
-      },
+      closing,
     )
-    const waiting = new Set<() => void>()
-    let said: string | undefined
-    let lastError: string | undefined
     // Nodes whose trouble was logged and not yet their return.
     const troubled = new Set<string>()
     const nodeTrouble = (node: string, why: string) => {
-      lastError = `${node}: ${why}`
-      if (state !== "up" || troubled.has(node)) return
+      link.lastError = `${node}: ${why}`
+      if (link.state !== "up" || troubled.has(node)) return
       troubled.add(node)
       log(Effect.logWarning(`Redis node ${node} failing (${why}); its slots wait for it or its replica`))
     }
-    cluster.on("ready", () => {
-      if (state === "down") log(Effect.logInfo(`Redis cluster connection back after ${Date.now() - lostAt} ms`))
-      else if (state === "connecting") log(Effect.logDebug("Redis cluster connection up"))
-      state = "up"
-      said = undefined
-      lastError = undefined
-      for (const wake of [...waiting]) wake()
-    })
+    cluster.on("ready", ready)
     const lost = (reason: string) => {
-      if (state === "down" || state === "closing") return
-      state = "down"
-      lostAt = Date.now()
-      log(Effect.logWarning(`Redis cluster connection lost (${said ?? reason}); reconnecting with backoff`))
+      if (lose()) reportLost(reason)
     }
-    // Without listeners ioredis prints every failed reconnect; state changes are logged once above.
+    // Without listeners ioredis prints every failed reconnect; state changes are logged once (LinkState).
     cluster.on("error", (error: Error) => {
-      lastError = error.message
+      link.lastError = error.message
     })
-    cluster.on("close", () => lost(lastError ?? "closed"))
-    cluster.on("reconnecting", () => lost(lastError ?? "closed"))
+    cluster.on("close", () => lost(link.lastError ?? "closed"))
+    cluster.on("reconnecting", () => lost(link.lastError ?? "closed"))
     cluster.on("node error", (error: Error, node: string) => {
-      if (error.name === "ReplyError") said = error.message
+      if (error.name === "ReplyError") link.said = error.message
       nodeTrouble(node, error.message)
     })
     // A node leaving the pool is trouble only when its connection was in use: a new slot map also
@@ -125,7 +113,8 @@ export const connectCluster = (
     const used = new WeakSet<Redis>()
     const dropped = new WeakSet<Redis>()
     cluster.on("-node", (redis: Redis) => {
-      if (state === "up" && used.has(redis) && !dropped.has(redis)) nodeTrouble(nodeKey(redis), "its connection closed")
+      if (link.state === "up" && used.has(redis) && !dropped.has(redis))
+        nodeTrouble(nodeKey(redis), "its connection closed")
     })
     // No connection is held to a replica. ioredis takes the seeds for masters until its first slot
     // map says otherwise, then sends READONLY to each seed that is a replica, which opens a
@@ -142,13 +131,8 @@ export const connectCluster = (
       redis.once("connect", () => used.add(redis))
       redis.once("ready", () => {
         const node = nodeKey(redis)
-        if (troubled.delete(node) && state !== "closing") log(Effect.logInfo(`Redis node ${node} back`))
+        if (troubled.delete(node) && link.state !== "closing") log(Effect.logInfo(`Redis node ${node} back`))
       })
     })
-    const { whenReady, trouble } = readiness(
-      () => cluster.status === "ready",
-      waiting,
-      () => ({ said, lastError }),
-    )
     return { redis: cluster, whenReady, trouble } satisfies Connection<Cluster>
   })

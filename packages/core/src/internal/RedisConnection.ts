@@ -2,10 +2,11 @@
  * One ioredis connection to one server, as `RedisClient` uses it: opened with its state changes
  * logged once each, and calls on it bounded. The cluster's counterpart is `ClusterConnection`.
  */
-import { Duration, Effect, Runtime } from "effect"
+import { Duration, Effect, type Runtime } from "effect"
 import { Redis, type RedisOptions } from "ioredis"
 import { classify, type RedisError, RedisUnavailable } from "../RedisErrors.js"
 import { askRedis } from "./askRedis.js"
+import { watchLink } from "./LinkState.js"
 
 /** Reconnect delays: exponential from 50 ms, capped at 2 s, with full jitter above half. */
 export const reconnectDelay = (attempt: number): number => {
@@ -24,9 +25,6 @@ export const connectionOptions = (name: string, timeout: Duration.Duration | und
   retryStrategy: reconnectDelay,
   ...(timeout === undefined ? {} : { commandTimeout: Duration.toMillis(timeout) }),
 })
-
-/** `closing` is our own quit: the close that follows is not an outage. */
-export type LinkState = "connecting" | "up" | "down" | "closing"
 
 /** One ioredis connection, and a wait for it to be ready (the caller bounds the wait). */
 export interface Connection<C = Redis> {
@@ -48,31 +46,6 @@ export const notAnswered = <C>(connection: Connection<C>, bound: Duration.Durati
 
 // Errors that mean nobody is there to say anything: asking the server would tell nothing.
 export const silentPattern = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/
-
-/**
- * The wait for a client to be ready, and why it is not: one set of waiting callers for all calls
- * (a `once("ready")` per caller would pile up past Node's listener limit while Redis is away).
- */
-export const readiness = (
-  isReady: () => boolean,
-  waiting: Set<() => void>,
-  why: () => { readonly said: string | undefined; readonly lastError: string | undefined },
-) => ({
-  whenReady: Effect.async<void>((resume) => {
-    if (isReady()) return resume(Effect.void)
-    const wake = () => {
-      waiting.delete(wake)
-      resume(Effect.void)
-    }
-    waiting.add(wake)
-    return Effect.sync(() => waiting.delete(wake))
-  }),
-  trouble: () => {
-    if (isReady()) return {}
-    const { said, lastError } = why()
-    return { ...(said === undefined ? {} : { said }), ...(lastError === undefined ? {} : { error: lastError }) }
-  },
-})
 
 /**
  * A client (one connection or a cluster's) that closes with the scope: `closing` runs first (our own
@@ -106,85 +79,58 @@ export const connect = (
   options: RedisOptions,
 ) =>
   Effect.gen(function* () {
-    const log = (effect: Effect.Effect<void>) =>
-      Runtime.runFork(runtime)(effect.pipe(Effect.annotateLogs({ redis: display, connection: role })))
-    let state: LinkState = "connecting"
-    let lostAt = 0
-    const redis = yield* scopedClient(
-      () => new Redis(url, options),
-      role,
-      () => {
-        state = "closing"
-      },
+    const { link, log, ready, lose, reportLost, notReady, closing, whenReady, trouble } = watchLink(
+      runtime,
+      { redis: display, connection: role },
+      "Redis connection",
+      () => redis.status === "ready",
     )
-    // Callers waiting for `ready`. One listener for all of them: a `once("ready")` per caller would
-    // pile up past Node's listener limit while Redis is away and many calls wait.
-    const waiting = new Set<() => void>()
-    // Why the connection is down: what Redis itself said (a reply error, or what `askRedis` heard)
-    // and the last error ioredis reported, which for a refusal is only `write EPIPE` or a close.
-    let said: string | undefined
-    let lastError: string | undefined
+    const redis = yield* scopedClient(() => new Redis(url, options), role, closing)
     let asking = false
     let askedAt = Number.NEGATIVE_INFINITY
     // Asks the server why, in its own words; `then` runs once it has answered (or not). At most
     // once per 10 s while it has said nothing, so that a long outage never becomes a connection loop.
     const ask = (then: () => void) => {
-      if (asking || said !== undefined || Date.now() - askedAt < 10_000) return then()
+      if (asking || link.said !== undefined || Date.now() - askedAt < 10_000) return then()
       asking = true
       askedAt = Date.now()
       askRedis(url).then((answer) => {
         asking = false
-        if (answer !== undefined && state !== "up" && state !== "closing") said = answer
+        if (answer !== undefined && link.state !== "up" && link.state !== "closing") link.said = answer
         then()
       })
     }
-    redis.on("ready", () => {
-      if (state === "down") log(Effect.logInfo(`Redis connection back after ${Date.now() - lostAt} ms`))
-      else if (state === "connecting") log(Effect.logDebug("Redis connection up"))
-      state = "up"
-      said = undefined
-      lastError = undefined
-      for (const wake of [...waiting]) wake()
-    })
+    redis.on("ready", ready)
     const lost = (reason: string) => {
-      if (state === "down" || state === "closing") return
-      state = "down"
-      lostAt = Date.now()
+      if (!lose()) return
       const report = () => {
-        if (state === "down")
-          log(Effect.logWarning(`Redis connection lost (${said ?? reason}); reconnecting with backoff`))
+        if (link.state === "down") reportLost(reason)
       }
-      if (said !== undefined || silentPattern.test(reason)) report()
+      if (link.said !== undefined || silentPattern.test(reason)) report()
       else ask(report)
     }
-    redis.on("close", () => lost(lastError ?? "closed"))
-    // Without a listener ioredis prints every failed reconnect; the state change is logged once above.
+    redis.on("close", () => lost(link.lastError ?? "closed"))
+    // Without a listener ioredis prints every failed reconnect; the state change is logged once (LinkState).
     redis.on("error", (error: Error) => {
-      lastError = error.message
+      link.lastError = error.message
       // A reply error on connecting is Redis refusing us in its own words (NOAUTH, WRONGPASS).
-      if (error.name === "ReplyError") said = error.message
-      else if (silentPattern.test(error.message)) said = undefined
+      if (error.name === "ReplyError") link.said = error.message
+      else if (silentPattern.test(error.message)) link.said = undefined
       lost(error.message)
     })
     // Connected but not ready: ioredis waits quietly while Redis loads its data. Ask why, and
     // log it when Redis says something new (a change of state: refused, then loading).
     redis.on("connect", () => {
       setTimeout(() => {
-        if (state === "up" || state === "closing" || redis.status === "ready") return
-        const before = said
+        if (link.state === "up" || link.state === "closing" || redis.status === "ready") return
+        const before = link.said
         ask(() => {
-          if (said === undefined || said === before || state === "up" || state === "closing") return
-          if (state === "connecting") lostAt = Date.now()
-          state = "down"
-          log(Effect.logWarning(`Redis is not ready (${said}); waiting for it`))
+          if (link.said === undefined || link.said === before || link.state === "up" || link.state === "closing") return
+          notReady()
+          log(Effect.logWarning(`Redis is not ready (${link.said}); waiting for it`))
         })
       }, 500).unref()
     })
-    const { whenReady, trouble } = readiness(
-      () => redis.status === "ready",
-      waiting,
-      () => ({ said, lastError }),
-    )
     return { redis, whenReady, trouble } satisfies Connection<Redis>
   })
 

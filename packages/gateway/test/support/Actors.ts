@@ -5,6 +5,7 @@ import { Actor } from "@eddy/core"
 import { Effect, Schema } from "effect"
 import type { Handler } from "../../../workers/src/index.js"
 import * as Worker from "../../../workers/src/Worker.js"
+import * as TestGateway from "./TestGateway.js"
 
 /** Answers at once. */
 export const Greet = Actor.define("greet", {
@@ -70,3 +71,7 @@ export const order: Handler.Any = Worker.handle(Order, ({ items }) =>
 
 export const contracts: ReadonlyArray<Actor.Any> = [Greet, Slow, Poison, Order, Parked, Anything]
 export const handlers: ReadonlyArray<Handler.Any> = [greet, slow, poison, order]
+
+/** A gateway over these contracts, with workers running their handlers. */
+export const gateway = (options: Partial<TestGateway.Options> = {}): ReturnType<typeof TestGateway.layer> =>
+  TestGateway.layer({ contracts, handlers, ...options })

@@ -1,9 +1,9 @@
 /**
  * A whole eddy in one test process: the gateway on a free port of 127.0.0.1 and (optionally) a worker with handlers, over the run's redis-server with a fresh prefix.
  */
-import { type Actor, EventTailer, Producer, RedisClient, type Settings } from "@eddy/core"
+import { type Actor, EmbeddedRedis, EventTailer, Producer, RedisClient, type Settings } from "@eddy/core"
 import { HttpServer } from "@effect/platform"
-import { Duration, Effect, Layer, Schedule } from "effect"
+import { Duration, Effect, Exit, Layer, Schedule, Scope } from "effect"
 import { expect } from "vitest"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import type { Handler } from "../../../workers/src/index.js"
@@ -52,6 +52,16 @@ export const layer = (options: Options) => {
       : Layer.orDie(Worker.layer({ handlers: options.handlers, concurrency: 20, blockFor: "200 millis" }))
   return Layer.mergeAll(gateway, worker).pipe(Layer.provideMerge(base(options)))
 }
+
+/**
+ * A redis-server of its own, for a test that stops it midway (`stop`) to see the gateway over it
+ * answer with Redis down. Stopped with the test's scope at the latest.
+ */
+export const stoppableRedis = Effect.gen(function* () {
+  const scope = yield* Effect.acquireRelease(Scope.make(), (scope, exit) => Scope.close(scope, exit))
+  const redis = yield* EmbeddedRedis.start({ ephemeral: true, stopGrace: "2 seconds" }).pipe(Scope.extend(scope))
+  return { url: redis.url, stop: Scope.close(scope, Exit.void) }
+})
 
 /** The gateway's base URL, e.g. `http://127.0.0.1:40123`. */
 export const baseUrl = Effect.map(HttpServer.HttpServer, (server) => {
