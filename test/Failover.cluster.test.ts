@@ -169,8 +169,13 @@ describe("eddy through a master's failover", () => {
         else await sleep(100)
       }
       expect(promotedAt, "the replica was promoted").toBeGreaterThan(0)
-      // Load goes on for a while on the new topology, then stops.
+      // Load goes on for a while on the new topology, then stops: at least 4 s, and until every
+      // producer was acknowledged after it (up to 15 s). Half the durable producer's partitions are
+      // on the shard left without a replica, where each submission waits out its 1 s replica
+      // timeout, so a few seconds could pass with no acknowledgement by chance.
+      const carriedOn = () => Object.values(tallies).every((t) => t.acked.some((job) => job.at > promotedAt + 1_000))
       await sleep(4_000)
+      while (!carriedOn() && Date.now() - promotedAt < 15_000) await sleep(200)
       running = false
       await Promise.all(loops)
       await cluster.waitHealthy("30 seconds")
