@@ -71,8 +71,9 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  const readLoop = (positions: Array<string>) => {
-    const read = NodeReads.follow(redis, {
+  // Redis trouble: the connection service already logs the outage once; the read keeps trying.
+  const readLoop = (positions: Array<string>) =>
+    NodeReads.followThroughOutages(redis, {
       keys: streams,
       // Each log's position as the read is sent: a cluster's nodes read their own logs at once.
       read: (connection, keys, blockMs) =>
@@ -90,16 +91,6 @@ export const make = Effect.gen(function* () {
       channel: "tail",
       rotation: NodeReads.rotation(),
     })
-    // Redis trouble: the connection service already logs the outage once; keep trying, backing
-    // off afresh once reads have gone well for a while.
-    return Effect.retry(
-      read,
-      Schedule.exponential("100 millis").pipe(
-        Schedule.union(Schedule.spaced("2 seconds")),
-        Schedule.resetAfter("10 seconds"),
-      ),
-    )
-  }
 
   // The newest id of each log when reading starts: later events are the live ones.
   const currentPositions = Effect.forEach(streams, (stream) =>

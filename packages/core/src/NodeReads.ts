@@ -17,7 +17,7 @@
  * is asked again every round: a failover or a resharding moves slots. A read that failed never
  * cuts another short: an XREADGROUP's entries are the consumer's once it ran, reply or not.
  */
-import { Duration, Effect, Either } from "effect"
+import { Duration, Effect, Either, Schedule } from "effect"
 import { type BlockingChannel, classify, type RedisClientService, type RedisError } from "./RedisClient.js"
 
 /** An XREAD / XREADGROUP reply: entries per stream, or null when nothing came. */
@@ -263,3 +263,23 @@ export const readNow = (
         }),
       )
     : redis.run((connection) => read(connection, keys) as Promise<StreamReply>)
+
+/**
+ * How a long-lived reader rides out Redis trouble: tried again, backing off to every 2 seconds,
+ * and afresh once reads have gone well for 10 seconds. The connection service logs the outage.
+ */
+export const outageRetry = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("2 seconds")),
+  Schedule.resetAfter("10 seconds"),
+)
+
+/**
+ * `follow` that never ends on Redis trouble: a failed round is tried again on `outageRetry`, from
+ * the positions the caller keeps, so nothing is skipped. `onFailure` hears of each failure.
+ */
+export const followThroughOutages = <R>(
+  redis: RedisClientService,
+  reads: Omit<Reads<never, R>, "proceed">,
+  onFailure: (error: RedisError) => Effect.Effect<void> = () => Effect.void,
+): Effect.Effect<never, never, R> =>
+  follow(redis, reads).pipe(Effect.tapError(onFailure), Effect.retry(outageRetry), Effect.orDie)

@@ -23,7 +23,10 @@ export const parseSince = (text: string): Option.Option<string> => {
   return Number.isNaN(ms) ? Option.none() : Option.some(`${ms}-0`)
 }
 
-/** Prints the events after `start` (an event id, or `$`: from now) that pass the filters, until interrupted. */
+/**
+ * Prints the events after `start` (an event id, or `$`: from now) that pass the filters, until
+ * interrupted. A Redis outage does not end it: it reads on from where it was once Redis is back.
+ */
 const follow = (
   start: string,
   options: { readonly actor: Option.Option<string>; readonly job: Option.Option<string>; readonly json: boolean },
@@ -44,32 +47,55 @@ const follow = (
       Option.match(options.actor, { onNone: () => true, onSome: (a) => event.actor === a }) &&
       Option.match(options.job, { onNone: () => true, onSome: (j) => event.jobId === j })
     const at = new Map(streams.map((stream, index) => [stream, index]))
-    return yield* NodeReads.follow(redis, {
-      keys: streams,
-      read: (c, keys, blockMs) =>
-        c.call(
-          "xread",
-          "COUNT",
-          500,
-          ...(blockMs === undefined ? [] : ["BLOCK", blockMs]),
-          "STREAMS",
-          ...keys,
-          ...keys.map((key) => positions[at.get(key) ?? -1] ?? "$"),
-        ),
-      onReply: (reply) =>
-        Effect.forEach(reply ?? [], ([stream, entries]) =>
-          Effect.forEach(entries, ([id, fields]) => {
-            positions[at.get(stream) ?? -1] = id
-            const event = JobEvent.fromEntry(id, fields)
-            return Option.isSome(event) && keep(event.value)
-              ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
-              : Effect.void
-          }),
-        ),
-      blockFor: "2 seconds",
-      channel: "tail",
-      rotation: NodeReads.rotation(),
+    // An outage is said once on stderr (stdout carries only events), and so is the way back.
+    let down = false
+    const onFailure = (error: RedisClient.RedisError) =>
+      down
+        ? Effect.void
+        : Effect.zipRight(
+            Effect.sync(() => {
+              down = true
+            }),
+            Console.error(`eddy tail: Redis is unreachable (${error.message}); still trying`),
+          )
+    const backUp = Effect.suspend(() => {
+      if (!down) return Effect.void
+      down = false
+      return Console.error("eddy tail: reading again")
     })
+    return yield* NodeReads.followThroughOutages(
+      redis,
+      {
+        keys: streams,
+        read: (c, keys, blockMs) =>
+          c.call(
+            "xread",
+            "COUNT",
+            500,
+            ...(blockMs === undefined ? [] : ["BLOCK", blockMs]),
+            "STREAMS",
+            ...keys,
+            ...keys.map((key) => positions[at.get(key) ?? -1] ?? "$"),
+          ),
+        onReply: (reply) =>
+          Effect.zipRight(
+            backUp,
+            Effect.forEach(reply ?? [], ([stream, entries]) =>
+              Effect.forEach(entries, ([id, fields]) => {
+                positions[at.get(stream) ?? -1] = id
+                const event = JobEvent.fromEntry(id, fields)
+                return Option.isSome(event) && keep(event.value)
+                  ? Console.log(options.json ? JSON.stringify(event.value) : EventFormat.line(event.value))
+                  : Effect.void
+              }),
+            ),
+          ),
+        blockFor: "2 seconds",
+        channel: "tail",
+        rotation: NodeReads.rotation(),
+      },
+      onFailure,
+    )
   })
 
 export const tail: Cli<"tail"> = Command.make(
