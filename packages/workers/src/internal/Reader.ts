@@ -117,7 +117,9 @@ const startRead = (state: WorkerState.WorkerState, deliveries: ReadonlyArray<Del
           ),
           Effect.ignore,
         ),
-      { concurrency: "unbounded", discard: true },
+      // One inbox (the usual case) starts in this fiber: a concurrent forEach forks a fiber per
+      // element, and a blocking read that brings one job at a time would pay it for every job.
+      { concurrency: byInbox.size > 1 ? "unbounded" : 1, discard: true },
     )
     return started
   })
