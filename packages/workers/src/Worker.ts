@@ -25,19 +25,7 @@ import {
 // The subpath, not the package index: the index loads every platform module (HTTP, cluster, …)
 // and would add a second or more to every worker start.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import {
-  Config,
-  type ConfigError,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Fiber,
-  Layer,
-  Option,
-  Queue,
-  type Scope,
-} from "effect"
+import { Config, type ConfigError, Context, Deferred, Duration, Effect, Fiber, Layer, Option, type Scope } from "effect"
 import type * as Handler from "./Handler.js"
 import * as Claims from "./internal/Claims.js"
 import * as JobRunner from "./internal/JobRunner.js"
@@ -135,7 +123,7 @@ export const make = (
         const graceEnds = Date.now() + Duration.toMillis(grace)
         const graceLeft = () => Duration.millis(Math.max(0, graceEnds - Date.now()))
         state.stopping = true
-        yield* Queue.offer(state.slots.wake, undefined)
+        state.slots.wake.notify()
         // A blocking read in progress answers at once instead of at the end of its block time.
         yield* redis.unblock("read")
         // Interruptible: a finalizer runs uninterruptibly, and a timeout cannot cut an

@@ -5,7 +5,7 @@
  * claim brings is held and started in a turn of the event loop of its own (see `Turns`).
  */
 import { Deliveries, NodeReads, RedisClient } from "@eddy/core"
-import { Cause, Effect, Either, Exit, Option, Queue, Runtime } from "effect"
+import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
 import * as Batcher from "./Batcher.js"
 import * as Dispatch from "./Dispatch.js"
 import * as InboxReads from "./InboxReads.js"
@@ -95,7 +95,7 @@ const accepted = (state: WorkerState.WorkerState, actor: string, claimed: Readon
     Slots.unreserve(state.slots, actor, claimed.length)
     Slots.holdClaimed(state.slots, claimed)
     Dispatch.dispatch(state)
-    Queue.unsafeOffer(state.slots.wake, undefined)
+    state.slots.wake.notify()
   })
 }
 
@@ -156,7 +156,7 @@ const claim = (state: WorkerState.WorkerState, partition: number, actor: string,
       if (exit.value.length < count) state.quiet = true
       accepted(state, actor, exit.value)
     } else failed(state, exit.cause)
-    Queue.unsafeOffer(state.slots.wake, undefined)
+    state.slots.wake.notify()
   })
 }
 
@@ -172,7 +172,7 @@ const readLimitedAhead = (state: WorkerState.WorkerState, limited: ReadonlyArray
       Slots.hold(state.slots, exit.value)
       Dispatch.dispatch(state)
     } else failed(state, exit.cause)
-    Queue.unsafeOffer(state.slots.wake, undefined)
+    state.slots.wake.notify()
   })
 }
 

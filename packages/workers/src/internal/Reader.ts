@@ -8,7 +8,7 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, NodeReads, RedisClient, type Settings } from "@eddy/core"
-import { type Duration, Effect, Either, Queue, Schedule } from "effect"
+import { Duration, Effect, Either, Schedule } from "effect"
 import * as Claims from "./Claims.js"
 import * as Dispatch from "./Dispatch.js"
 import * as InboxReads from "./InboxReads.js"
@@ -38,7 +38,7 @@ const readOnce = (state: WorkerState.WorkerState, blockFor: Duration.Duration, r
       state.claimFailure = undefined
       return yield* Effect.fail(failure)
     }
-    const waitForWake = Queue.take(state.slots.wake).pipe(Effect.timeout(blockFor), Effect.ignore)
+    const waitForWake = state.slots.wake.wait(Duration.toMillis(blockFor))
     if (state.stopping) return yield* waitForWake
     const inboxes = state.inboxes.filter(
       (inbox) => !state.paused.has(inbox.actor) && Slots.roomFor(state.slots, inbox.actor) > 0,

@@ -5,7 +5,8 @@
  * change it only through these functions; counts are kept as jobs come and go, never recounted.
  */
 import type { Actor, Deliveries } from "@eddy/core"
-import { Effect, type Fiber, Queue } from "effect"
+import { Effect, type Fiber } from "effect"
+import * as Wake from "./Wake.js"
 
 /** Why a running job must stop before its handler ends. */
 export type StopReason = "cancel" | "leaseLost" | "shutdown" | "timeout"
@@ -43,8 +44,8 @@ export interface Slots {
   readonly concurrency: number
   /** Per actor: most jobs this process runs at once. */
   readonly limits: ReadonlyMap<string, number>
-  /** Offered when a slot frees up, so a reader waiting for room wakes at once. */
-  readonly wake: Queue.Queue<void>
+  /** Notified when a slot frees up, so a reader waiting for room wakes at once. */
+  readonly wake: Wake.Wake
 }
 
 interface State {
@@ -66,8 +67,8 @@ const stateOf = (slots: Slots): State => states.get(slots) as State
 
 /** A worker's slots: `concurrency` in all, each actor within its own limit. */
 export const make = (concurrency: number, limits: ReadonlyMap<string, number>): Effect.Effect<Slots> =>
-  Effect.map(Queue.sliding<void>(1), (wake) => {
-    const slots: Slots = { concurrency, limits, wake }
+  Effect.sync(() => {
+    const slots: Slots = { concurrency, limits, wake: Wake.make() }
     states.set(slots, {
       inFlight: new Map(),
       buffer: [],
@@ -229,7 +230,7 @@ export const handlerDone = (slots: Slots, job: Job): void => {
   const state = stateOf(slots)
   job.handlerDone = true
   state.finishing++
-  Queue.unsafeOffer(slots.wake, undefined)
+  slots.wake.notify()
 }
 
 /** The job is over (its outcome recorded or given up): it leaves the slots. */
@@ -239,7 +240,7 @@ export const remove = (slots: Slots, job: Job): void => {
   state.inFlight.delete(job.key)
   if (job.handlerDone) state.finishing--
   bump(state, job.delivery.actor, -1)
-  Queue.unsafeOffer(slots.wake, undefined)
+  slots.wake.notify()
   if (state.inFlight.size === 0 && state.emptied.length > 0) {
     const waiting = state.emptied
     state.emptied = []
@@ -253,7 +254,7 @@ export const requeue = (slots: Slots, job: Job): void => {
   if (state.inFlight.get(job.key) !== job || job.started) return
   state.inFlight.delete(job.key)
   state.buffer.push({ key: job.key, delivery: job.delivery, claimed: undefined })
-  Queue.unsafeOffer(slots.wake, undefined)
+  slots.wake.notify()
 }
 
 /** Drops a buffered delivery (its lease was lost): it is another worker's now. */
@@ -265,7 +266,7 @@ export const drop = (slots: Slots, key: string): void => {
     bump(state, h.delivery.actor, -1)
     return false
   })
-  if (state.buffer.length !== before) Queue.unsafeOffer(slots.wake, undefined)
+  if (state.buffer.length !== before) slots.wake.notify()
 }
 
 /** Empties the buffer (a stop): answers what it held, for release. */
