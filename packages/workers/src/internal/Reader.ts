@@ -138,16 +138,20 @@ export const loop = (
       error.message.includes("NOGROUP") ? ensureGroups(state).pipe(Effect.ignore) : Effect.fail(error),
     ),
   )
-  return round.pipe(
-    // The schedule is set up only once a round failed: doing it for every round cost more than
-    // the rest of an idle round's Effect work.
+  // The schedule is set up only once a round failed: doing it for every round cost more than
+  // the rest of an idle round's Effect work.
+  const guarded = round.pipe(
     Effect.catchAll(() =>
       Effect.retry(round, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
     ),
-    // Claims still on the wire at a stop hold started jobs: the loop waits for their answers,
-    // which wait in the buffer for the shutdown to release them.
-    Effect.repeat({ while: () => !state.stopping || state.claimsInFlight > 0 }),
-    Effect.asVoid,
     Effect.orDie, // unreachable: the retry schedule never ends
   )
+  // Claims still on the wire at a stop hold started jobs: the loop waits for their answers,
+  // which wait in the buffer for the shutdown to release them. A plain loop: `Effect.repeat`
+  // stepped a schedule every round, a round per read or wake-up (docs/benchmarks.md).
+  return Effect.whileLoop({
+    while: () => !state.stopping || state.claimsInFlight > 0,
+    body: () => guarded,
+    step: () => {},
+  })
 }
