@@ -222,8 +222,12 @@ export const follow = <E, R>(
       !moved && held.every((partition) => redis.nodeOf(partition[0] as string) === node)
     return allEnded(
       Array.from(nodes, ([node, held]) =>
-        nodeRound(redis, reads, node, held, blockFor).pipe(
-          Effect.repeat({ while: () => stillHeld(node, held) }),
+        // A plain loop: `Effect.repeat` would step a schedule every round (docs/benchmarks.md).
+        Effect.whileLoop({
+          while: () => stillHeld(node, held),
+          body: () => nodeRound(redis, reads, node, held, blockFor),
+          step: () => {},
+        }).pipe(
           Effect.ensuring(
             Effect.sync(() => {
               moved = true
