@@ -222,12 +222,11 @@ export const follow = <E, R>(
       !moved && held.every((partition) => redis.nodeOf(partition[0] as string) === node)
     return allEnded(
       Array.from(nodes, ([node, held]) =>
-        // A plain loop: `Effect.repeat` would step a schedule every round (docs/benchmarks.md).
-        Effect.whileLoop({
-          while: () => stillHeld(node, held),
-          body: () => nodeRound(redis, reads, node, held, blockFor),
-          step: () => {},
-        }).pipe(
+        // Round first, then the check (not `Effect.whileLoop`): a partition whose node is not known
+        // yet never passes `stillHeld`, and only its own read (routed by its key) waits for the
+        // slot map; checking first spun without a read until it came.
+        nodeRound(redis, reads, node, held, blockFor).pipe(
+          Effect.repeat({ while: () => stillHeld(node, held) }),
           Effect.ensuring(
             Effect.sync(() => {
               moved = true
