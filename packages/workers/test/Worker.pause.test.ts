@@ -50,11 +50,12 @@ describe("pause", () => {
         // Both workers go on all the while: nothing of the paused actor starts, and no worker
         // spins on refused starts. Measured as each worker process's own CPU time: the server's
         // script count also counts what other suites run on the same Redis meanwhile (the chaos
-        // suite's thousands of calls a second), which made it fail by chance.
+        // suite's thousands of calls a second), which made it fail by chance. Idle workers used
+        // 10-70 ms here, on one server and on the cluster under the other suites' load.
         const before = workers.map((worker) => cpuMs(worker.pid))
         yield* Effect.sleep("1500 millis")
         const used = workers.map((worker, i) => cpuMs(worker.pid) - (before[i] as number))
-        for (const ms of used) expect(ms, `CPU ms of each worker in 1.5 s: ${used.join(", ")}`).toBeLessThan(500)
+        for (const ms of used) expect(ms, `CPU ms of each worker in 1.5 s: ${used.join(", ")}`).toBeLessThan(250)
         const statuses = yield* Effect.forEach(waiting, ({ jobId }) => producer.status(jobId))
         expect(statuses.map((status) => status.state)).toEqual(waiting.map(() => "queued"))
         expect(record.executions().map((execution) => execution.jobId)).toEqual([running.jobId])

@@ -8,7 +8,7 @@
  * heartbeat, until a slot of their actor frees up; the buffer is served high lane first.
  */
 import { Deliveries, NodeReads, RedisClient, type Settings } from "@eddy/core"
-import { Duration, Effect, Either, Schedule } from "effect"
+import { Duration, Effect, Either } from "effect"
 import * as Claims from "./Claims.js"
 import * as Dispatch from "./Dispatch.js"
 import * as InboxReads from "./InboxReads.js"
@@ -141,9 +141,7 @@ export const loop = (
   // The schedule is set up only once a round failed: doing it for every round cost more than
   // the rest of an idle round's Effect work.
   const guarded = round.pipe(
-    Effect.catchAll(() =>
-      Effect.retry(round, Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
-    ),
+    Effect.catchAll(() => Effect.retry(round, NodeReads.outageRetry)),
     Effect.orDie, // unreachable: the retry schedule never ends
   )
   // Claims still on the wire at a stop hold started jobs: the loop waits for their answers,
