@@ -149,6 +149,7 @@ export const rebuild = load("rebuild", {
   variadic: true,
 })
 export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"] })
+export const listSize = load("list-size", { keys: ["list"], args: [] })
 export const rateAcquire = load("rate-acquire", { keys: ["window"], args: ["limit", "windowMs", "permitId"] })
 export const pruneConsumers = load("prune-consumers", { keys: ["inbox"], args: ["group", "minIdleMs", "only"] })
 export const sweepInbox = load("sweep-inbox", {
@@ -179,6 +180,7 @@ export const all: ReadonlyArray<Script> = [
   expire,
   rebuild,
   listPage,
+  listSize,
   rateAcquire,
   pruneConsumers,
   sweepInbox,

@@ -11,7 +11,9 @@
  * - `eddy:{p0}:dead:<actor>`          stream: dead letters of an actor
  * - `eddy:{p0}:list:<actor>:<state>`  sorted set: the read model (the status projection, kept
  *                                     inline by the scripts): the actor's jobs in that state →
- *                                     when they entered it; its ZCARD is the count
+ *                                     when they entered it; its ZCARD is the count. For a
+ *                                     finished state a stream instead: an entry `j` = job id
+ *                                     made at that time; its XLEN is the count
  * - `eddy:{p0}:rates`                 hash: `<actor>|<outcome>|<minute>` → outcomes in that minute
  * - `eddy:{p0}:actors`                set: actors that have had jobs in this partition
  * - `eddy:{p0}:paused`                set: paused actors (written to every partition)

@@ -13,6 +13,7 @@ import {
   inboxKey,
   keys,
   lastOf,
+  listedAt,
   log,
   rawRecord,
   read,
@@ -221,8 +222,7 @@ describe("completeMany", () => {
         expect(job).toMatchObject({ s: "succeeded", o: JSON.stringify(output), w: "c1" })
         expect(job?.x).toBeUndefined()
         expect(yield* lastOf(delivery.jobId, "succeeded")).toMatchObject({ output, worker: "c1", attempt: 1 })
-        const finished = yield* redis((c) => c.zscore(p.list(actor, "succeeded"), delivery.jobId))
-        expect(Number(finished)).toBe(job?.ft ?? 0)
+        expect(yield* listedAt(p.list(actor, "succeeded"), delivery.jobId)).toBe(job?.ft)
       }
       // stolen: nothing changed, still c2's.
       expect(yield* rawRecord("stolen")).toEqual(stolenBefore)

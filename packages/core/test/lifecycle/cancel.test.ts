@@ -9,6 +9,7 @@ import {
   inboxKey,
   keys,
   lane,
+  listedAt,
   pending,
   read,
   readOne,
@@ -35,7 +36,7 @@ describe("cancel", () => {
       expect(yield* xlen(yield* inboxKey())).toBe(0)
       expect(yield* pending()).toEqual([])
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "cancelled"), "j1")))).toBe(job?.ft ?? 0)
+      expect(yield* listedAt(p.list(actor, "cancelled"), "j1")).toBe(job?.ft)
       const refused = yield* Effect.flip(Deliveries.start(delivery, "c1"))
       expect(refused._tag).toBe("LeaseLost")
       expect(yield* typesOf("j1")).toEqual(["submitted", "cancelled"])

@@ -10,6 +10,7 @@ import {
   keys,
   lane,
   lastOf,
+  listedAt,
   pending,
   readOne,
   record,
@@ -95,7 +96,7 @@ describe("fail", () => {
       expect(yield* xlen(yield* inboxKey())).toBe(0)
       expect(yield* pending()).toEqual([])
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1")))).toBe(job?.ft ?? 0)
+      expect(yield* listedAt(p.list(actor, "deadLettered"), "j1")).toBe(job?.ft)
       expect(yield* redis((c) => c.zscore(p.delayed(actor, lane), "j1"))).toBeNull()
       expect((yield* typesOf("j1")).slice(-2)).toEqual(["failed", "deadLettered"])
       expect(yield* lastOf("j1", "failed")).toMatchObject({ willRetry: false, attempt: 2 })
@@ -165,7 +166,7 @@ describe("fail", () => {
       expect(job?.s).toBe("cancelled")
       const p = yield* keys()
       // Kept as long as any finished job, not as long as a dead letter.
-      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "cancelled"), "j1")))).toBe(job?.ft ?? 0)
+      expect(yield* listedAt(p.list(actor, "cancelled"), "j1")).toBe(job?.ft)
       expect(yield* redis((c) => c.zcard(p.delayed(actor, lane)))).toBe(0)
       expect(yield* typesOf("j1")).toEqual(["submitted", "started", "cancelRequested", "cancelled"])
     }).pipe(withRedis()),

@@ -12,6 +12,8 @@ import {
   inboxKey,
   keys,
   lastOf,
+  listedAt,
+  listedIds,
   log,
   pending,
   read,
@@ -52,7 +54,7 @@ describe("requeue", () => {
       for (const field of ["dl", "e", "r", "ft"] as const) expect(job?.[field]).toBeUndefined()
       expect(yield* deadLetters).toEqual([])
       const p = yield* keys()
-      expect(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1"))).toBeNull()
+      expect(yield* listedAt(p.list(actor, "deadLettered"), "j1")).toBeUndefined()
       expect(yield* lastOf("j1", "requeued")).toMatchObject({ from: "deadLetter", attempt: 1 })
 
       const again = yield* readOne("c2", "j1")
@@ -89,7 +91,7 @@ describe("purge", () => {
       expect(yield* record("j1")).toBeUndefined()
       expect((yield* deadLetters).map(([, fields]) => fields[1])).toEqual(["j2"])
       const p = yield* keys()
-      expect(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1"))).toBeNull()
+      expect(yield* listedAt(p.list(actor, "deadLettered"), "j1")).toBeUndefined()
       const last = (yield* log()).at(-1)
       expect(last?.fields).toMatchObject({ type: "purged", job: "j1", actor })
       expect((yield* Effect.flip(JobStore.status("j1")))._tag).toBe("JobNotFound")
@@ -135,8 +137,8 @@ describe("expire", () => {
       expect((yield* JobStore.status("dead")).state).toBe("deadLettered")
       expect((yield* JobStore.status("live")).state).toBe("queued")
       const zero = keyspace.partition(0)
-      expect(yield* redis((c) => c.zrange(zero.list(actor, "deadLettered"), 0, -1))).toEqual(["dead"])
-      for (const p of keyspace.all) expect(yield* redis((c) => c.zcard(p.list(actor, "cancelled")))).toBe(0)
+      expect(yield* listedIds(zero.list(actor, "deadLettered"))).toEqual(["dead"])
+      for (const p of keyspace.all) expect(yield* listedIds(p.list(actor, "cancelled"))).toEqual([])
       // An expired id is free again: a new submission is a new job.
       expect(yield* submit("done", { partitionKey: home })).toMatchObject({ duplicate: false, state: "queued" })
     }).pipe(withRedis({ retention: Duration.millis(5), partitions: 2 })),
@@ -147,13 +149,13 @@ describe("expire", () => {
       for (const id of ["gone", "kept", "live"]) yield* submit(id)
       yield* JobStore.cancel("gone")
       const p = yield* keys()
-      expect((yield* redis((c) => c.zrange(p.list(actor, "cancelled"), 0, -1))).sort()).toEqual(["gone"])
+      expect((yield* listedIds(p.list(actor, "cancelled"))).sort()).toEqual(["gone"])
       yield* Effect.sleep("30 millis")
       yield* JobStore.cancel("kept")
       // "kept" ended after the sleep: its retention has not run out yet.
       expect(yield* JobStore.expire()).toBe(1)
-      expect(yield* redis((c) => c.zrange(p.list(actor, "cancelled"), 0, -1))).toEqual(["kept"])
-      expect(yield* redis((c) => c.zrange(p.list(actor, "queued"), 0, -1))).toEqual(["live"])
+      expect(yield* listedIds(p.list(actor, "cancelled"))).toEqual(["kept"])
+      expect(yield* listedIds(p.list(actor, "queued"))).toEqual(["live"])
       const counts = (yield* ReadModel.counts([actor])).get(actor)
       expect(counts).toMatchObject({ cancelled: 1, queued: 1 })
     }).pipe(withRedis({ retention: Duration.millis(20) })),

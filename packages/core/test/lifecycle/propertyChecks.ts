@@ -11,7 +11,7 @@ import * as JobStatus from "../../src/JobStatus.js"
 import * as JobStore from "../../src/JobStore.js"
 import * as ReadModel from "../../src/ReadModel.js"
 import * as StreamKeys from "../../src/StreamKeys.js"
-import { actor, keys, lane, log, pending, record, redis } from "./support.js"
+import { actor, keys, lane, listed, listedAt, log, pending, record, redis } from "./support.js"
 
 /** The state a job is in right after an event; undefined for events that change no state. */
 const stateAfter = (event: JobEvent.JobEvent): JobStatus.State | undefined => {
@@ -35,12 +35,11 @@ const stateAfter = (event: JobEvent.JobEvent): JobStatus.State | undefined => {
   }
 }
 
-/** The read model, whole: each list with its scores, and the rates. */
+/** The read model, whole: each list with its times, and the rates. */
 const modelSnapshot = Effect.gen(function* () {
   const p = yield* keys()
-  const lists: Record<string, Array<string>> = {}
-  for (const state of StreamKeys.states)
-    lists[state] = yield* redis((c) => c.zrange(p.list(actor, state), 0, -1, "WITHSCORES"))
+  const lists: Record<string, ReadonlyArray<readonly [string, number]>> = {}
+  for (const state of StreamKeys.states) lists[state] = yield* listed(p.list(actor, state))
   return { lists, rates: yield* redis((c) => c.hgetall(p.rates)) }
 })
 
@@ -52,15 +51,14 @@ export const checkReadModel = Effect.gen(function* () {
   const p = yield* keys()
   const before = yield* modelSnapshot
   const records = yield* redis((c) => c.hgetallBuffer(p.jobs))
-  const listed = new Map<string, string>()
-  for (const [state, flat] of Object.entries(before.lists))
-    for (let i = 0; i < flat.length; i += 2) {
-      const id = flat[i] as string
-      expect(listed.has(id)).toBe(false)
-      listed.set(id, state)
+  const where = new Map<string, string>()
+  for (const [state, pairs] of Object.entries(before.lists))
+    for (const [id] of pairs) {
+      expect(where.has(id)).toBe(false)
+      where.set(id, state)
     }
-  expect(new Set(listed.keys())).toEqual(new Set(Object.keys(records)))
-  for (const [id, raw] of Object.entries(records)) expect(listed.get(id)).toBe(JobStatus.stateOfRecord(raw))
+  expect(new Set(where.keys())).toEqual(new Set(Object.keys(records)))
+  for (const [id, raw] of Object.entries(records)) expect(where.get(id)).toBe(JobStatus.stateOfRecord(raw))
   yield* ReadModel.rebuild
   expect(yield* modelSnapshot).toEqual(before)
 })
@@ -143,7 +141,7 @@ export const checkConsistency = (submitted: ReadonlySet<string>) =>
           expect(job.x).toBeUndefined()
           expect(delayed.has(id)).toBe(false)
           // Listed in how it ended since it ended: the list is also its expiry index.
-          expect(Number(yield* redis((c) => c.zscore(p.list(actor, status.state), id)))).toBe(job.ft)
+          expect(yield* listedAt(p.list(actor, status.state), id)).toBe(job.ft)
           if (status.state === "deadLettered") {
             expect(deadIds).toContain(job.dl)
             deadLettered += 1

@@ -11,7 +11,7 @@ import * as ReadModel from "../../src/ReadModel.js"
 import { Settings } from "../../src/Settings.js"
 import * as StreamKeys from "../../src/StreamKeys.js"
 import { ensureAllGroups } from "./batchSupport.js"
-import { actor, failure, record, redis, submit, take, withRedis } from "./support.js"
+import { actor, failure, listedAt, record, redis, submit, take, withRedis } from "./support.js"
 
 /** Every page of a list, following the cursors; the ids of each page. */
 const allPages = (state: string, limit: number) =>
@@ -33,7 +33,7 @@ const listsOf = (jobId: string) =>
     const found: Array<string> = []
     for (const p of keyspace.all)
       for (const state of StreamKeys.states)
-        if ((yield* redis((c) => c.zscore(p.list(actor, state), jobId))) !== null) found.push(state)
+        if ((yield* listedAt(p.list(actor, state), jobId)) !== undefined) found.push(state)
     return found
   })
 

@@ -10,6 +10,7 @@ import {
   inboxKey,
   keys,
   lastOf,
+  listedAt,
   pending,
   read,
   record,
@@ -73,7 +74,7 @@ describe("reclaim", () => {
       expect(yield* xlen(yield* inboxKey())).toBe(0)
       expect(yield* pending()).toEqual([])
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "deadLettered"), "j1")))).toBe(job?.ft ?? 0)
+      expect(yield* listedAt(p.list(actor, "deadLettered"), "j1")).toBe(job?.ft)
       const letters = yield* redis((c) => c.xrange(p.dead(actor), "-", "+"))
       expect(letters.map(([, fields]) => fields.slice(0, 4))).toEqual([["j", "j1", "reason", "stalled"]])
       expect(yield* typesOf("j1")).toEqual(["submitted", "started", "stalled", "stalled", "deadLettered"])
@@ -149,7 +150,7 @@ describe("reclaim", () => {
       const job = yield* record("j1")
       expect(job?.s).toBe("cancelled")
       const p = yield* keys()
-      expect(Number(yield* redis((c) => c.zscore(p.list(actor, "cancelled"), "j1")))).toBe(job?.ft ?? 0)
+      expect(yield* listedAt(p.list(actor, "cancelled"), "j1")).toBe(job?.ft)
       expect(yield* pending()).toEqual([])
       expect(yield* typesOf("j1")).toEqual(["submitted", "started", "cancelRequested", "cancelled"])
       expect((yield* Effect.flip(Deliveries.complete(delivery, "c1", "1")))._tag).toBe("JobAlreadyFinished")

@@ -40,6 +40,27 @@ export const withRedis =
 export const redis = <A>(command: (connection: Commands) => Promise<A>) =>
   Effect.flatMap(RedisClient, (client) => client.run(command))
 
+/**
+ * A read-model list whole, in its order, as [job id, when it entered the state]: a sorted set's
+ * members and scores, or a finished list's (a stream's) entries and their times.
+ */
+export const listed = (list: string) =>
+  redis(async (c): Promise<Array<readonly [string, number]>> => {
+    if ((await c.type(list)) === "stream")
+      return (await c.xrange(list, "-", "+")).map(([id, fields]) => [String(fields[1]), Number(id.split("-")[0])])
+    const flat = await c.zrange(list, 0, -1, "WITHSCORES")
+    const pairs: Array<readonly [string, number]> = []
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, Number(flat[i + 1])])
+    return pairs
+  })
+
+/** The job ids a read-model list holds, in its order. */
+export const listedIds = (list: string) => Effect.map(listed(list), (pairs) => pairs.map(([id]) => id))
+
+/** When a read-model list says job `id` entered its state; undefined when it does not hold it. */
+export const listedAt = (list: string, id: string) =>
+  Effect.map(listed(list), (pairs) => pairs.find(([listedId]) => listedId === id)?.[1])
+
 /** The keys of a partition. */
 export const keys = (partition = 0) => Effect.map(Settings.Settings, (s) => s.keyspace.partition(partition))
 

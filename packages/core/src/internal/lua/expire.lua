@@ -1,7 +1,8 @@
 -- expire: deletes the records of jobs that ended longer ago than their retention, and takes each
 -- out of its list in the read model in the same call: neither the lists nor their counts name a
--- job whose record is gone. A finished job's list is scored by when it got there, so the lists
--- are the expiry index too. Also drops outcomes per minute older than the kept minutes.
+-- job whose record is gone. A finished job's list is ordered by when it got there (a stream,
+-- see lib.lua), so the lists are the expiry index too. Also drops outcomes per minute older
+-- than the kept minutes.
 -- The actors' lists arrive through KEYS (named by the partition's `actors` set, read first).
 -- KEYS: 1 jobs, 2 rates, then per actor named in ARGV: list succeeded, list deadLettered, list cancelled
 -- ARGV: 1 most to delete, 2 retention ms (succeeded, cancelled), 3 dead-letter retention ms,
@@ -15,10 +16,16 @@ for i = 4, #ARGV do
   local lists = { { KEYS[k], retention_ms }, { KEYS[k + 1], dead_retention_ms }, { KEYS[k + 2], retention_ms } }
   for _, list in ipairs(lists) do
     if deleted >= limit then break end
-    local ids = redis.call('ZRANGEBYSCORE', list[1], '-inf', now - list[2], 'LIMIT', 0, limit - deleted)
-    if #ids > 0 then
+    if redis.call('TYPE', list[1]).ok == 'zset' then as_stream(list[1]) end
+    local entries = redis.call('XRANGE', list[1], '-', integer_text(now - list[2]), 'COUNT', limit - deleted)
+    if #entries > 0 then
+      local ids, entry_ids = {}, {}
+      for i, entry in ipairs(entries) do
+        entry_ids[i] = entry[1]
+        ids[i] = entry[2][2]
+      end
       redis.call('HDEL', KEYS[1], unpack(ids))
-      redis.call('ZREM', list[1], unpack(ids))
+      redis.call('XDEL', list[1], unpack(entry_ids))
       deleted = deleted + #ids
     end
   end

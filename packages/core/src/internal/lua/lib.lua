@@ -68,6 +68,15 @@ end
 -- The state the read model holds each job in, for jobs this call has loaded or created (the
 -- fold moves a job out of this state's list).
 local projected = {}
+-- For a finished job among those: the ms its finished list's entry was made at (see `fold`).
+local listed_at = {}
+
+-- When a finished job ended: the time of its history's last event, the one that ended it (no
+-- event is appended to a finished job that does not move it out of its state).
+local function ended_at(job)
+  local offset = job.h and string.match(job.h, '(%d+):%d+$')
+  return offset and (job.t + tonumber(offset)) or job.ft
+end
 
 local function load_job(jobs, id)
   local raw = redis.call('HGET', jobs, id)
@@ -84,6 +93,7 @@ local function load_job(jobs, id)
   if job.st then job.st = job.st + t end
   if job.ft then job.ft = job.ft + t end
   if job.due then job.due = job.due + t end
+  if is_terminal(job.s) then listed_at[id] = ended_at(job) end
   return job
 end
 
@@ -99,13 +109,19 @@ local function save_job(jobs, job)
   job.id, job.l, job.p, job.st, job.ft, job.due = id, lane, progress, st, ft, due
 end
 
--- The read model (the status projection, kept inline): for each actor and state, a sorted set of
--- job ids scored by when the job entered the state (`list:<actor>:<state>`; counts are their
--- ZCARDs), and outcomes per minute (hash `rates`, field `<actor>|<outcome>|<minute>`). Every
--- event is folded into it by `fold` below, in the script that appends the event; `rebuild.lua`
--- folds the log with the same function. Jobs without a record (the pseudo jobs of malformed
--- entries) count in the rates only.
+-- The read model (the status projection, kept inline): for each actor and state, a list of the
+-- job ids in the state by when they entered it (`list:<actor>:<state>`), and outcomes per minute
+-- (hash `rates`, field `<actor>|<outcome>|<minute>`). Every event is folded into it by `fold`
+-- below, in the script that appends the event; `rebuild.lua` folds the log with the same
+-- function. Jobs without a record (the pseudo jobs of malformed entries) count in the rates only.
+-- A list of a state a job passes through is a sorted set scored by the time (counts: ZCARD). A
+-- list of a finished state, where jobs stay by the hundred thousand, is a stream: one entry per
+-- job, field `j` its id, made at the ms the job entered the state (id `<ms>-<seq>`; counts:
+-- XLEN), ~46 B per job against a sorted set's ~115-130. Finished lists written before
+-- 2026-12-08 are sorted sets: each becomes a stream at its first change (`as_stream`), and the
+-- readers take either.
 local STATES = { 'queued', 'delayed', 'active', 'retrying', 'succeeded', 'deadLettered', 'cancelled' }
+local FINISHED = { succeeded = true, deadLettered = true, cancelled = true }
 -- Minutes of outcomes kept (expire.lua drops older ones; a rebuild counts no older ones).
 local RATE_MINUTES = 60
 
@@ -156,6 +172,63 @@ local function buffer_model()
   buffered = true
 end
 
+-- Turns a finished list kept as a sorted set (before 2026-12-08) into a stream, oldest first.
+-- Once per list: its first change after the upgrade pays for the list's size.
+local function as_stream(key)
+  local members = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  redis.call('DEL', key)
+  for i = 1, #members, 2 do
+    redis.call('XADD', key, integer_text(tonumber(members[i + 1])) .. '-*', 'j', members[i])
+  end
+end
+
+-- A finished list's entries made at `at` ms (all of them: a ms holds a few dozen at most).
+local function listed_in(key, at)
+  local ms = integer_text(at)
+  local entries = redis.pcall('XRANGE', key, ms, ms)
+  if entries.err then
+    as_stream(key)
+    entries = redis.call('XRANGE', key, ms, ms)
+  end
+  return entries
+end
+
+-- Set by rebuild.lua: an entry may already be there (made inline while the rebuild ran), and
+-- the log's older events may come after newer ones were listed.
+local rebuilding = false
+-- Listings a rebuild could not make: the list already held a later time (live traffic).
+local unlisted = 0
+
+-- Lists job `id` in finished list `key` at `at` ms.
+local function list_finished(key, at, id)
+  if rebuilding then
+    for _, entry in ipairs(listed_in(key, at)) do
+      if entry[2][2] == id then return end
+    end
+  end
+  local added = redis.pcall('XADD', key, integer_text(at) .. '-*', 'j', id)
+  if type(added) == 'table' and added.err then
+    if string.find(added.err, 'WRONGTYPE', 1, true) then
+      as_stream(key)
+      return list_finished(key, at, id)
+    end
+    -- The list's newest entry is later: an event's time is never earlier than the log's last
+    -- (its id is), so only a rebuild beside live traffic gets here.
+    unlisted = unlisted + 1
+  end
+end
+
+-- Takes job `id`, listed at `at` ms, out of finished list `key`.
+local function unlist_finished(key, at, id)
+  if not at then return end
+  for _, entry in ipairs(listed_in(key, at)) do
+    if entry[2][2] == id then
+      redis.call('XDEL', key, entry[1])
+      return
+    end
+  end
+end
+
 -- The fold: applies one event (of `actor`'s job `id`, at `at` ms, held in state `from` by the
 -- model) to the model `m`; returns the state the model now holds the job in. `recorded`: the
 -- job has a record (else only the rates count it). `rates_since`: outcomes older than this
@@ -181,6 +254,14 @@ local function fold(m, id, actor, from, event_type, data, at, recorded, rates_si
   if not recorded then return nil end
   local to = state_after(event_type, data)
   if to == nil then return from end
+  -- A finished list changes at once: a stream takes one entry per call, nothing to gather.
+  if from ~= to then
+    if from and FINISHED[from] then unlist_finished(m.lists[from], listed_at[id], id) end
+    if to and FINISHED[to] then
+      list_finished(m.lists[to], at, id)
+      listed_at[id] = at
+    end
+  end
   if buffered then
     local move = moves[id]
     if not move then
@@ -191,12 +272,9 @@ local function fold(m, id, actor, from, event_type, data, at, recorded, rates_si
     move.to, move.at = to, at
     return to or nil
   end
-  if from and from ~= to then redis.call('ZREM', m.lists[from], id) end
-  if to then
-    redis.call('ZADD', m.lists[to], at, id)
-    return to
-  end
-  return nil
+  if from and from ~= to and not FINISHED[from] then redis.call('ZREM', m.lists[from], id) end
+  if to and not FINISHED[to] then redis.call('ZADD', m.lists[to], at, id) end
+  return to or nil
 end
 
 -- Writes what `buffer_model` held back; a buffering script calls it before it returns.
@@ -204,12 +282,12 @@ local function flush_model()
   local removals, additions = {}, {}
   for _, id in ipairs(move_order) do
     local move = moves[id]
-    if move.from and move.from ~= move.to then
+    if move.from and move.from ~= move.to and not FINISHED[move.from] then
       local key = move.lists[move.from]
       removals[key] = removals[key] or {}
       table.insert(removals[key], id)
     end
-    if move.to then
+    if move.to and not FINISHED[move.to] then
       local key = move.lists[move.to]
       additions[key] = additions[key] or {}
       table.insert(additions[key], move.at)

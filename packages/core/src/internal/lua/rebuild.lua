@@ -2,14 +2,17 @@
 -- the function every lifecycle script applies inline. `eddy projection rebuild` calls it chunk by
 -- chunk from the log's start; the first call clears the model. Jobs whose record is gone
 -- (expired, purged) land in no list; every retained outcome is counted in the rates. Where a job
--- is, is read from the lists themselves, so a chunk needs no state of its own.
+-- is, is read from the lists themselves, so a chunk needs no state of its own: a sorted set is
+-- asked for the id, a finished list (a stream) for the times of the job's earlier events.
 -- KEYS: 1 events, 2 jobs, 3 rates, then per actor named in ARGV: list queued, list delayed, list active, list retrying, list succeeded, list deadLettered, list cancelled
 -- ARGV: 1 cursor (the last event folded; '0-0' from the start), 2 most events to fold,
 --       3 how many of the named actors' lists are already cleared (-1: none, and the rates
 --       neither), then the actors, one per seven list keys
--- Returns: {cursor, unknown actor}: the cursor to continue from ('' the log is folded); an
---          unknown actor ('' none) stops the chunk before its event: call again naming it
+-- Returns: {cursor, unknown actor, unlisted}: the cursor to continue from ('' the log is folded);
+--          an unknown actor ('' none) stops the chunk before its event: call again naming it;
+--          how many finished jobs could not be listed because live traffic had listed later ones
 local cursor, count, cleared = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+rebuilding = true
 local models = {}
 for i = 4, #ARGV do
   local k = 4 + (i - 4) * 7
@@ -24,6 +27,31 @@ for i = math.max(cleared, 0) + 4, #ARGV do
   for _, state in ipairs(STATES) do redis.call('DEL', models[ARGV[i]].lists[state]) end
 end
 
+-- The list the model holds `job` in before event `event_id` was folded, if any (setting
+-- `listed_at` for a finished one): its finished list's entry is at one of its earlier events'
+-- times, looked for newest first.
+local function listed_before(m, job, event_id)
+  for _, state in ipairs(STATES) do
+    if not FINISHED[state] and redis.call('ZSCORE', m.lists[state], job.id) then return state end
+  end
+  local event_ms = tonumber(string.match(event_id, '^(%d+)'))
+  local times = {}
+  for offset in string.gmatch(job.h or '', '(%d+):%d+') do times[#times + 1] = job.t + tonumber(offset) end
+  for i = #times, 1, -1 do
+    if times[i] <= event_ms then
+      for state in pairs(FINISHED) do
+        for _, listed in ipairs(listed_in(m.lists[state], times[i])) do
+          if listed[2][2] == job.id then
+            listed_at[job.id] = times[i]
+            return state
+          end
+        end
+      end
+    end
+  end
+  return nil
+end
+
 local rates_since = math.floor(now_ms() / 60000) - RATE_MINUTES
 local recorded, where = {}, {}
 local entries = redis.call('XRANGE', KEYS[1], '(' .. cursor, '+', 'COUNT', count)
@@ -35,10 +63,9 @@ for _, entry in ipairs(entries) do
     local m = models[actor]
     if not m then return { cursor, actor } end
     if recorded[id] == nil then
-      recorded[id] = redis.call('HEXISTS', KEYS[2], id) == 1
-      for _, state in ipairs(STATES) do
-        if redis.call('ZSCORE', m.lists[state], id) then where[id] = state break end
-      end
+      local job = load_job(KEYS[2], id)
+      recorded[id] = job ~= nil
+      if job then where[id] = listed_before(m, job, entry[1]) end
     end
     local data = fields.d ~= '' and fields.d or nil
     local at = tonumber(string.match(entry[1], '^(%d+)'))
@@ -46,5 +73,5 @@ for _, entry in ipairs(entries) do
   end
   cursor = entry[1]
 end
-if #entries < count then return { '', '' } end
-return { cursor, '' }
+if #entries < count then return { '', '', unlisted } end
+return { cursor, '', unlisted }
