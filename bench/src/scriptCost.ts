@@ -39,7 +39,7 @@ const freePort = () =>
 
 const infoNumber = (info: string, field: string) => Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0)
 
-/** Script time (commandstats usec of EVALSHA/EVAL) and server CPU, in µs, since the last reset. */
+/** Script time (commandstats usec of FCALL) and server CPU, in µs, since the last reset. */
 const sample = async (probe: Redis) => {
   const stats = await probe.info("commandstats")
   const cpu = await probe.info("cpu")
@@ -48,11 +48,11 @@ const sample = async (probe: Redis) => {
   // Commands a script calls are counted under their own names too: where a script's time goes.
   const inner: Record<string, number> = {}
   for (const m of stats.matchAll(/cmdstat_(\w+):calls=\d+,usec=(\d+)/g))
-    if (!["evalsha", "eval", "info", "config"].includes(m[1] as string)) inner[m[1] as string] = Number(m[2])
+    if (!["fcall", "function", "info", "config"].includes(m[1] as string)) inner[m[1] as string] = Number(m[2])
   return {
     inner,
-    scriptUs: usec("evalsha") + usec("eval"),
-    calls: calls("evalsha") + calls("eval"),
+    scriptUs: usec("fcall"),
+    calls: calls("fcall"),
     cpuUs: (infoNumber(cpu, "used_cpu_user") + infoNumber(cpu, "used_cpu_sys")) * 1e6,
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Typed descriptors of the job-lifecycle Lua scripts (`internal/lua/*.lua`). Each script is
- * sent with the shared prelude `lib.lua` in front of it, runs by EVALSHA (falling back to EVAL
- * once per connection after a server restart), and receives every key through KEYS.
+ * Typed descriptors of the job-lifecycle Lua scripts (`internal/lua/*.lua`). The scripts run as
+ * the functions of one Redis function library, with the shared prelude `lib.lua` in front of
+ * them (`internal/ScriptLibrary.ts`), by FCALL, loading the library on a server that lacks it;
+ * each receives every key through KEYS.
  */
-import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
+import * as ScriptLibrary from "./internal/ScriptLibrary.js"
 import type { Commands } from "./RedisClientService.js"
 import { modelKeyNames } from "./StreamKeys.js"
 
@@ -20,42 +21,32 @@ export interface Script<K extends string = string, A extends string = string> {
   readonly keys: number
   /** More KEYS (per actor) or ARGV (per job) follow the named ones. */
   readonly variadic: boolean
+  /** Reads only (a `no-writes` function). */
+  readonly readOnly: boolean
   /** The script's own text, without the prelude. */
   readonly body: string
-  /** What is sent to Redis: prelude and body. */
-  readonly source: string
-  readonly sha: string
 }
 
-const prelude = readFileSync(new URL("./internal/lua/lib.lua", import.meta.url), "utf8")
-
-/**
- * A script from a `.lua` file (its header documents KEYS, ARGV and the reply), sent with the
- * shared prelude. Other packages define their scripts with this too.
- */
-export const define = <const K extends string, const A extends string>(
-  name: string,
-  file: URL,
-  spec: { readonly keys: ReadonlyArray<K>; readonly args: ReadonlyArray<A>; readonly variadic?: boolean },
-): Script<K, A> => {
-  const body = readFileSync(file, "utf8")
-  const source = `${prelude}\n${body}`
-  return {
-    name,
-    keyNames: spec.keys,
-    argNames: spec.args,
-    keys: spec.keys.length,
-    variadic: spec.variadic ?? false,
-    body,
-    source,
-    sha: createHash("sha1").update(source).digest("hex"),
-  }
-}
+/** The helpers every script's body is run with. */
+export const prelude = readFileSync(new URL("./internal/lua/lib.lua", import.meta.url), "utf8")
 
 const load = <const K extends string, const A extends string>(
   name: string,
-  spec: { readonly keys: ReadonlyArray<K>; readonly args: ReadonlyArray<A>; readonly variadic?: boolean },
-) => define(name, new URL(`./internal/lua/${name}.lua`, import.meta.url), spec)
+  spec: {
+    readonly keys: ReadonlyArray<K>
+    readonly args: ReadonlyArray<A>
+    readonly variadic?: boolean
+    readonly readOnly?: boolean
+  },
+): Script<K, A> => ({
+  name,
+  keyNames: spec.keys,
+  argNames: spec.args,
+  keys: spec.keys.length,
+  variadic: spec.variadic ?? false,
+  readOnly: spec.readOnly ?? false,
+  body: readFileSync(new URL(`./internal/lua/${name}.lua`, import.meta.url), "utf8"),
+})
 
 const model = modelKeyNames
 const fencedArgs = ["jobId", "entryId", "group", "consumer"] as const
@@ -148,8 +139,8 @@ export const rebuild = load("rebuild", {
   args: ["cursor", "count", "cleared"],
   variadic: true,
 })
-export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"] })
-export const listSize = load("list-size", { keys: ["list"], args: [] })
+export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"], readOnly: true })
+export const listSize = load("list-size", { keys: ["list"], args: [], readOnly: true })
 export const rateAcquire = load("rate-acquire", { keys: ["window"], args: ["limit", "windowMs", "permitId"] })
 export const pruneConsumers = load("prune-consumers", { keys: ["inbox"], args: ["group", "minIdleMs", "only"] })
 export const sweepInbox = load("sweep-inbox", {
@@ -157,7 +148,7 @@ export const sweepInbox = load("sweep-inbox", {
   args: ["group", "actor", "cursor", "count", "eventsMaxLen"],
 })
 
-/** Every script, for tests and preloading. */
+/** Every script: the library holds them all. */
 export const all: ReadonlyArray<Script> = [
   submit,
   submitMany,
@@ -186,6 +177,9 @@ export const all: ReadonlyArray<Script> = [
   sweepInbox,
 ]
 
+/** The library every script runs in. */
+export const library = ScriptLibrary.build(prelude, all)
+
 /** A script's reply: nested arrays of strings and integers. */
 export type Reply = ReadonlyArray<unknown>
 
@@ -211,11 +205,5 @@ export const run = async <K extends string, A extends string>(
   if (call.moreKeys !== undefined) keys.push(...call.moreKeys)
   const args: Array<string | number> = script.argNames.map((name) => call.args[name])
   if (call.moreArgs !== undefined) args.push(...call.moreArgs)
-  try {
-    return (await redis.evalsha(script.sha, keys.length, ...keys, ...args)) as Reply
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith("NOSCRIPT"))
-      return (await redis.eval(script.source, keys.length, ...keys, ...args)) as Reply
-    throw error
-  }
+  return (await ScriptLibrary.call(redis, library, script.name, keys, args)) as Reply
 }

@@ -55,19 +55,19 @@ describe("Scripts", () => {
   it("run puts named keys and arguments in the order the script reads them", async () => {
     const calls: Array<ReadonlyArray<unknown>> = []
     const connection = {
-      evalsha: async (...args: ReadonlyArray<unknown>) => {
+      fcall: async (...args: ReadonlyArray<unknown>) => {
         calls.push(args)
         return [1]
       },
     } as unknown as Redis
     await Scripts.run(connection, Scripts.listPage, { keys: { list: "L" }, args: { limit: 3, after: "b", score: 7 } })
-    expect(calls[0]).toEqual([Scripts.listPage.sha, 1, "L", 7, "b", 3])
+    expect(calls[0]).toEqual([Scripts.library.functionName("list-page"), 1, "L", 7, "b", 3])
     await Scripts.run(connection, Scripts.renew, {
       keys: { inbox: "I", jobs: "J" },
       args: { consumer: "c1", group: "g" },
       moreArgs: ["1-0", "j1"],
     })
-    expect(calls[1]).toEqual([Scripts.renew.sha, 2, "J", "I", "g", "c1", "1-0", "j1"])
+    expect(calls[1]).toEqual([Scripts.library.functionName("renew"), 2, "J", "I", "g", "c1", "1-0", "j1"])
     await expect(
       Scripts.run(connection, Scripts.listPage, {
         keys: { list: "L" },
@@ -84,15 +84,20 @@ describe("Scripts", () => {
 
   it("no script builds a key", () => {
     // Keys come only from KEYS: no script names a partition tag or the key layout itself.
-    for (const script of Scripts.all) expect(code(script.source)).not.toMatch(/\{p|:inbox|:jobs|:events|:dead/)
+    expect(code(Scripts.library.source)).not.toMatch(/\{p|:inbox|:jobs|:events|:dead/)
   })
 
-  it("sends prelude and body and names them by sha", () => {
+  it("the library holds the prelude once and every script as a function of its own", () => {
+    const source = Scripts.library.source
+    expect(source.startsWith(`#!lua name=${Scripts.library.name}\n${prelude}`)).toBe(true)
+    expect(Scripts.library.name).toMatch(/^eddy_[0-9a-f]{16}$/)
     for (const script of Scripts.all) {
-      expect(script.source).toBe(`${prelude}\n${script.body}`)
-      expect(script.sha).toMatch(/^[0-9a-f]{40}$/)
+      expect(source).toContain(script.body)
+      expect(source).toContain(`function_name = '${Scripts.library.functionName(script.name)}'`)
     }
-    expect(new Set(Scripts.all.map((s) => s.sha)).size).toBe(Scripts.all.length)
+    expect(new Set(Scripts.all.map((s) => Scripts.library.functionName(s.name))).size).toBe(Scripts.all.length)
+    // Only the readers may run when Redis is over its memory limit.
+    expect(Scripts.all.filter((s) => s.readOnly).map((s) => s.name)).toEqual(["list-page", "list-size"])
   })
 
   it("every Lua file but the prelude has a descriptor", () => {

@@ -31,13 +31,13 @@ const counting = (claims: { count: number }, refuse: (args: ReadonlyArray<unknow
             new Proxy(redis, {
               get: (target, property) => {
                 const value: unknown = Reflect.get(target, property)
-                if (property !== "evalsha" || typeof value !== "function") return value
-                return (sha: unknown, ...rest: Array<unknown>) => {
-                  if (sha !== Scripts.claim.sha) return value.call(target, sha, ...rest)
+                if (property !== "fcall" || typeof value !== "function") return value
+                return (name: unknown, ...rest: Array<unknown>) => {
+                  if (name !== Scripts.library.functionName(Scripts.claim.name)) return value.call(target, name, ...rest)
                   claims.count++
                   return refuse(rest)
                     ? Promise.reject(new Error("claim refused by the test"))
-                    : value.call(target, sha, ...rest)
+                    : value.call(target, name, ...rest)
                 }
               },
             }),

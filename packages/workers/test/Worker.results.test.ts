@@ -27,11 +27,10 @@ const losingFirstAnswer = Layer.effect(
             new Proxy(redis, {
               get: (target, property) => {
                 const value: unknown = Reflect.get(target, property)
-                if ((property !== "evalsha" && property !== "eval") || typeof value !== "function") return value
-                // EVALSHA, or EVAL when the server does not have the script yet.
-                return async (script: unknown, ...rest: Array<unknown>) => {
-                  const answer = await value.call(target, script, ...rest)
-                  const completes = script === Scripts.completeMany.sha || script === Scripts.completeMany.source
+                if (property !== "fcall" || typeof value !== "function") return value
+                return async (name: unknown, ...rest: Array<unknown>) => {
+                  const answer = await value.call(target, name, ...rest)
+                  const completes = name === Scripts.library.functionName(Scripts.completeMany.name)
                   if (!completes || lost) return answer
                   lost = true
                   throw new Error("Command timed out")

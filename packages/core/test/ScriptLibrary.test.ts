@@ -1,0 +1,90 @@
+/**
+ * The scripts' function library against a real Redis: loaded where it is missing, state that a
+ * call must not inherit from the one before, and other versions' libraries kept within a bound.
+ * Each test builds a library of its own, so the library the other suites use is left alone
+ * (except by the bound, which their calls survive by loading theirs again).
+ */
+import { randomUUID } from "node:crypto"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Redis } from "ioredis"
+import * as ScriptLibrary from "../src/internal/ScriptLibrary.js"
+import * as Scripts from "../src/Scripts.js"
+import * as TestRedis from "./support/TestRedis.js"
+
+const redis = new Redis(TestRedis.url())
+afterAll(() => redis.quit())
+
+/** A library of its own: one script answering with `body`. */
+const libraryOf = (body: string) =>
+  ScriptLibrary.build(Scripts.prelude, [{ name: "probe", body: `-- ${randomUUID()}\n${body}`, readOnly: false }])
+
+const eddyLibraries = async () =>
+  ((await redis.call("FUNCTION", "LIST", "LIBRARYNAME", "eddy_*")) as ReadonlyArray<ReadonlyArray<unknown>>).map(
+    (fields) => String(fields[fields.indexOf("library_name") + 1]),
+  )
+
+describe("script library", () => {
+  it("is loaded by the first call that misses it, and again after it was deleted", async () => {
+    const library = libraryOf("return { KEYS[1], ARGV[1] }")
+    expect(await eddyLibraries()).not.toContain(library.name)
+    expect(await ScriptLibrary.call(redis, library, "probe", ["k"], ["a"])).toEqual(["k", "a"])
+    expect(await eddyLibraries()).toContain(library.name)
+    await redis.call("FUNCTION", "DELETE", library.name)
+    expect(await ScriptLibrary.call(redis, library, "probe", ["k"], ["b"])).toEqual(["k", "b"])
+    await redis.call("FUNCTION", "DELETE", library.name)
+  })
+
+  it("a call starts afresh: the server's time is read again, and a call that failed leaves nothing behind", async () => {
+    // now_ms caches the time for one call; use_model sets the model a call folds into.
+    const library = libraryOf(
+      "if ARGV[1] == 'fail' then use_model('r', 'a', 'b', 'c', 'd', 'e', 'f', 'g') redis.call('NOPE') end\n" +
+        "return { now_ms(), model == nil and 1 or 0 }",
+    )
+    const [first] = (await ScriptLibrary.call(redis, library, "probe", [], ["ok"])) as Array<number>
+    await expect(ScriptLibrary.call(redis, library, "probe", [], ["fail"])).rejects.toThrow(/Unknown Redis command/)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const [second, noModel] = (await ScriptLibrary.call(redis, library, "probe", [], ["ok"])) as Array<number>
+    expect(second).toBeGreaterThanOrEqual((first ?? 0) + 5)
+    expect(noModel).toBe(1)
+    await redis.call("FUNCTION", "DELETE", library.name)
+  })
+
+  it("keeps other versions' libraries up to the bound, and drops them past it", async () => {
+    const fakes = Array.from({ length: ScriptLibrary.keptLibraries + 1 }, () => `eddy_test${randomUUID().slice(0, 8)}`)
+    for (const name of fakes)
+      await redis.call(
+        "FUNCTION",
+        "LOAD",
+        `#!lua name=${name}\nredis.register_function('${name}_f', function() return 1 end)`,
+      )
+    const ours = libraryOf("return 1")
+    await ScriptLibrary.call(redis, ours, "probe", [], [])
+    const left = await eddyLibraries()
+    expect(left).toContain(ours.name)
+    for (const name of fakes) expect(left).not.toContain(name)
+
+    // Within the bound, nothing else goes.
+    const kept = fakes.slice(0, 2)
+    for (const name of kept)
+      await redis.call(
+        "FUNCTION",
+        "LOAD",
+        `#!lua name=${name}\nredis.register_function('${name}_f', function() return 1 end)`,
+      )
+    const next = libraryOf("return 2")
+    await ScriptLibrary.call(redis, next, "probe", [], [])
+    const now = await eddyLibraries()
+    for (const name of [...kept, ours.name, next.name]) expect(now).toContain(name)
+    for (const name of [...kept, ours.name, next.name]) await redis.call("FUNCTION", "DELETE", name)
+  })
+
+  it("a changed script is a new library, so two versions never call each other's functions", () => {
+    const a = ScriptLibrary.build(Scripts.prelude, [{ name: "probe", body: "return 1", readOnly: false }])
+    const b = ScriptLibrary.build(Scripts.prelude, [{ name: "probe", body: "return 2", readOnly: false }])
+    expect(a.name).not.toBe(b.name)
+    expect(a.functionName("probe")).not.toBe(b.functionName("probe"))
+    expect(ScriptLibrary.build(Scripts.prelude, [{ name: "probe", body: "return 1", readOnly: false }]).name).toBe(
+      a.name,
+    )
+  })
+})
