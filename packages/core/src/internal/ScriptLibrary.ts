@@ -40,7 +40,10 @@ export const build = (prelude: string, scripts: ReadonlyArray<LibraryScript>): L
     .digest("hex")
     .slice(0, 16)
   const name = `${prefix}${hash}`
-  const functionName = (scriptName: string) => `${name}_${scriptName.replaceAll("-", "_")}`
+  const functionNameOf = (scriptName: string) => `${name}_${scriptName.replaceAll("-", "_")}`
+  // Asked on every call: made once per script.
+  const names = new Map(scripts.map((script) => [script.name, functionNameOf(script.name)]))
+  const functionName = (scriptName: string) => names.get(scriptName) ?? functionNameOf(scriptName)
   const functions = scripts.map((script) => {
     const local = `run_${script.name.replaceAll("-", "_")}`
     const flags = script.readOnly ? "{ 'no-writes' }" : "{}"
@@ -49,7 +52,7 @@ export const build = (prelude: string, scripts: ReadonlyArray<LibraryScript>): L
       "begin_call()",
       script.body,
       "end",
-      `redis.register_function { function_name = '${functionName(script.name)}', callback = ${local}, flags = ${flags} }`,
+      `redis.register_function { function_name = '${functionNameOf(script.name)}', callback = ${local}, flags = ${flags} }`,
     ].join("\n")
   })
   return { name, source: [`#!lua name=${name}`, prelude, ...functions].join("\n"), functionName }
