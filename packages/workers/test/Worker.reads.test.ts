@@ -33,7 +33,8 @@ const counting = (claims: { count: number }, refuse: (args: ReadonlyArray<unknow
                 const value: unknown = Reflect.get(target, property)
                 if (property !== "fcall" || typeof value !== "function") return value
                 return (name: unknown, ...rest: Array<unknown>) => {
-                  if (name !== Scripts.library.functionName(Scripts.claim.name)) return value.call(target, name, ...rest)
+                  if (name !== Scripts.library.functionName(Scripts.claim.name))
+                    return value.call(target, name, ...rest)
                   claims.count++
                   return refuse(rest)
                     ? Promise.reject(new Error("claim refused by the test"))

@@ -65,7 +65,9 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 /** The names of the eddy libraries a server holds. */
 const eddyLibraries = async (node: Redis): Promise<Array<string>> => {
-  const listed = (await node.call("FUNCTION", "LIST", "LIBRARYNAME", `${prefix}*`)) as ReadonlyArray<ReadonlyArray<unknown>>
+  const listed = (await node.call("FUNCTION", "LIST", "LIBRARYNAME", `${prefix}*`)) as ReadonlyArray<
+    ReadonlyArray<unknown>
+  >
   return listed.flatMap((fields) => {
     const at = fields.indexOf("library_name")
     const name = at < 0 ? undefined : fields[at + 1]
