@@ -252,7 +252,8 @@ const rebuildChunk = 1_000
  * fold the scripts apply inline. Jobs whose record is gone (expired, purged) land in no list.
  * Meant for a quiet system: outcomes of events appended while it runs may be counted twice, and
  * a job that finished before the rebuild reached it may be left out of its finished list when
- * live traffic listed a later one first (logged; a rebuild on a quiet system lists it).
+ * live traffic listed a later one first (logged; nor does `expire` find its record then, until
+ * a rebuild on a quiet system lists it).
  * Returns how many script calls it took. `rebuildInChunks` folds `chunk` events per call.
  */
 export const rebuildInChunks = (chunk: number) =>

@@ -23,6 +23,8 @@ export interface Script<K extends string = string, A extends string = string> {
   readonly variadic: boolean
   /** Reads only (a `no-writes` function). */
   readonly readOnly: boolean
+  /** Runs when Redis is over its memory limit too (an `allow-oom` function): it frees memory or keeps leases. */
+  readonly allowOom: boolean
   /** The script's own text, without the prelude. */
   readonly body: string
 }
@@ -37,6 +39,7 @@ const load = <const K extends string, const A extends string>(
     readonly args: ReadonlyArray<A>
     readonly variadic?: boolean
     readonly readOnly?: boolean
+    readonly allowOom?: boolean
   },
 ): Script<K, A> => ({
   name,
@@ -45,6 +48,7 @@ const load = <const K extends string, const A extends string>(
   keys: spec.keys.length,
   variadic: spec.variadic ?? false,
   readOnly: spec.readOnly ?? false,
+  allowOom: spec.allowOom ?? false,
   body: readFileSync(new URL(`./internal/lua/${name}.lua`, import.meta.url), "utf8"),
 })
 
@@ -76,7 +80,12 @@ export const claim = load("claim", {
   args: ["group", "consumer", "eventsMaxLen", "count", "actor"],
 })
 /** Then ARGV pairs: entry id, job id. */
-export const renew = load("renew", { keys: ["jobs", "inbox"], args: ["group", "consumer"], variadic: true })
+export const renew = load("renew", {
+  keys: ["jobs", "inbox"],
+  args: ["group", "consumer"],
+  variadic: true,
+  allowOom: true,
+})
 export const complete = load("complete", {
   keys: ["jobs", "events", "inbox", ...model],
   args: [...fencedArgs, "output", "eventsMaxLen"],
@@ -132,6 +141,7 @@ export const expire = load("expire", {
   keys: ["jobs", "rates"],
   args: ["limit", "retentionMs", "deadLetterRetentionMs"],
   variadic: true,
+  allowOom: true,
 })
 /** Then per actor: its seven lists (KEYS) and its name (ARGV). */
 export const rebuild = load("rebuild", {
@@ -142,7 +152,11 @@ export const rebuild = load("rebuild", {
 export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"], readOnly: true })
 export const listSize = load("list-size", { keys: ["list"], args: [], readOnly: true })
 export const rateAcquire = load("rate-acquire", { keys: ["window"], args: ["limit", "windowMs", "permitId"] })
-export const pruneConsumers = load("prune-consumers", { keys: ["inbox"], args: ["group", "minIdleMs", "only"] })
+export const pruneConsumers = load("prune-consumers", {
+  keys: ["inbox"],
+  args: ["group", "minIdleMs", "only"],
+  allowOom: true,
+})
 export const sweepInbox = load("sweep-inbox", {
   keys: ["jobs", "events", "highInbox", "normalInbox", "lowInbox", ...model],
   args: ["group", "actor", "cursor", "count", "eventsMaxLen"],

@@ -19,6 +19,11 @@ export interface LibraryScript {
   readonly body: string
   /** Reads only: may run when the server is over its memory limit. */
   readonly readOnly: boolean
+  /**
+   * Writes, but may run when the server is over its memory limit (a function that may write is
+   * refused whole there otherwise): what frees memory or keeps leases must still work then.
+   */
+  readonly allowOom?: boolean
 }
 
 export interface Library {
@@ -33,29 +38,29 @@ export const keptLibraries = 4
 
 const prefix = "eddy_"
 
+/** Stands for the library's name in its text until the text's hash names it. */
+const unnamed = "eddy_LIBRARY"
+
 export const build = (prelude: string, scripts: ReadonlyArray<LibraryScript>): Library => {
-  const hash = createHash("sha1")
-    .update(prelude)
-    .update(scripts.map((script) => `${script.name}\n${script.body}`).join("\n"))
-    .digest("hex")
-    .slice(0, 16)
-  const name = `${prefix}${hash}`
-  const functionNameOf = (scriptName: string) => `${name}_${scriptName.replaceAll("-", "_")}`
-  // Asked on every call: made once per script.
-  const names = new Map(scripts.map((script) => [script.name, functionNameOf(script.name)]))
-  const functionName = (scriptName: string) => names.get(scriptName) ?? functionNameOf(scriptName)
+  const suffix = (scriptName: string) => `_${scriptName.replaceAll("-", "_")}`
   const functions = scripts.map((script) => {
-    const local = `run_${script.name.replaceAll("-", "_")}`
-    const flags = script.readOnly ? "{ 'no-writes' }" : "{}"
+    const local = `run${suffix(script.name)}`
+    const flags = script.readOnly ? "{ 'no-writes' }" : script.allowOom ? "{ 'allow-oom' }" : "{}"
     return [
       `local function ${local}(KEYS, ARGV)`,
       "begin_call()",
       script.body,
       "end",
-      `redis.register_function { function_name = '${functionNameOf(script.name)}', callback = ${local}, flags = ${flags} }`,
+      `redis.register_function { function_name = '${unnamed}${suffix(script.name)}', callback = ${local}, flags = ${flags} }`,
     ].join("\n")
   })
-  return { name, source: [`#!lua name=${name}`, prelude, ...functions].join("\n"), functionName }
+  const text = [`#!lua name=${unnamed}`, prelude, ...functions].join("\n")
+  // The whole text is hashed, flags and wrappers included: any change is a new library.
+  const name = `${prefix}${createHash("sha1").update(text).digest("hex").slice(0, 16)}`
+  // Asked on every call: made once per script.
+  const names = new Map(scripts.map((script) => [script.name, `${name}${suffix(script.name)}`]))
+  const functionName = (scriptName: string) => names.get(scriptName) ?? `${name}${suffix(scriptName)}`
+  return { name, source: text.replaceAll(unnamed, name), functionName }
 }
 
 /** Whether a failed call failed because the server lacks the function. */
@@ -76,12 +81,13 @@ const eddyLibraries = async (node: Redis): Promise<Array<string>> => {
 }
 
 /**
- * Loads `library` into the server (on a cluster, into every master), unless it is there already,
- * and deletes other versions' libraries past `keptLibraries`.
+ * Loads `library` into the server (on a cluster, into every master), unless it is there already.
+ * Where other versions' libraries number more than `keptLibraries`, deletes them all. A master
+ * that fails the load fails no call: a call to it finds the function missing and loads again.
  */
 export const load = async (redis: Redis | Cluster, library: Library): Promise<void> => {
   const nodes = "nodes" in redis && typeof redis.nodes === "function" ? redis.nodes("master") : [redis as Redis]
-  await Promise.all(
+  await Promise.allSettled(
     nodes.map(async (node) => {
       try {
         await node.call("FUNCTION", "LOAD", library.source)
@@ -99,6 +105,20 @@ export const load = async (redis: Redis | Cluster, library: Library): Promise<vo
   )
 }
 
+/** Loads under way, per client: calls that miss at once share one load. */
+const loading = new WeakMap<Redis | Cluster, Promise<void>>()
+
+const loadOnce = (redis: Redis | Cluster, library: Library): Promise<void> => {
+  const pending = loading.get(redis)
+  if (pending !== undefined) return pending
+  const started = load(redis, library).finally(() => loading.delete(redis))
+  loading.set(redis, started)
+  return started
+}
+
+/** Loads before a call gives up: another version's load may delete ours between ours and the call. */
+const loadAttempts = 3
+
 /** Calls script `scriptName` of `library` by FCALL, loading the library first where it is missing. */
 export const call = async (
   redis: Redis | Cluster,
@@ -108,11 +128,12 @@ export const call = async (
   args: ReadonlyArray<string | number>,
 ): Promise<unknown> => {
   const name = library.functionName(scriptName)
-  try {
-    return await redis.fcall(name, keys.length, ...keys, ...args)
-  } catch (error) {
-    if (!isMissing(error)) throw error
-    await load(redis, library)
-    return await redis.fcall(name, keys.length, ...keys, ...args)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await redis.fcall(name, keys.length, ...keys, ...args)
+    } catch (error) {
+      if (!isMissing(error) || attempt > loadAttempts) throw error
+      await loadOnce(redis, library)
+    }
   }
 }

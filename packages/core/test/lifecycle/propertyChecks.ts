@@ -10,8 +10,7 @@ import * as JobEvent from "../../src/JobEvent.js"
 import * as JobStatus from "../../src/JobStatus.js"
 import * as JobStore from "../../src/JobStore.js"
 import * as ReadModel from "../../src/ReadModel.js"
-import * as StreamKeys from "../../src/StreamKeys.js"
-import { actor, keys, lane, listed, listedAt, log, pending, record, redis } from "./support.js"
+import { actor, keys, lane, listedAt, log, modelSnapshot, pending, record, redis } from "./support.js"
 
 /** The state a job is in right after an event; undefined for events that change no state. */
 const stateAfter = (event: JobEvent.JobEvent): JobStatus.State | undefined => {
@@ -34,14 +33,6 @@ const stateAfter = (event: JobEvent.JobEvent): JobStatus.State | undefined => {
       return undefined
   }
 }
-
-/** The read model, whole: each list with its times, and the rates. */
-const modelSnapshot = Effect.gen(function* () {
-  const p = yield* keys()
-  const lists: Record<string, ReadonlyArray<readonly [string, number]>> = {}
-  for (const state of StreamKeys.states) lists[state] = yield* listed(p.list(actor, state))
-  return { lists, rates: yield* redis((c) => c.hgetall(p.rates)) }
-})
 
 /**
  * The inline read model lists every job with a record in exactly its record's state, and no job

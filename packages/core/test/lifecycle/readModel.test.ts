@@ -11,20 +11,7 @@ import * as ReadModel from "../../src/ReadModel.js"
 import { Settings } from "../../src/Settings.js"
 import * as StreamKeys from "../../src/StreamKeys.js"
 import { ensureAllGroups } from "./batchSupport.js"
-import { actor, failure, listedAt, record, redis, submit, take, withRedis } from "./support.js"
-
-/** Every page of a list, following the cursors; the ids of each page. */
-const allPages = (state: string, limit: number) =>
-  Effect.gen(function* () {
-    const pages: Array<Array<string>> = []
-    let cursor: string | undefined
-    do {
-      const page = yield* ReadModel.listJobs(actor, state, { limit, cursor })
-      pages.push(page.jobs.map((job) => job.jobId))
-      cursor = page.nextCursor
-    } while (cursor !== undefined)
-    return pages
-  })
+import { actor, allPages, failure, listedAt, record, redis, submit, take, withRedis } from "./support.js"
 
 /** The lists (over every partition) that name a job. */
 const listsOf = (jobId: string) =>

@@ -8,9 +8,10 @@ import * as Deliveries from "../../src/Deliveries.js"
 import * as JobEvent from "../../src/JobEvent.js"
 import * as JobStatus from "../../src/JobStatus.js"
 import * as JobStore from "../../src/JobStore.js"
+import * as ReadModel from "../../src/ReadModel.js"
 import { type Commands, RedisClient } from "../../src/RedisClient.js"
 import * as Settings from "../../src/Settings.js"
-import { workerGroup } from "../../src/StreamKeys.js"
+import * as StreamKeys from "../../src/StreamKeys.js"
 import * as TestRedis from "../support/TestRedis.js"
 
 export const actor = "echo"
@@ -54,6 +55,35 @@ export const listed = (list: string) =>
     return pairs
   })
 
+/** The read model of `actor` in partition 0, whole: each list with its [job id, time] pairs, and the rates. */
+export const modelSnapshot = Effect.gen(function* () {
+  const p = yield* keys()
+  const lists: Record<string, ReadonlyArray<readonly [string, number]>> = {}
+  for (const state of StreamKeys.states) lists[state] = yield* listed(p.list(actor, state))
+  return { lists, rates: yield* redis((c) => c.hgetall(p.rates)) }
+})
+
+/**
+ * Every page of `actor`'s jobs in `state`, following the cursors: the ids of each page. `between`
+ * runs after each page (given how many were read), before the next is asked for.
+ */
+export const allPages = <E = never, R = never>(
+  state: string,
+  limit: number,
+  between?: (page: number) => Effect.Effect<void, E, R>,
+) =>
+  Effect.gen(function* () {
+    const pages: Array<Array<string>> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* ReadModel.listJobs(actor, state, { limit, cursor })
+      pages.push(page.jobs.map((job) => job.jobId))
+      cursor = page.nextCursor
+      if (between !== undefined) yield* between(pages.length)
+    } while (cursor !== undefined)
+    return pages
+  })
+
 /** The job ids a read-model list holds, in its order. */
 export const listedIds = (list: string) => Effect.map(listed(list), (pairs) => pairs.map(([id]) => id))
 
@@ -81,7 +111,7 @@ export const read = (consumer: string, options: { readonly count?: number; reado
     yield* Deliveries.ensureGroup(where.partition, where.actor, where.lane)
     const key = yield* inboxKey(where)
     const reply = (yield* redis((c) =>
-      c.xreadgroup("GROUP", workerGroup, consumer, "COUNT", options.count ?? 100, "STREAMS", key, ">"),
+      c.xreadgroup("GROUP", StreamKeys.workerGroup, consumer, "COUNT", options.count ?? 100, "STREAMS", key, ">"),
     )) as StreamReply
     const entries = reply?.[0]?.[1] ?? []
     return entries.map(
@@ -185,7 +215,7 @@ export interface Pending {
 export const pending = (where: Inbox = inbox) =>
   Effect.gen(function* () {
     const key = yield* inboxKey(where)
-    const rows = (yield* redis((c) => c.xpending(key, workerGroup, "-", "+", 1000))) as Array<
+    const rows = (yield* redis((c) => c.xpending(key, StreamKeys.workerGroup, "-", "+", 1000))) as Array<
       [string, string, number, number]
     >
     return rows.map(

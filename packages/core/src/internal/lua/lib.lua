@@ -71,11 +71,20 @@ local projected = {}
 -- For a finished job among those: the ms its finished list's entry was made at (see `fold`).
 local listed_at = {}
 
+-- The time of one entry of a job's history: `<ms after t>:<seq>`, or a full id `<ms>-<seq>` in
+-- records written before 2026-12-07.
+local function history_time(job, entry)
+  local offset = string.match(entry, '^(%d+):%d+$')
+  if offset then return job.t + tonumber(offset) end
+  local ms = string.match(entry, '^(%d+)%-%d+$')
+  return ms and tonumber(ms) or nil
+end
+
 -- When a finished job ended: the time of its history's last event, the one that ended it (no
 -- event is appended to a finished job that does not move it out of its state).
 local function ended_at(job)
-  local offset = job.h and string.match(job.h, '(%d+):%d+$')
-  return offset and (job.t + tonumber(offset)) or job.ft
+  local last = job.h and string.match(job.h, '([^,]+)$')
+  return (last and history_time(job, last)) or job.ft
 end
 
 local function load_job(jobs, id)
@@ -423,7 +432,7 @@ local function enqueue(inbox, job)
   job.x = redis.call('XADD', inbox, '*', 'j', job.id, 'n', small_text(job.n))
 end
 
--- Moves a job to a terminal state. Its list in the read model, scored by when it got there, is
+-- Moves a job to a terminal state. Its list in the read model, in the order jobs got there, is
 -- also its expiry index: `expire.lua` deletes the records at its old end.
 local function finish(job, state, at)
   job.s = state

@@ -36,7 +36,7 @@ local function listed_before(m, job, event_id)
   end
   local event_ms = tonumber(string.match(event_id, '^(%d+)'))
   local times = {}
-  for offset in string.gmatch(job.h or '', '(%d+):%d+') do times[#times + 1] = job.t + tonumber(offset) end
+  for entry in string.gmatch(job.h or '', '[^,]+') do times[#times + 1] = history_time(job, entry) end
   for i = #times, 1, -1 do
     if times[i] <= event_ms then
       for state in pairs(FINISHED) do
