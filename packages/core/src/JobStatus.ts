@@ -17,7 +17,7 @@ export type State = typeof State.Type
 export const isFinished = (state: State): boolean =>
   state === "succeeded" || state === "deadLettered" || state === "cancelled"
 
-/** The record as the scripts store it (see lib.lua for the field names). */
+/** The record as the scripts store it (see lib/records.lua for the field names). */
 const Record = Schema.Struct({
   a: Schema.String,
   /** Absent for the usual lane, `normal`. */
@@ -81,7 +81,7 @@ const openBrace = 0x7b
 const unpacker = new Unpackr({ int64AsType: "number", useRecords: false, mapsAsObjects: true })
 
 /**
- * The fields of a stored record, as the scripts wrote them (short names, see lib.lua);
+ * The fields of a stored record, as the scripts wrote them (short names, see lib/records.lua);
  * undefined when it is not a record's encoding. For tools and tests that look at the store.
  */
 export const fieldsOfRecord = (raw: StoredRecord): { readonly [field: string]: unknown } | undefined => {

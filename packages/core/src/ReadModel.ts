@@ -1,8 +1,8 @@
 /**
  * The read model (the status projection), kept inline: every lifecycle script that appends an
- * event folds it into the model in the same call (`fold` in `lib.lua`), so the model never lags
+ * event folds it into the model in the same call (`fold` in `lib/model.lua`), so the model never lags
  * the log. Per partition it holds, for each actor and state, a list of the job ids in that state
- * by when they entered it (a sorted set, or a stream for a finished state: see `lib.lua`; the
+ * by when they entered it (a sorted set, or a stream for a finished state: see `lib/model.lua`; the
  * counts are their sizes), and outcomes per minute.
  * This module reads it — counts, rates, cursor-paged job lists — and rebuilds it from the log.
  */
@@ -21,7 +21,7 @@ export type Counts = Record<JobStatus.State, number>
 export const outcomes = ["succeeded", "failed", "deadLettered"] as const
 export type Outcome = (typeof outcomes)[number]
 
-/** Minutes of outcomes the model keeps (`RATE_MINUTES` in lib.lua). */
+/** Minutes of outcomes the model keeps (`RATE_MINUTES` in lib/model.lua). */
 export const rateMinutes = 60
 
 /** A job-list request that cannot be answered as asked. Nothing was read. */

@@ -5,7 +5,7 @@
 import { ActorPaused, CancelRequested, JobAlreadyFinished, JobNotFound, JobNotInState, LeaseLost } from "./JobErrors.js"
 import type { Reply } from "./Scripts.js"
 
-/** Return codes shared by every script (see `lib.lua`). */
+/** Return codes shared by every script (see `lib/records.lua`). */
 export const Code = {
   ok: 1,
   duplicate: 2,

@@ -1,6 +1,6 @@
 /**
  * Typed descriptors of the job-lifecycle Lua scripts (`internal/lua/*.lua`). The scripts run as
- * the functions of one Redis function library, with the shared prelude `lib.lua` in front of
+ * the functions of one Redis function library, with the shared prelude (`lib/*.lua`) in front of
  * them (`internal/ScriptLibrary.ts`), by FCALL, loading the library on a server that lacks it;
  * each receives every key through KEYS.
  */
@@ -29,8 +29,13 @@ export interface Script<K extends string = string, A extends string = string> {
   readonly body: string
 }
 
-/** The helpers every script's body is run with. */
-export const prelude = readFileSync(new URL("./internal/lua/lib.lua", import.meta.url), "utf8")
+/** The files of the prelude, in the order they are joined. */
+export const preludeFiles = ["records", "model", "jobs", "call"] as const
+
+/** The helpers every script's body is run with: `internal/lua/lib/*.lua`, joined in order. */
+export const prelude = preludeFiles
+  .map((file) => readFileSync(new URL(`./internal/lua/lib/${file}.lua`, import.meta.url), "utf8"))
+  .join("\n")
 
 const load = <const K extends string, const A extends string>(
   name: string,

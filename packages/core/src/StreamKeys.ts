@@ -33,7 +33,7 @@ export const workerGroup = "workers"
 /** Lanes in the order workers serve them. */
 export const lanes: ReadonlyArray<Lane> = ["high", "normal", "low"]
 
-/** Job states in the order the scripts take an actor's lists (see lib.lua's `STATES`). */
+/** Job states in the order the scripts take an actor's lists (see lib/model.lua's `STATES`). */
 export const states: ReadonlyArray<State> = [
   "queued",
   "delayed",

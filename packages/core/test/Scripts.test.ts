@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import type { Redis } from "ioredis"
 import * as Scripts from "../src/Scripts.js"
 
 const luaDir = new URL("../src/internal/lua/", import.meta.url)
-const prelude = readFileSync(new URL("lib.lua", luaDir), "utf8")
+const prelude = Scripts.prelude
 
 /** Lua code without `--` comments, so a header that names KEYS is not counted as a read. */
 const code = (lua: string) =>
@@ -77,6 +77,11 @@ describe("Scripts", () => {
     ).rejects.toThrow("list-page.lua takes no more than its named keys and arguments")
   })
 
+  it("the prelude is every file of lib/, each once", () => {
+    const files = readdirSync(new URL("lib/", luaDir)).filter((f) => f.endsWith(".lua"))
+    expect([...Scripts.preludeFiles].map((f) => `${f}.lua`).sort()).toEqual(files.sort())
+  })
+
   it("the prelude reads no KEYS", () => {
     expect(keyReads(prelude)).toEqual([])
     expect(code(prelude)).not.toMatch(/KEYS/)
@@ -102,7 +107,7 @@ describe("Scripts", () => {
 
   it("every Lua file but the prelude has a descriptor", () => {
     const files = readdirSync(luaDir)
-      .filter((f) => f.endsWith(".lua") && f !== "lib.lua")
+      .filter((f) => f.endsWith(".lua"))
       .map((f) => f.replace(/\.lua$/, ""))
     expect(Scripts.all.map((s) => s.name).sort()).toEqual(files.sort())
   })

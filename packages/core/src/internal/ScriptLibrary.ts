@@ -1,6 +1,6 @@
 /**
  * The lifecycle scripts as one Redis function library (Redis ≥ 7.0 functions): the shared
- * prelude `lib.lua` once, then each script's body as a function. A function library's top level
+ * prelude (`lib/*.lua`) once, then each script's body as a function. A function library's top level
  * runs once, when it is loaded; a script sent by EVALSHA runs its whole text, the ~500 lines of
  * prelude included, on every call: FCALL took 12.8 µs against EVALSHA's 19.0 for one submit
  * (see docs/benchmarks.md).

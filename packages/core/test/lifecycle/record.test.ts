@@ -43,7 +43,7 @@ describe("the job record", () => {
       const inbox = yield* inboxKey()
       const submittedAt = Date.now() - 1_000
       const entry = yield* redis((c) => c.xadd(inbox, "*", "j", "old", "n", "1"))
-      // What lib.lua wrote before MessagePack: cjson's text, the input as an escaped JSON string.
+      // What the prelude wrote before MessagePack: cjson's text, the input as an escaped JSON string.
       const old = JSON.stringify({
         a: actor,
         s: "queued",

@@ -1,7 +1,7 @@
 -- expire: deletes the records of jobs that ended longer ago than their retention, and takes each
 -- out of its list in the read model in the same call: neither the lists nor their counts name a
 -- job whose record is gone. A finished job's list is ordered by when it got there (a stream,
--- see lib.lua), so the lists are the expiry index too. Also drops outcomes per minute older
+-- see lib/model.lua), so the lists are the expiry index too. Also drops outcomes per minute older
 -- than the kept minutes.
 -- The actors' lists arrive through KEYS (named by the partition's `actors` set, read first).
 -- KEYS: 1 jobs, 2 rates, then per actor named in ARGV: list succeeded, list deadLettered, list cancelled

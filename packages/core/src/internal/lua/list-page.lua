@@ -1,7 +1,7 @@
 -- list-page: one page of a read-model list (an actor's jobs in one state), newest first, after a
 -- cursor: order is (time desc, id desc), and the cursor is the last (time, id) already shown, so
 -- a job that leaves the list between pages shifts nothing. A list is a sorted set scored by the
--- time, or for a finished state a stream whose entries are made at it (see lib.lua). Read-only.
+-- time, or for a finished state a stream whose entries are made at it (see lib/model.lua). Read-only.
 -- KEYS: 1 list
 -- ARGV: 1 cursor score ('' from the newest), 2 cursor id, 3 most to return
 -- Returns: {id, score, id, score, ...}

@@ -1,5 +1,5 @@
 -- list-size: how many jobs a read-model list holds: a sorted set's ZCARD, a finished list's (a
--- stream, see lib.lua) XLEN. Read-only.
+-- stream, see lib/model.lua) XLEN. Read-only.
 -- KEYS: 1 list
 -- ARGV: none
 -- Returns: the size

@@ -1,4 +1,4 @@
--- rebuild: folds a chunk of the partition's event log into the read model with lib.lua's `fold`,
+-- rebuild: folds a chunk of the partition's event log into the read model with lib/model.lua's `fold`,
 -- the function every lifecycle script applies inline. `eddy projection rebuild` calls it chunk by
 -- chunk from the log's start; the first call clears the model. Jobs whose record is gone
 -- (expired, purged) land in no list; every retained outcome is counted in the rates. Where a job

@@ -1,7 +1,7 @@
 -- submit: creates a job, queued in its inbox or waiting in the delayed set, and appends
 -- `submitted`. Idempotent: an existing job id returns the existing job and writes nothing.
 -- KEYS: 1 jobs, 2 events, 3 inbox, 4 delayed, 5 actors, 6 rates, 7 list queued, 8 list delayed, 9 list active, 10 list retrying, 11 list succeeded, 12 list deadLettered, 13 list cancelled
---       (the read model of the job's actor: see lib.lua)
+--       (the read model of the job's actor: see lib/model.lua)
 -- ARGV: 1 job id, 2 actor, 3 lane, 4 input (JSON text), 5 max attempts, 6 delay ms (0: none),
 --       7 correlation id ('' none), 8 causation id ('' none), 9 events max length
 -- Returns: {1, state} created; {2, state} duplicate (nothing written)
