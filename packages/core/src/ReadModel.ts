@@ -55,16 +55,22 @@ export const counts = (only?: ReadonlyArray<string>) =>
     const { keyspace } = yield* Settings
     const names = only ?? (yield* actors)
     const result = new Map<string, Counts>(names.map((actor) => [actor, emptyCounts()]))
-    const cells = keyspace.all.flatMap((p) => names.flatMap((actor) => states.map((state) => ({ p, actor, state }))))
-    const sizes = yield* Effect.forEach(
-      cells,
-      ({ p, actor, state }) => runScript(Scripts.listSize, { keys: { list: p.list(actor, state) }, args: {} }),
+    if (names.length === 0) return result
+    const cells = names.flatMap((actor) => states.map((state) => ({ actor, state })))
+    // One call per partition for all its lists.
+    const partitions = yield* Effect.forEach(
+      keyspace.all,
+      (p) => {
+        const [first, ...rest] = cells.map(({ actor, state }) => p.list(actor, state))
+        return runScript(Scripts.listSize, { keys: { list: first as string }, args: {}, moreKeys: rest })
+      },
       { concurrency: "unbounded" },
     )
-    cells.forEach(({ actor, state }, i) => {
-      const entry = result.get(actor) as Counts
-      entry[state] += Number(sizes[i] ?? 0)
-    })
+    for (const sizes of partitions)
+      cells.forEach(({ actor, state }, i) => {
+        const entry = result.get(actor) as Counts
+        entry[state] += Number(sizes[i] ?? 0)
+      })
     return result
   })
 

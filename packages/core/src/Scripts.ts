@@ -155,7 +155,8 @@ export const rebuild = load("rebuild", {
   variadic: true,
 })
 export const listPage = load("list-page", { keys: ["list"], args: ["score", "after", "limit"], readOnly: true })
-export const listSize = load("list-size", { keys: ["list"], args: [], readOnly: true })
+/** Then more lists of the same partition. */
+export const listSize = load("list-size", { keys: ["list"], args: [], variadic: true, readOnly: true })
 export const rateAcquire = load("rate-acquire", { keys: ["window"], args: ["limit", "windowMs", "permitId"] })
 export const pruneConsumers = load("prune-consumers", {
   keys: ["inbox"],

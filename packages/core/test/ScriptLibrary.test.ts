@@ -125,7 +125,7 @@ describe("script library", () => {
     try {
       await full.ping()
       // Load the library first (loading is itself refused once the server is full), then fill it.
-      expect(await Scripts.run(full, Scripts.listSize, { keys: { list: "l" }, args: {} })).toBe(0)
+      expect(await Scripts.run(full, Scripts.listSize, { keys: { list: "l" }, args: {} })).toEqual([0])
       // Clearly over the limit: 2 MB of data, then a limit of 1 MB.
       await full.mset(...Array.from({ length: 2_000 }, (_, i) => [`filler:${i}`, "x".repeat(1_000)]).flat())
       await full.config("SET", "maxmemory", "1mb")
