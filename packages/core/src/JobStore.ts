@@ -8,11 +8,11 @@ import { runScript } from "./internal/runScript.js"
 import { JobNotFound } from "./JobErrors.js"
 import * as JobEvent from "./JobEvent.js"
 import * as JobStatus from "./JobStatus.js"
-import { RedisClient } from "./RedisClient.js"
+import { RedisClient, type RedisClientService, type RedisError } from "./RedisClient.js"
 import { Code, refusal } from "./ScriptOutcome.js"
 import * as Scripts from "./Scripts.js"
-import { Settings } from "./Settings.js"
-import type { PartitionKeys } from "./StreamKeys.js"
+import { Settings, type SettingsService } from "./Settings.js"
+import type { Keyspace, PartitionKeys } from "./StreamKeys.js"
 import { finishedStates, workerGroup } from "./StreamKeys.js"
 
 /** A validated submission: the input is already encoded JSON text within the payload limit. */
@@ -45,31 +45,40 @@ const submitKeys = (p: PartitionKeys, request: SubmitRequest) => ({
   ...p.model(request.actor),
 })
 
-/** Writes one job (or finds the existing one with the same id). */
-export const submit = (request: SubmitRequest) =>
-  Effect.gen(function* () {
-    const { keyspace, eventsMaxLen } = yield* Settings
-    const p = keyspace.partitionOf(request.jobId, request.partitionKey)
-    const reply = yield* runScript(Scripts.submit, {
-      keys: submitKeys(p, request),
-      args: {
-        jobId: request.jobId,
-        actor: request.actor,
-        lane: request.lane,
-        input: request.input,
-        maxAttempts: request.maxAttempts,
-        delayMs: Math.max(0, Math.round(request.delayMs)),
-        correlationId: request.correlationId ?? "",
-        causationId: request.causationId ?? "",
-        eventsMaxLen,
-      },
-    })
-    return {
+/**
+ * Writes one job (or finds the existing one with the same id) on a client and settings already in
+ * hand: the producer's hot path, spared the effects that look them up (each step of an effect
+ * is allocation a producer awaiting results at 500/s pays in young-generation pauses).
+ */
+export const submitWith = (redis: RedisClientService, settings: SettingsService, request: SubmitRequest) => {
+  const p = settings.keyspace.partitionOf(request.jobId, request.partitionKey)
+  const call = {
+    keys: submitKeys(p, request),
+    args: {
+      jobId: request.jobId,
+      actor: request.actor,
+      lane: request.lane,
+      input: request.input,
+      maxAttempts: request.maxAttempts,
+      delayMs: Math.max(0, Math.round(request.delayMs)),
+      correlationId: request.correlationId ?? "",
+      causationId: request.causationId ?? "",
+      eventsMaxLen: settings.eventsMaxLen,
+    },
+  }
+  return Effect.map(
+    redis.run((connection) => Scripts.run(connection, Scripts.submit, call)),
+    (reply): SubmitResult => ({
       jobId: request.jobId,
       duplicate: Number(reply[0]) === Code.duplicate,
       state: reply[1] as JobStatus.State,
-    } satisfies SubmitResult
-  })
+    }),
+  )
+}
+
+/** Writes one job (or finds the existing one with the same id). */
+export const submit = (request: SubmitRequest) =>
+  Effect.flatMap(RedisClient, (redis) => Effect.flatMap(Settings, (settings) => submitWith(redis, settings, request)))
 
 /** Jobs per `submit-many` call: big enough to amortise the call, small enough to stay brief. */
 const submitChunk = 200
@@ -152,27 +161,36 @@ export interface Located {
  * Finds a job's record, decoded by `decode` (`None`: not a record): first in the partition its
  * id hashes to, then (when jobs were placed by a partition key) in the others, all at once.
  */
-const find = <A>(jobId: string, decode: (raw: JobStatus.StoredRecord) => Option.Option<A>) =>
-  Effect.gen(function* () {
-    const { keyspace } = yield* Settings
-    const redis = yield* RedisClient
-    const home = keyspace.partitionOf(jobId)
-    const read = (partition: PartitionKeys) =>
-      redis
-        .run((connection) => connection.hgetBuffer(partition.jobs, jobId))
-        .pipe(Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), decode)))
-    const found = yield* read(home)
+const findOn = <A>(
+  redis: RedisClientService,
+  keyspace: Keyspace,
+  jobId: string,
+  decode: (raw: JobStatus.StoredRecord) => Option.Option<A>,
+): Effect.Effect<Option.Option<{ readonly value: A; readonly partition: PartitionKeys }>, RedisError> => {
+  const home = keyspace.partitionOf(jobId)
+  const read = (partition: PartitionKeys) =>
+    redis
+      .run((connection) => connection.hgetBuffer(partition.jobs, jobId))
+      .pipe(Effect.map((raw) => Option.flatMap(Option.fromNullable(raw), decode)))
+  return Effect.flatMap(read(home), (found) => {
     if (Option.isSome(found) || keyspace.partitions === 1)
-      return Option.map(found, (value) => ({ value, partition: home }))
+      return Effect.succeed(Option.map(found, (value) => ({ value, partition: home })))
     const others = keyspace.all.filter((partition) => partition.index !== home.index)
-    const results = yield* Effect.forEach(others, read, { concurrency: "unbounded" })
-    const index = results.findIndex(Option.isSome)
-    const partition = others[index]
-    const value = results[index]
-    return partition === undefined || value === undefined || Option.isNone(value)
-      ? Option.none<{ readonly value: A; readonly partition: PartitionKeys }>()
-      : Option.some({ value: value.value, partition })
+    return Effect.map(Effect.forEach(others, read, { concurrency: "unbounded" }), (results) => {
+      const index = results.findIndex(Option.isSome)
+      const partition = others[index]
+      const value = results[index]
+      return partition === undefined || value === undefined || Option.isNone(value)
+        ? Option.none()
+        : Option.some({ value: value.value, partition })
+    })
   })
+}
+
+const find = <A>(jobId: string, decode: (raw: JobStatus.StoredRecord) => Option.Option<A>) =>
+  Effect.flatMap(RedisClient, (redis) =>
+    Effect.flatMap(Settings, ({ keyspace }) => findOn(redis, keyspace, jobId, decode)),
+  )
 
 /** Finds a job: its status and the partition it lives in. */
 export const locate = (jobId: string) =>
@@ -192,20 +210,34 @@ const orNotFound =
 
 const located = (jobId: string) => locate(jobId).pipe(orNotFound(jobId))
 
+/** An ended job's status from its record; `None` inside while it waits or runs. */
+const endedOfRecord = (jobId: string) => (raw: JobStatus.StoredRecord) => {
+  const state = JobStatus.stateOfRecord(raw)
+  if (state === undefined) return Option.none()
+  if (!JobStatus.isFinished(state)) return Option.some(Option.none<JobStatus.JobStatus>())
+  return Option.map(JobStatus.fromRecord(jobId, raw), Option.some)
+}
+
 /**
  * The status of a job that has ended; `None` while it waits or runs, `JobNotFound` when there is
- * no such job. Only an ended job's record is decoded whole: a result wait asks this once, almost
- * always before the job ends, and only needs to know that it has not. (So a record whose state
- * reads but whose other fields do not, which only a hand edit makes, counts as running here
- * where `status` calls it missing.)
+ * no such job, on a client and keyspace already in hand (a result wait asks this once). Only an
+ * ended job's record is decoded whole: a result wait asks this once, almost always before the
+ * job ends, and only needs to know that it has not. (So a record whose state reads but whose
+ * other fields do not, which only a hand edit makes, counts as running here where `status`
+ * calls it missing.)
  */
+export const endedStatusWith =
+  (redis: RedisClientService, keyspace: Keyspace) =>
+  (jobId: string): Effect.Effect<Option.Option<JobStatus.JobStatus>, JobNotFound | RedisError> =>
+    Effect.flatMap(findOn(redis, keyspace, jobId, endedOfRecord(jobId)), (found) =>
+      Option.isSome(found) ? Effect.succeed(found.value.value) : Effect.fail(new JobNotFound({ jobId })),
+    )
+
+/** `endedStatusWith` on the context's client and settings. */
 export const endedStatus = (jobId: string) =>
-  find(jobId, (raw) => {
-    const state = JobStatus.stateOfRecord(raw)
-    if (state === undefined) return Option.none()
-    if (!JobStatus.isFinished(state)) return Option.some(Option.none<JobStatus.JobStatus>())
-    return Option.map(JobStatus.fromRecord(jobId, raw), Option.some)
-  }).pipe(Effect.map(Option.map(({ value }) => value)), orNotFound(jobId))
+  Effect.flatMap(RedisClient, (redis) =>
+    Effect.flatMap(Settings, ({ keyspace }) => endedStatusWith(redis, keyspace)(jobId)),
+  )
 
 /** The job's status document, or `JobNotFound`. */
 export const status = (jobId: string) => Effect.map(located(jobId), (found) => found.status)

@@ -15,6 +15,7 @@
 import { Effect, Schema } from "effect"
 import { RedisClient, type RedisClientService, type RedisError } from "./RedisClient.js"
 import { Settings } from "./Settings.js"
+import type { Keyspace } from "./StreamKeys.js"
 
 /** The field of `<prefix>:meta` that holds the deployment's partition count. */
 export const partitionsField = "partitions"
@@ -69,16 +70,21 @@ export const verify: Effect.Effect<void, PartitionCountMismatch | RedisError, Re
 // is not remembered, so every refused submit says so again (and a fixed record is seen).
 const verified = new WeakMap<RedisClientService, Set<string>>()
 
+const verifiedKey = (keyspace: Keyspace) => `${keyspace.prefix}|${keyspace.partitions}`
+
+/** Whether `ensure` already verified this client's prefix and count: then it asks Redis nothing. */
+export const isVerified = (redis: RedisClientService, keyspace: Keyspace): boolean =>
+  verified.get(redis)?.has(verifiedKey(keyspace)) === true
+
 /** `verify`, once per client, prefix and count: later calls succeed without asking Redis. */
 export const ensure: Effect.Effect<void, PartitionCountMismatch | RedisError, RedisClient | Settings> = Effect.gen(
   function* () {
     const redis = yield* RedisClient
     const { keyspace } = yield* Settings
-    const key = `${keyspace.prefix}|${keyspace.partitions}`
-    const seen = verified.get(redis)
-    if (seen?.has(key) === true) return
+    if (isVerified(redis, keyspace)) return
     yield* verify
-    if (seen === undefined) verified.set(redis, new Set([key]))
-    else seen.add(key)
+    const seen = verified.get(redis)
+    if (seen === undefined) verified.set(redis, new Set([verifiedKey(keyspace)]))
+    else seen.add(verifiedKey(keyspace))
   },
 )

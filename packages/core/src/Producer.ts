@@ -9,12 +9,13 @@ import type * as Actor from "./Actor.js"
 import * as DurableSubmit from "./DurableSubmit.js"
 import * as EventTailer from "./EventTailer.js"
 import { type ResultFailure, waitForResult } from "./internal/ResultWait.js"
-import { prepare, prepareWith, type SubmitOptions, type SubmitRefusal } from "./internal/SubmitPreparation.js"
+import { prepareWith, type SubmitOptions, type SubmitRefusal } from "./internal/SubmitPreparation.js"
 import { type JobNotFound, OutputMismatch } from "./JobErrors.js"
 import * as JobEvent from "./JobEvent.js"
 import type * as JobStatus from "./JobStatus.js"
 import * as JobStore from "./JobStore.js"
-import type { RedisClient, RedisError } from "./RedisClient.js"
+import * as PartitionGuard from "./PartitionGuard.js"
+import { RedisClient, type RedisError } from "./RedisClient.js"
 import type { Refusal } from "./ScriptOutcome.js"
 import { Settings } from "./Settings.js"
 
@@ -80,36 +81,47 @@ const isOver = (events: ReadonlyArray<JobEvent.JobEvent>) => {
 export const make = Effect.gen(function* () {
   const context = yield* Effect.context<RedisClient | Settings | EventTailer.EventTailer>()
   const tailer = yield* EventTailer.EventTailer
+  const redis = yield* RedisClient
+  const settings = yield* Settings
   const provide = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, RedisClient | Settings>> =>
     Effect.provide(effect, context) as Effect.Effect<A, E, Exclude<R, RedisClient | Settings>>
-  const result: ProducerService["result"] = waitForResult(tailer, (jobId) => provide(JobStore.endedStatus(jobId)))
+  const result: ProducerService["result"] = waitForResult(tailer, JobStore.endedStatusWith(redis, settings.keyspace))
+
+  // Each actor's input check, made once: its Schema's encoder with it.
+  const checks = new WeakMap<object, unknown>()
+  const checkOf = <I, O, IE, OE>(actor: Actor.Actor<I, O, IE, OE>) => {
+    let check = checks.get(actor) as ReturnType<typeof prepareWith<I, O, IE, OE>> | undefined
+    if (check === undefined) {
+      check = prepareWith(actor, settings.maxPayloadBytes)
+      checks.set(actor, check)
+    }
+    return check
+  }
+  // Straight to the script once the partition count is verified and no replica has to confirm:
+  // the hot path of a producer, a few effect steps instead of DurableSubmit's generators.
+  const write = (request: JobStore.SubmitRequest) =>
+    settings.submitReplicas === 0 && PartitionGuard.isVerified(redis, settings.keyspace)
+      ? JobStore.submitWith(redis, settings, request)
+      : provide(DurableSubmit.submit(request))
 
   const service: ProducerService = {
     submit: (actor, input, options) =>
-      provide(prepare(actor, input, options).pipe(Effect.flatMap(DurableSubmit.submit))),
+      Effect.suspend((): Effect.Effect<Submitted, SubmitRefusal | DurableSubmit.SubmitFailure> => {
+        const prepared = checkOf(actor)(input, options)
+        return Either.isLeft(prepared) ? Effect.fail(prepared.left) : write(prepared.right)
+      }),
     submitMany: (actor, items) =>
-      provide(
-        Effect.flatMap(
-          Settings,
-          ({
-            maxPayloadBytes,
-          }): Effect.Effect<
-            ReadonlyArray<Submitted>,
-            SubmitRefusal | DurableSubmit.SubmitFailure,
-            RedisClient | Settings
-          > => {
-            // Every item is checked before anything is written: one refusal and nothing is.
-            const check = prepareWith(actor, maxPayloadBytes)
-            const requests = new Array<JobStore.SubmitRequest>(items.length)
-            for (const [index, item] of items.entries()) {
-              const prepared = check(item.input, item.options)
-              if (Either.isLeft(prepared)) return Effect.fail(prepared.left)
-              requests[index] = prepared.right
-            }
-            return DurableSubmit.submitMany(requests)
-          },
-        ),
-      ),
+      Effect.suspend((): Effect.Effect<ReadonlyArray<Submitted>, SubmitRefusal | DurableSubmit.SubmitFailure> => {
+        // Every item is checked before anything is written: one refusal and nothing is.
+        const check = checkOf(actor)
+        const requests = new Array<JobStore.SubmitRequest>(items.length)
+        for (const [index, item] of items.entries()) {
+          const prepared = check(item.input, item.options)
+          if (Either.isLeft(prepared)) return Effect.fail(prepared.left)
+          requests[index] = prepared.right
+        }
+        return provide(DurableSubmit.submitMany(requests))
+      }),
     status: (jobId) => provide(JobStore.status(jobId)),
     cancel: (jobId) => provide(JobStore.cancel(jobId)),
     events: (jobId) =>
