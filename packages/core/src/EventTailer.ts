@@ -87,6 +87,7 @@ export const make = Effect.gen(function* () {
           ...(keys === streams ? positions : keys.map((key) => positions[indexOf.get(key) ?? -1] ?? "$")),
         ),
       onReply: (reply) => Effect.sync(() => route(reply, positions)),
+      handle: (reply) => route(reply, positions),
       blockFor,
       channel: "tail",
       rotation: NodeReads.rotation(),

@@ -54,6 +54,11 @@ export interface Reads<E, R> {
   readonly rotation: Rotation
   /** Checked before blocking: false (a stop) ends a node's round without a blocking read. */
   readonly proceed?: () => boolean
+  /**
+   * `onReply` as a plain function, when it needs no effect. On one server a round then reads
+   * again at once while replies come, `blockFor` in all, as one effect (see `burst`).
+   */
+  readonly handle?: (reply: StreamReply) => void
 }
 
 /**
@@ -174,11 +179,50 @@ const allEnded = <E, R>(nodes: ReadonlyArray<Effect.Effect<unknown, E, R>>): Eff
   )
 
 /**
+ * On one server, reads handled by a plain function: read, handle, and read again at once while
+ * replies come, until a read blocks out the time left of `blockFor`. The event tailer reads about
+ * three times per job (submitted, started, ended), and an effect per read (the channel's lock, a
+ * bound, a continuation) was most of what a producer's wait for a result cost
+ * (docs/benchmarks.md). A stop lets the read on the wire end (it is bounded) and reads no more.
+ */
+const burst = <E, R>(
+  redis: RedisClientService,
+  reads: Reads<E, R>,
+  handle: (reply: StreamReply) => void,
+): Effect.Effect<void, RedisError> =>
+  Effect.suspend(() => {
+    let stopped = false
+    const blockMs = Duration.toMillis(reads.blockFor)
+    return redis
+      .blocking(
+        reads.blockFor,
+        async (connection) => {
+          const until = Date.now() + blockMs
+          for (let left = blockMs; !stopped && left >= 1; left = until - Date.now()) {
+            const reply = (await reads.read(connection, reads.keys, left)) as StreamReply
+            if (stopped) return
+            handle(reply)
+            if (isEmpty(reply)) return
+          }
+        },
+        reads.channel,
+      )
+      .pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            stopped = true
+          }),
+        ),
+      )
+  })
+
+/**
  * One round of reads. On one server: one read of every key, blocking `blockFor`. On a cluster:
  * every master node's round (see the module's comment) at once; the round ends when every node's
  * has, within the slice and a round trip or so. `onReply` gets each reply as it comes.
  */
 export const round = <E, R>(redis: RedisClientService, reads: Reads<E, R>): Effect.Effect<void, RedisError | E, R> => {
+  if (!redis.cluster && reads.handle !== undefined) return burst(redis, reads, reads.handle)
   if (!redis.cluster)
     return redis
       .blocking(

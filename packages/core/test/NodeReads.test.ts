@@ -3,7 +3,7 @@
  * over every stream it always was (the cluster rotation is in `NodeReads.cluster.test.ts`).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import * as NodeReads from "../src/NodeReads.js"
 import * as RedisClient from "../src/RedisClient.js"
 import * as TestRedis from "./support/TestRedis.js"
@@ -49,6 +49,84 @@ describe("NodeReads", () => {
       expect(reads).toEqual([keys])
       expect(replies).toHaveLength(1)
       expect((replies[0] ?? []).map(([stream]) => stream)).toEqual(keys)
+    }).pipe(Effect.provide(TestRedis.layer())),
+  )
+
+  it.scopedLive(
+    "with a plain handler, a round reads again at once while replies come, until a read blocks out its time",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* RedisClient.RedisClient
+        const key = `${TestRedis.uniquePrefix("nr")}:{p0}:events`
+        let position = "0-0"
+        let reads = 0
+        const handled: Array<NodeReads.StreamReply> = []
+        const read = (c: NodeReads.ReadConnection, keys: ReadonlyArray<string>, blockMs: number | undefined) => {
+          reads++
+          return c.call("xread", "BLOCK", blockMs ?? 0, "STREAMS", ...keys, position)
+        }
+        // Entries arrive one at a time while the round reads.
+        const writer = yield* Effect.forkScoped(
+          Effect.forEach([1, 2, 3, 4, 5], (n) =>
+            Effect.zipRight(
+              Effect.sleep("20 millis"),
+              redis.run((c) => c.xadd(key, "*", "n", String(n))),
+            ),
+          ),
+        )
+        const started = Date.now()
+        yield* NodeReads.round(redis, {
+          keys: [key],
+          read,
+          onReply: () => Effect.die("a round with a handler does not take the effect"),
+          handle: (reply) => {
+            handled.push(reply)
+            for (const [, entries] of reply ?? []) position = entries[entries.length - 1]?.[0] ?? position
+          },
+          blockFor: "400 millis",
+          channel: "tail",
+          rotation: NodeReads.rotation(),
+        })
+        const took = Date.now() - started
+        yield* writer.await
+        const entries = handled.flatMap((reply) => (reply ?? []).flatMap(([, entries]) => entries))
+        expect(entries.map(([, fields]) => fields[1])).toEqual(["1", "2", "3", "4", "5"])
+        // One read per entry (or fewer, when two came together), then one that blocked out the rest.
+        expect(reads).toBeGreaterThanOrEqual(2)
+        expect(reads).toBe(handled.length)
+        expect(handled[handled.length - 1]).toBeNull()
+        expect(took).toBeGreaterThanOrEqual(390)
+        expect(took).toBeLessThan(1_500)
+      }).pipe(Effect.provide(TestRedis.layer())),
+  )
+
+  it.scopedLive("an interrupted round reads no more and hands nothing on", () =>
+    Effect.gen(function* () {
+      const redis = yield* RedisClient.RedisClient
+      const key = `${TestRedis.uniquePrefix("nr")}:{p0}:events`
+      let reads = 0
+      const handled: Array<NodeReads.StreamReply> = []
+      const round = yield* Effect.fork(
+        NodeReads.round(redis, {
+          keys: [key],
+          read: (c, keys, blockMs) => {
+            reads++
+            return c.call("xread", "BLOCK", blockMs ?? 0, "STREAMS", ...keys, "$")
+          },
+          onReply: () => Effect.void,
+          handle: (reply) => handled.push(reply),
+          blockFor: "3 seconds",
+          channel: "tail",
+          rotation: NodeReads.rotation(),
+        }),
+      )
+      yield* Effect.sleep("100 millis")
+      yield* Fiber.interrupt(round)
+      // The read on the wire answers with this entry; the stopped round neither hands it on nor reads again.
+      yield* redis.run((c) => c.xadd(key, "*", "n", "1"))
+      yield* Effect.sleep("200 millis")
+      expect(reads).toBe(1)
+      expect(handled).toEqual([])
     }).pipe(Effect.provide(TestRedis.layer())),
   )
 })
