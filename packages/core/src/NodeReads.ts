@@ -183,7 +183,8 @@ const allEnded = <E, R>(nodes: ReadonlyArray<Effect.Effect<unknown, E, R>>): Eff
  * replies come, until a read blocks out the time left of `blockFor`. The event tailer reads about
  * three times per job (submitted, started, ended), and an effect per read (the channel's lock, a
  * bound, a continuation) was most of what a producer's wait for a result cost
- * (docs/benchmarks.md). A stop lets the read on the wire end (it is bounded) and reads no more.
+ * (docs/benchmarks.md). Once the round has ended (a stop, the bound) the read on the wire is
+ * left to end and nothing more is read or handed on.
  */
 const burst = <E, R>(
   redis: RedisClientService,
@@ -208,7 +209,9 @@ const burst = <E, R>(
         reads.channel,
       )
       .pipe(
-        Effect.onInterrupt(() =>
+        // However the round ends (a stop, or the bound cutting a read short), a reply still on
+        // the wire is dropped, as a single read's is: a later round reads from the same positions.
+        Effect.ensuring(
           Effect.sync(() => {
             stopped = true
           }),

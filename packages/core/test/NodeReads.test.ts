@@ -129,4 +129,31 @@ describe("NodeReads", () => {
       expect(handled).toEqual([])
     }).pipe(Effect.provide(TestRedis.layer())),
   )
+
+  it.scopedLive("a read that outlasts the bound fails the round, and its late reply is handed to nobody", () =>
+    Effect.gen(function* () {
+      const redis = yield* RedisClient.RedisClient
+      const key = `${TestRedis.uniquePrefix("nr")}:{p0}:events`
+      yield* redis.run((c) => c.xadd(key, "*", "n", "1"))
+      const handled: Array<NodeReads.StreamReply> = []
+      const started = Date.now()
+      const error = yield* Effect.flip(
+        NodeReads.round(redis, {
+          keys: [key],
+          // Redis answering late: the reply comes well past the bound (block time + the client's 300 ms).
+          read: (c, keys) =>
+            new Promise((resolve) => setTimeout(resolve, 900)).then(() => c.call("xread", "STREAMS", ...keys, "0-0")),
+          onReply: () => Effect.void,
+          handle: (reply) => handled.push(reply),
+          blockFor: "100 millis",
+          channel: "tail",
+          rotation: NodeReads.rotation(),
+        }),
+      )
+      expect(error._tag).toBe("RedisUnavailable")
+      expect(Date.now() - started).toBeLessThan(800)
+      yield* Effect.sleep("700 millis")
+      expect(handled).toEqual([])
+    }).pipe(Effect.provide(TestRedis.layer({ timeout: "300 millis" }))),
+  )
 })
