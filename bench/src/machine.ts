@@ -1,5 +1,5 @@
 /** The machine a report was made on: enough to judge whether two reports are comparable. */
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { availableParallelism, release, totalmem, type } from "node:os"
 
@@ -38,3 +38,26 @@ export const describe = (redisVersion: string): Machine => ({
   redis: redisVersion,
   bullmq: bullmqVersion(),
 })
+
+/**
+ * The redis-server processes running on this machine, but for `except` (the bench's own). Each
+ * one left over from earlier runs takes a share of the two cores: a latency run with 23 of them
+ * up read 2.36× where the runs around it read 1.73× (docs/benchmarks.md, session 10).
+ */
+export const otherRedisServers = (except: number): ReadonlyArray<number> => {
+  let entries: Array<string>
+  try {
+    entries = readdirSync("/proc")
+  } catch {
+    return []
+  }
+  return entries.flatMap((entry) => {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid === except) return []
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "redis-server" ? [pid] : []
+    } catch {
+      return []
+    }
+  })
+}

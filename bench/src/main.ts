@@ -117,6 +117,14 @@ const program = Effect.gen(function* () {
     (redis) => Effect.promise(() => redis.quit()).pipe(Effect.ignore),
   )
   const redisVersion = yield* Effect.promise(() => RedisProbe.version(admin))
+  const others = Machine.otherRedisServers(server.pid)
+  const crowded =
+    others.length === 0
+      ? []
+      : [
+          `${others.length} other redis-server process(es) were running (pid ${others.slice(0, 5).join(", ")}${others.length > 5 ? ", …" : ""}): they share the cores with what is measured`,
+        ]
+  for (const note of crowded) progress(`warning: ${note}`)
   const profileDir = options.profile === undefined ? undefined : resolve(options.profile)
   const systems: ReadonlyArray<System> = profileDir === undefined ? ["eddy", "bullmq"] : ["eddy"]
   const scenarioNames: ReadonlyArray<Options.ScenarioName> = profileDir === undefined ? options.only : ["process"]
@@ -188,7 +196,10 @@ const program = Effect.gen(function* () {
         ),
       ]),
     ),
-    notes: labelled.flatMap(({ system, where, outcome }) => outcome.notes.map((note) => `${system} ${where}: ${note}`)),
+    notes: [
+      ...crowded,
+      ...labelled.flatMap(({ system, where, outcome }) => outcome.notes.map((note) => `${system} ${where}: ${note}`)),
+    ],
     failures: labelled.flatMap(({ system, where, outcome }) =>
       outcome.error === undefined ? [] : [{ scenario: where, system, error: outcome.error }],
     ),
