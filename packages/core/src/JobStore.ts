@@ -76,9 +76,12 @@ export const submitWith = (redis: RedisClientService, settings: SettingsService,
   )
 }
 
+/** `f` on the context's client and settings (the `…With` functions take them in hand). */
+const withClient = <A, E>(f: (redis: RedisClientService, settings: SettingsService) => Effect.Effect<A, E>) =>
+  Effect.flatMap(RedisClient, (redis) => Effect.flatMap(Settings, (settings) => f(redis, settings)))
+
 /** Writes one job (or finds the existing one with the same id). */
-export const submit = (request: SubmitRequest) =>
-  Effect.flatMap(RedisClient, (redis) => Effect.flatMap(Settings, (settings) => submitWith(redis, settings, request)))
+export const submit = (request: SubmitRequest) => withClient((redis, settings) => submitWith(redis, settings, request))
 
 /** Jobs per `submit-many` call: big enough to amortise the call, small enough to stay brief. */
 const submitChunk = 200
@@ -188,9 +191,7 @@ const findOn = <A>(
 }
 
 const find = <A>(jobId: string, decode: (raw: JobStatus.StoredRecord) => Option.Option<A>) =>
-  Effect.flatMap(RedisClient, (redis) =>
-    Effect.flatMap(Settings, ({ keyspace }) => findOn(redis, keyspace, jobId, decode)),
-  )
+  withClient((redis, { keyspace }) => findOn(redis, keyspace, jobId, decode))
 
 /** Finds a job: its status and the partition it lives in. */
 export const locate = (jobId: string) =>
@@ -220,9 +221,9 @@ const endedOfRecord = (jobId: string) => (raw: JobStatus.StoredRecord) => {
 
 /**
  * The status of a job that has ended; `None` while it waits or runs, `JobNotFound` when there is
- * no such job, on a client and keyspace already in hand (a result wait asks this once). Only an
- * ended job's record is decoded whole: a result wait asks this once, almost always before the
- * job ends, and only needs to know that it has not. (So a record whose state reads but whose
+ * no such job, on a client and keyspace already in hand. Only an ended job's record is decoded
+ * whole: a result wait asks this once, almost always before the job ends, and only needs to know
+ * that it has not. (So a record whose state reads but whose
  * other fields do not, which only a hand edit makes, counts as running here where `status`
  * calls it missing.)
  */
@@ -235,9 +236,7 @@ export const endedStatusWith =
 
 /** `endedStatusWith` on the context's client and settings. */
 export const endedStatus = (jobId: string) =>
-  Effect.flatMap(RedisClient, (redis) =>
-    Effect.flatMap(Settings, ({ keyspace }) => endedStatusWith(redis, keyspace)(jobId)),
-  )
+  withClient((redis, { keyspace }) => endedStatusWith(redis, keyspace)(jobId))
 
 /** The job's status document, or `JobNotFound`. */
 export const status = (jobId: string) => Effect.map(located(jobId), (found) => found.status)

@@ -55,11 +55,18 @@ export interface Reads<E, R> {
   /** Checked before blocking: false (a stop) ends a node's round without a blocking read. */
   readonly proceed?: () => boolean
   /**
-   * `onReply` as a plain function, when it needs no effect. On one server a round then reads
-   * again at once while replies come, `blockFor` in all, as one effect (see `burst`).
+   * `onReply` as a plain function, when it needs no effect (give both with `handledBy`). On one
+   * server a round then reads again at once while replies come, `blockFor` in all, as one effect
+   * (see `burst`).
    */
   readonly handle?: (reply: StreamReply) => void
 }
+
+/** `onReply` and `handle` from one plain function. */
+export const handledBy = (handle: (reply: StreamReply) => void): Pick<Reads<never, never>, "onReply" | "handle"> => ({
+  onReply: (reply) => Effect.sync(() => handle(reply)),
+  handle,
+})
 
 /**
  * The slot-defining part of a key as Redis Cluster reads it: what is between the first `{` and

@@ -78,11 +78,10 @@ describe("NodeReads", () => {
         yield* NodeReads.round(redis, {
           keys: [key],
           read,
-          onReply: () => Effect.die("a round with a handler does not take the effect"),
-          handle: (reply) => {
+          ...NodeReads.handledBy((reply) => {
             handled.push(reply)
             for (const [, entries] of reply ?? []) position = entries[entries.length - 1]?.[0] ?? position
-          },
+          }),
           blockFor: "400 millis",
           channel: "tail",
           rotation: NodeReads.rotation(),
@@ -113,8 +112,9 @@ describe("NodeReads", () => {
             reads++
             return c.call("xread", "BLOCK", blockMs ?? 0, "STREAMS", ...keys, "$")
           },
-          onReply: () => Effect.void,
-          handle: (reply) => handled.push(reply),
+          ...NodeReads.handledBy((reply) => {
+            handled.push(reply)
+          }),
           blockFor: "3 seconds",
           channel: "tail",
           rotation: NodeReads.rotation(),
@@ -143,8 +143,9 @@ describe("NodeReads", () => {
           // Redis answering late: the reply comes well past the bound (block time + the client's 300 ms).
           read: (c, keys) =>
             new Promise((resolve) => setTimeout(resolve, 900)).then(() => c.call("xread", "STREAMS", ...keys, "0-0")),
-          onReply: () => Effect.void,
-          handle: (reply) => handled.push(reply),
+          ...NodeReads.handledBy((reply) => {
+            handled.push(reply)
+          }),
           blockFor: "100 millis",
           channel: "tail",
           rotation: NodeReads.rotation(),
