@@ -38,12 +38,6 @@ const blockFor = Duration.seconds(2)
 /** Most entries one read returns. */
 const batch = 1_000
 
-/** The `job` field of a raw entry (`""` when it has none). */
-const jobOf = (fields: ReadonlyArray<string>): string => {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "job") return fields[i + 1] as string
-  return ""
-}
-
 /** The tailer; its reader starts on the first subscription and stops with the layer's scope. */
 export const make = Effect.gen(function* () {
   const redis = yield* RedisClient
@@ -61,7 +55,7 @@ export const make = Effect.gen(function* () {
       for (const [id, fields] of entries) {
         positions[index] = id
         // Most events are other jobs': look the job up in the raw fields before decoding.
-        const listening = waiters.get(jobOf(fields))
+        const listening = waiters.get(JobEvent.jobIdOf(fields))
         if (listening === undefined && everyEvent.size === 0) continue
         const event = JobEvent.fromEntry(id, fields)
         if (Option.isNone(event)) continue

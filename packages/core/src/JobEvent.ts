@@ -1,17 +1,19 @@
 /**
  * The event catalogue: immutable facts about a job, one entry each in the partition's event log.
  *
- * On the wire (a stream entry) an event is flat string fields — `v` (version), `type`, `job`,
- * `actor`, `n` (attempt), `w` (worker), `c`/`k` (correlation and causation ids) — and `d`, a
- * JSON object with the type's own fields. Its time (`at`, ms since the epoch) is its entry id's.
- * Writers send every field on every event, an empty string for an absent one (so the stream
- * stores field names once per node); readers take an empty or missing field as absent. Readers skip a type they do
- * not know and ignore fields they do not know, so old readers survive new writers.
+ * On the wire (a stream entry) an event is two fields: `e`, a JSON array of the type, the job
+ * id, the actor, the attempt, then the worker, correlation and causation ids (`""` for an absent
+ * one, trailing absent ones left out), and `d`, a JSON object with the type's own fields (`""`
+ * for none). Its time (`at`, ms since the epoch) is its entry id's. Entries written until
+ * 2026-12-07 (version 1) have flat fields instead — `v`, `type`, `job`, `actor`, `n`, `w`, `c`,
+ * `k`, `d` — and readers take both (a version 1 reader skips version 2 entries: see the README's
+ * upgrade note). Readers skip a type they do not know and ignore fields and array places they do
+ * not know, so old readers survive new types and new fields.
  */
 import { Option, Schema } from "effect"
 
-/** The version writers stamp on events today. */
-export const version = 1
+/** The wire format writers use today (see above; version 1 had flat fields). */
+export const version = 2
 
 /** An error as it travels between processes: never a raw stack. */
 export const ErrorInfo = Schema.Struct({
@@ -109,13 +111,68 @@ export const fieldsOf = (flat: ReadonlyArray<string>): Record<string, string> =>
   return fields
 }
 
+/** An event's fields as version 1 named them, whichever version the entry was written in. */
+export interface EventFields {
+  readonly type?: string
+  readonly job?: string
+  readonly actor?: string
+  readonly n?: string
+  readonly w?: string
+  readonly c?: string
+  readonly k?: string
+  readonly d?: string
+  readonly at?: string
+}
+
+const headPlaces = ["type", "job", "actor", "n", "w", "c", "k"] as const
+
+/** Reads an event entry's fields; `undefined` for a version 2 entry whose head does not parse. */
+export const eventFieldsOf = (flat: ReadonlyArray<string>): EventFields | undefined => {
+  const fields = fieldsOf(flat)
+  if (fields.e === undefined) return fields
+  let head: unknown
+  try {
+    head = JSON.parse(fields.e)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(head)) return undefined
+  const named: Record<string, string> = { d: fields.d ?? "" }
+  headPlaces.forEach((name, place) => {
+    const value: unknown = head[place]
+    if (typeof value === "string" || typeof value === "number") named[name] = String(value)
+  })
+  return named
+}
+
+/**
+ * An event entry's job id without decoding the rest (`""` when it has none): the tailer looks
+ * every event of the log up by it, most of them other jobs'.
+ */
+export const jobIdOf = (flat: ReadonlyArray<string>): string => {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i]
+    if (name === "job") return flat[i + 1] as string
+    if (name === "e") {
+      // `["<type>","<job id>",…`: a type holds no quote, and a job id rarely an escaped one.
+      const head = flat[i + 1] as string
+      const start = head.indexOf('","') + 3
+      const end = head.indexOf('"', start)
+      if (start < 3 || end < 0) return ""
+      if (head.charCodeAt(end - 1) !== 92) return head.slice(start, end)
+      return eventFieldsOf(flat)?.job ?? ""
+    }
+  }
+  return ""
+}
+
 /**
  * Decodes one stream entry. `None` for a type this version does not know (skip it) and for an
  * entry that does not decode (a reader goes on rather than stopping the log).
  */
 export const fromEntry = (id: string, flat: ReadonlyArray<string>): Option.Option<JobEvent> => {
-  const fields = fieldsOf(flat)
-  if (fields.type === undefined || !known.has(fields.type)) return Option.none()
+  const fields = eventFieldsOf(flat)
+  if (fields?.type === undefined || !known.has(fields.type)) return Option.none()
   let data: unknown = {}
   try {
     data = fields.d === undefined || fields.d === "" ? {} : JSON.parse(fields.d)

@@ -52,8 +52,8 @@ const byCorrelation = (correlationId: string) =>
       while (read < scanBound && found.size < maxMatches) {
         const entries = yield* redis.run((c) => c.xrevrange(partition.events, end, "-", "COUNT", page))
         for (const [, flat] of entries) {
-          const fields = JobEvent.fieldsOf(flat)
-          if (fields.c === correlationId && fields.job !== undefined) found.add(fields.job)
+          const fields = JobEvent.eventFieldsOf(flat)
+          if (fields?.c === correlationId && fields.job !== undefined) found.add(fields.job)
         }
         read += entries.length
         const last = entries[entries.length - 1]

@@ -2,7 +2,7 @@
  * The maintenance loop's housekeeping, end to end with a worker: a job stranded by a deleted
  * inbox entry runs after all, and the event log is trimmed by age.
  */
-import { Actor, EventTailer, JobStore, Producer, RedisClient, Settings } from "@eddy/core"
+import { Actor, EventTailer, JobEvent, JobStore, Producer, RedisClient, Settings } from "@eddy/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Schema } from "effect"
 import * as TestRedis from "../../core/test/support/TestRedis.js"
@@ -60,7 +60,7 @@ describe("worker housekeeping", () => {
       yield* Effect.sleep("500 millis")
       const submitted = (yield* Effect.forEach(keyspace.all, (p) => redis.run((c) => c.xrange(p.events, "-", "+"))))
         .flat()
-        .filter(([, fields]) => fields[fields.indexOf("type") + 1] === "submitted")
+        .filter(([, fields]) => JobEvent.eventFieldsOf(fields)?.type === "submitted")
       expect(submitted.length).toBeLessThan(200)
     }).pipe(Effect.scoped, Effect.provide(Layer.merge(layer({ eventsRetention: Duration.millis(200) }), quiet))),
   )

@@ -3,7 +3,7 @@
  * of a prefix; and submitting set-up jobs through the library (cheaper than a CLI process when
  * submitting is not what a test is about).
  */
-import { type Actor, JobStatus, JobStore, Producer, RedisClient } from "@eddy/core"
+import { type Actor, JobEvent, JobStatus, JobStore, Producer, RedisClient } from "@eddy/core"
 import { Effect, Layer } from "effect"
 import * as TestRedis from "../../../core/test/support/TestRedis.js"
 import { eventually } from "./Eddy.js"
@@ -54,8 +54,7 @@ export const events = async (redis: Raw, prefix: string, jobId?: string): Promis
   const entries = await redis.xrange(`${prefix}:{p0}:events`, "-", "+")
   return entries
     .map(([id, flat]) => {
-      const fields: Record<string, string> = {}
-      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string
+      const fields = JobEvent.eventFieldsOf(flat) ?? {}
       return {
         id,
         type: fields.type ?? "",

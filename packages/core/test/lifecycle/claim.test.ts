@@ -138,10 +138,11 @@ describe("claim", () => {
 })
 
 describe("event wire format", () => {
-  const names = ["v", "type", "job", "actor", "n", "w", "c", "k", "d"]
+  const names = ["e", "d"]
   const namesOf = (flat: ReadonlyArray<string>) => flat.filter((_, i) => i % 2 === 0)
+  const headOf = (flat: ReadonlyArray<string>): unknown => JSON.parse(flat[flat.indexOf("e") + 1] ?? "")
 
-  it.live("every event carries every field, in one order, with empty strings for absent ones", () =>
+  it.live("an event is its head (type, job, actor, attempt) and its data, trailing absent ids left out", () =>
     Effect.gen(function* () {
       yield* submit("j1")
       const p = yield* keys()
@@ -149,12 +150,12 @@ describe("event wire format", () => {
       if (submitted === undefined) return expect.unreachable()
       const [id, flat] = submitted
       expect(namesOf(flat)).toEqual(names)
-      const fields = JobEvent.fieldsOf(flat)
-      expect(fields).toMatchObject({ v: "1", type: "submitted", job: "j1", actor, n: "1", w: "", c: "", k: "" })
+      expect(headOf(flat)).toEqual(["submitted", "j1", actor, 1])
+      expect(JobEvent.eventFieldsOf(flat)).toMatchObject({ type: "submitted", job: "j1", actor, n: "1" })
       // The event's time is its id's: the record's submission time.
       expect(JobEvent.timeOf(id)).toBe((yield* record("j1"))?.t)
       // The usual lane goes without saying; the decoded event has it.
-      expect(JSON.parse(fields.d ?? "")).toEqual({ input: { n: 1 }, maxAttempts: 3 })
+      expect(JSON.parse(JobEvent.eventFieldsOf(flat)?.d ?? "")).toEqual({ input: { n: 1 }, maxAttempts: 3 })
 
       const decoded = JobEvent.fromEntry(id, flat)
       if (Option.isNone(decoded)) return expect.unreachable()
@@ -171,6 +172,22 @@ describe("event wire format", () => {
       expect(Object.keys(event)).not.toContain("worker")
       expect(Object.keys(event)).not.toContain("correlationId")
       expect(Object.keys(event)).not.toContain("causationId")
+    }).pipe(withRedis()),
+  )
+
+  it.live("ids that need escaping travel as JSON strings, and readers get them back as they were", () =>
+    Effect.gen(function* () {
+      const correlationId = 'say "hi"\\n|x'
+      const causationId = "tab\there"
+      yield* submit("j1", { correlationId, causationId })
+      const [entry] = yield* log()
+      if (entry === undefined) return expect.unreachable()
+      expect(headOf(entry.flat)).toEqual(["submitted", "j1", actor, 1, "", correlationId, causationId])
+      expect(JobEvent.jobIdOf(entry.flat)).toBe("j1")
+      expect(Option.getOrThrow(JobEvent.fromEntry(entry.id, entry.flat))).toMatchObject({
+        correlationId,
+        causationId,
+      })
     }).pipe(withRedis()),
   )
 
@@ -199,10 +216,12 @@ describe("event wire format", () => {
       ])
       for (const entry of entries) expect(namesOf(entry.flat)).toEqual(names)
       const started = entries[1]
-      expect(started?.fields).toMatchObject({ w: "c1", c: "corr", k: "" })
       const cancelled = entries[5]
-      expect(cancelled?.fields).toMatchObject({ job: "q", w: "", c: "", k: "", d: "" })
       if (started === undefined || cancelled === undefined) return expect.unreachable()
+      // A causation id absent at the end is left out; the worker and the correlation id are not.
+      expect(headOf(started.flat)).toEqual(["started", "a", actor, 1, "c1", "corr"])
+      expect(headOf(cancelled.flat)).toEqual(["cancelled", "q", actor, 1])
+      expect(cancelled.fields.d).toBe("")
       const startedEvent = Option.getOrThrow(JobEvent.fromEntry(started.id, started.flat))
       expect(startedEvent).toMatchObject({ worker: "c1", correlationId: "corr" })
       expect(Object.keys(startedEvent)).not.toContain("causationId")

@@ -44,6 +44,38 @@ describe("JobEvent.fromEntry", () => {
     )
   })
 
+  it("reads version 2 entries (a head and data), ignoring places it does not know", () => {
+    const head = JSON.stringify(["succeeded", "j1", "echo", 2, "c1", "", "cause", "future"])
+    expect(JobEvent.fromEntry("1700000000000-3", ["e", head, "d", '{"output":{"ok":true}}'])).toEqual(
+      Option.some({
+        type: "succeeded",
+        id: "1700000000000-3",
+        jobId: "j1",
+        actor: "echo",
+        attempt: 2,
+        at: 1700000000000,
+        worker: "c1",
+        causationId: "cause",
+        output: { ok: true },
+      }),
+    )
+  })
+
+  it("skips a version 2 entry whose head is not a JSON array, or whose data does not decode", () => {
+    expect(JobEvent.fromEntry("1-0", ["e", '["started",', "d", ""])).toEqual(Option.none())
+    expect(JobEvent.fromEntry("1-0", ["e", '{"type":"started"}', "d", ""])).toEqual(Option.none())
+    expect(JobEvent.fromEntry("1-0", ["e", '["started","j1","echo",1]', "d", "{not json"])).toEqual(Option.none())
+    expect(JobEvent.fromEntry("1-0", ["e", '["teleported","j1","echo",1]', "d", ""])).toEqual(Option.none())
+  })
+
+  it("finds the job id of either version without decoding the rest", () => {
+    expect(JobEvent.jobIdOf(["e", '["started","j1","echo",1]', "d", ""])).toBe("j1")
+    expect(JobEvent.jobIdOf(["e", JSON.stringify(["started", 'odd"id', "echo", 1]), "d", ""])).toBe('odd"id')
+    expect(JobEvent.jobIdOf(entry("started"))).toBe("j1")
+    expect(JobEvent.jobIdOf(["e", "[]", "d", ""])).toBe("")
+    expect(JobEvent.jobIdOf(["x", "1"])).toBe("")
+  })
+
   it.live("decodes every type the scripts write", () =>
     Effect.gen(function* () {
       // succeeded, with progress

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as EventRetention from "../../src/EventRetention.js"
+import * as JobEvent from "../../src/JobEvent.js"
 import * as JobStore from "../../src/JobStore.js"
 import { actor, keys, redis, withRedis, xlen } from "./support.js"
 
@@ -29,7 +30,7 @@ describe("event retention", () => {
       expect(trimmed).toBeGreaterThan(800)
       const left = yield* redis((c) => c.xrange(p.events, "-", "+"))
       expect(left.length).toBe(1_050 - trimmed)
-      const jobs = new Set(left.map(([, fields]) => fields[fields.indexOf("job") + 1]))
+      const jobs = new Set(left.map(([, fields]) => JobEvent.jobIdOf(fields)))
       for (let i = 1_000; i < 1_050; i++) expect(jobs.has(`j${i}`)).toBe(true)
     }).pipe(withRedis({ eventsRetention: Duration.millis(200) })),
   )

@@ -174,7 +174,8 @@ export const record = (jobId: string, partition = 0) =>
 /** One entry of the event log, flat fields paired. */
 export interface LogEntry {
   readonly id: string
-  readonly fields: Record<string, string>
+  /** As version 1 named them, whichever version wrote the entry. */
+  readonly fields: JobEvent.EventFields
   readonly flat: ReadonlyArray<string>
 }
 
@@ -183,7 +184,7 @@ export const log = (partition = 0) =>
   Effect.gen(function* () {
     const p = yield* keys(partition)
     const entries = yield* redis((c) => c.xrange(p.events, "-", "+"))
-    return entries.map(([id, flat]): LogEntry => ({ id, flat, fields: JobEvent.fieldsOf(flat) }))
+    return entries.map(([id, flat]): LogEntry => ({ id, flat, fields: JobEvent.eventFieldsOf(flat) ?? {} }))
   })
 
 /** A job's decoded events from the partition log, oldest first. */

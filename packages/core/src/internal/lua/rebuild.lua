@@ -58,8 +58,13 @@ local entries = redis.call('XRANGE', KEYS[1], '(' .. cursor, '+', 'COUNT', count
 for _, entry in ipairs(entries) do
   local fields = {}
   for i = 1, #entry[2], 2 do fields[entry[2][i]] = entry[2][i + 1] end
+  -- An event's head (`e`, see lib/jobs.lua), or the fields of a version 1 one.
+  if fields.e then
+    local decoded, head = pcall(cjson.decode, fields.e)
+    if decoded and type(head) == 'table' then fields.type, fields.job, fields.actor = head[1], head[2], head[3] end
+  end
   local id, actor = fields.job, fields.actor
-  if id and actor and fields.type then
+  if type(id) == 'string' and type(actor) == 'string' and type(fields.type) == 'string' then
     local m = models[actor]
     if not m then return { cursor, actor } end
     if recorded[id] == nil then
