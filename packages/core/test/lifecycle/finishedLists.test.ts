@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either } from "effect"
 import * as Deliveries from "../../src/Deliveries.js"
 import { runScript } from "../../src/internal/runScript.js"
+import * as JobEvent from "../../src/JobEvent.js"
 import * as JobStore from "../../src/JobStore.js"
 import * as ReadModel from "../../src/ReadModel.js"
 import * as Scripts from "../../src/Scripts.js"
@@ -185,6 +186,64 @@ describe("finished lists", () => {
       expect(inline.lists.deadLettered?.map(([id]) => id)).toEqual(["w"])
       const calls = yield* ReadModel.rebuildInChunks(1)
       expect(calls).toBeGreaterThan(10)
+      expect(yield* modelSnapshot).toEqual(inline)
+    }).pipe(withRedis()),
+  )
+
+  it.live("a rebuild folds a log whose older entries have the first wire format (version 1) as it folds today's", () =>
+    Effect.gen(function* () {
+      yield* deadLetter("x")
+      yield* JobStore.requeue("x")
+      yield* ensureAllGroups
+      const [again] = yield* Deliveries.claim(0, actor, "c1", 1)
+      if (again === undefined) return expect.unreachable()
+      yield* Deliveries.complete(again.delivery, "c1", "1")
+      const z = yield* take("z", "c1", { correlationId: "corr" })
+      yield* Deliveries.complete(z, "c1", "1")
+      const inline = yield* modelSnapshot
+
+      // The log's first half rewritten, under the same ids, as version 1 wrote events.
+      const p = yield* keys()
+      const entries = yield* redis((c) => c.xrange(p.events, "-", "+"))
+      const half = Math.floor(entries.length / 2)
+      yield* redis(async (c) => {
+        await c.del(p.events)
+        for (const [index, [id, flat]] of entries.entries()) {
+          const f = JobEvent.eventFieldsOf(flat)
+          if (f === undefined) throw new Error(`entry ${id} does not decode`)
+          const fields =
+            index < half
+              ? [
+                  "v",
+                  "1",
+                  "type",
+                  f.type,
+                  "job",
+                  f.job,
+                  "actor",
+                  f.actor,
+                  "n",
+                  f.n,
+                  "w",
+                  f.w,
+                  "c",
+                  f.c,
+                  "k",
+                  f.k,
+                  "d",
+                  f.d,
+                ]
+              : flat
+          await c.xadd(p.events, id, ...fields.map((value) => value ?? ""))
+        }
+      })
+      const rewritten = yield* redis((c) => c.xrange(p.events, "-", "+"))
+      expect(rewritten[0]?.[1][0]).toBe("v")
+      expect(rewritten.map(([id, flat]) => JobEvent.fromEntry(id, flat))).toEqual(
+        entries.map(([id, flat]) => JobEvent.fromEntry(id, flat)),
+      )
+
+      yield* ReadModel.rebuild
       expect(yield* modelSnapshot).toEqual(inline)
     }).pipe(withRedis()),
   )
