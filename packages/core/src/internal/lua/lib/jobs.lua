@@ -14,20 +14,29 @@
 local id_prefix_at, id_prefix = nil, nil
 
 -- A JSON string of `text`: escaped by cjson only when it holds a quote, a backslash or a
--- control character (ids are free text up to 128 characters, but rarely need it).
+-- control character (correlation and causation ids are free text up to 128 characters).
 local function json_string(text)
   if string.find(text, '[%c"\\]') then return cjson.encode(text) end
   return '"' .. text .. '"'
 end
 
--- The `e` field of an event.
+-- The worker's id as a JSON string, kept while a call's events name the same worker (the
+-- pattern search cost ~0.3 µs an event).
+local quoted_worker_of, quoted_worker = nil, nil
+
+-- The `e` field of an event, made in one concatenation (each intermediate string cost as much
+-- as the arguments it saved). Job ids reach the scripts validated (`JobId`: URL-safe
+-- characters; a malformed entry's pseudo job is `entry-<entry id>`), so they go in as they are.
 local function event_head(job, event_type, worker)
-  local head = '["' .. event_type .. '",' .. json_string(job.id) .. ',"' .. job.a .. '",' .. small_text(job.n)
   local c, k = job.c, job.k
-  if worker or c or k then head = head .. ',' .. json_string(worker or '') end
-  if c or k then head = head .. ',' .. json_string(c or '') end
-  if k then head = head .. ',' .. json_string(k) end
-  return head .. ']'
+  if not (worker or c or k) then
+    return '["' .. event_type .. '","' .. job.id .. '","' .. job.a .. '",' .. small_text(job.n) .. ']'
+  end
+  worker = worker or ''
+  if quoted_worker_of ~= worker then quoted_worker_of, quoted_worker = worker, json_string(worker) end
+  local ids = ''
+  if k then ids = ',' .. json_string(c or '') .. ',' .. json_string(k) elseif c then ids = ',' .. json_string(c) end
+  return '["' .. event_type .. '","' .. job.id .. '","' .. job.a .. '",' .. small_text(job.n) .. ',' .. quoted_worker .. ids .. ']'
 end
 
 -- The XADD of an event.
