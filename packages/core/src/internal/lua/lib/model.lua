@@ -97,7 +97,7 @@ local function list_finished(key, at, id)
       if entry[2][2] == id then return end
     end
   end
-  local added = redis.pcall('XADD', key, integer_text(at) .. '-*', 'j', id)
+  local added = redis.pcall('XADD', key, (id_pattern_at(at)), 'j', id)
   if type(added) == 'table' and added.err then
     if string.find(added.err, 'WRONGTYPE', 1, true) then
       as_stream(key)
@@ -124,15 +124,30 @@ end
 -- model) to the model `m`; returns the state the model now holds the job in. `recorded`: the
 -- job has a record (else only the rates count it). `rates_since`: outcomes older than this
 -- minute are not counted.
--- The minute an outcome counts in, as text: kept while the calls' events fall in the same one.
-local rate_minute, rate_minute_text = nil, nil
+-- The minute an outcome counts in, as text, and the rate fields made for it (by actor, then
+-- outcome): kept while the calls' events fall in the same minute.
+local rate_minute, rate_minute_text, rate_fields = nil, nil, {}
+
+local function rate_field(actor, event_type, minute)
+  if minute ~= rate_minute then rate_minute, rate_minute_text, rate_fields = minute, integer_text(minute), {} end
+  local of_actor = rate_fields[actor]
+  if not of_actor then
+    of_actor = {}
+    rate_fields[actor] = of_actor
+  end
+  local field = of_actor[event_type]
+  if not field then
+    field = actor .. '|' .. event_type .. '|' .. rate_minute_text
+    of_actor[event_type] = field
+  end
+  return field
+end
 
 local function fold(m, id, actor, from, event_type, data, at, recorded, rates_since)
   if OUTCOMES[event_type] then
     local minute = math.floor(at / 60000)
     if minute >= rates_since then
-      if minute ~= rate_minute then rate_minute, rate_minute_text = minute, integer_text(minute) end
-      local field = actor .. '|' .. event_type .. '|' .. rate_minute_text
+      local field = rate_field(actor, event_type, minute)
       if buffered then
         local fields = rate_adds[m.rates] or {}
         fields[field] = (fields[field] or 0) + 1
@@ -155,12 +170,13 @@ local function fold(m, id, actor, from, event_type, data, at, recorded, rates_si
   end
   if buffered then
     local move = moves[id]
-    if not move then
-      move = { lists = m.lists, from = from }
-      moves[id] = move
+    if move then
+      move.to, move.at = to, at
+    else
+      -- Made whole: a table that grows after it is made is rebuilt.
+      moves[id] = { lists = m.lists, from = from, to = to, at = at }
       move_order[#move_order + 1] = id
     end
-    move.to, move.at = to, at
     return to or nil
   end
   if from and from ~= to and not FINISHED[from] then redis.call('ZREM', m.lists[from], id) end
@@ -173,16 +189,21 @@ local function flush_model()
   local removals, additions = {}, {}
   for _, id in ipairs(move_order) do
     local move = moves[id]
-    if move.from and move.from ~= move.to and not FINISHED[move.from] then
-      local key = move.lists[move.from]
-      removals[key] = removals[key] or {}
-      table.insert(removals[key], id)
+    local from, to = move.from, move.to
+    if from and from ~= to and not FINISHED[from] then
+      local key = move.lists[from]
+      local ids = removals[key]
+      if ids then ids[#ids + 1] = id else removals[key] = { id } end
     end
-    if move.to and not FINISHED[move.to] then
-      local key = move.lists[move.to]
-      additions[key] = additions[key] or {}
-      table.insert(additions[key], move.at)
-      table.insert(additions[key], id)
+    if to and not FINISHED[to] then
+      local key = move.lists[to]
+      local scored = additions[key]
+      if scored then
+        scored[#scored + 1] = move.at
+        scored[#scored + 1] = id
+      else
+        additions[key] = { move.at, id }
+      end
     end
   end
   for key, ids in pairs(removals) do redis.call('ZREM', key, unpack(ids)) end

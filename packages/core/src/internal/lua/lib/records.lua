@@ -64,6 +64,24 @@ local function small_text(n)
   return text
 end
 
+-- Offsets after submission as text (a job's history): the small ones kept, as attempts are.
+local function offset_text(n)
+  if n < 4096 then return small_text(n) end
+  return integer_text(n)
+end
+
+-- The stream id a write asks for at `at` ms (`<at>-*`) and its prefix (`<at>-`), kept while a
+-- call's writes fall in the same ms: a format and two concatenations per write otherwise.
+local id_ms, id_prefix, id_pattern = nil, nil, nil
+local function id_pattern_at(at)
+  if id_ms ~= at then
+    id_ms = at
+    id_prefix = integer_text(at) .. '-'
+    id_pattern = id_prefix .. '*'
+  end
+  return id_pattern, id_prefix
+end
+
 -- Times after submission (`st`, `ft`, `due`) are stored as offsets from it (a few digits instead
 -- of thirteen). Written out field by field: a loop over their names cost more than the rest of
 -- the load.
