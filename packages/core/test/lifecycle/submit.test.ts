@@ -40,7 +40,7 @@ describe("submit", () => {
       expect(job).not.toHaveProperty("id")
       expect(job).not.toHaveProperty("l")
       const entries = yield* redis((c) => c.xrange(p.inbox(actor, lane), "-", "+"))
-      expect(entries).toEqual([[job?.x, ["j", "j1", "n", "1"]]])
+      expect(entries).toEqual([[job?.x, ["j", "j1"]]])
       expect(yield* redis((c) => c.zcard(p.delayed(actor, lane)))).toBe(0)
     }).pipe(withRedis()),
   )

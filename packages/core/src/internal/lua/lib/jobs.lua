@@ -143,8 +143,11 @@ local function delete_acknowledged(inbox, group, acks)
   if #rest > 0 then redis.call('XDEL', inbox, unpack(rest)) end
 end
 
+-- An inbox entry names its job (`j`) and nothing else: the attempt and all the rest are in the
+-- record, which `start` reads anyway. (Entries written until 2026-12-07 also carry `n`, the
+-- attempt, which no reader needs.)
 local function enqueue(inbox, job)
-  job.x = redis.call('XADD', inbox, '*', 'j', job.id, 'n', small_text(job.n))
+  job.x = redis.call('XADD', inbox, '*', 'j', job.id)
 end
 
 -- Moves a job to a terminal state. Its list in the read model, in the order jobs got there, is
