@@ -62,6 +62,24 @@ const asSortedSet = (list: string) =>
     return pairs
   })
 
+/**
+ * x: dead-lettered, requeued, then succeeded; y: dead-lettered and purged; w: dead-lettered;
+ * z: succeeded, with a correlation id.
+ */
+const mixedHistory = Effect.gen(function* () {
+  yield* deadLetter("x")
+  yield* JobStore.requeue("x")
+  yield* ensureAllGroups
+  const [again] = yield* Deliveries.claim(0, actor, "c1", 1)
+  if (again === undefined) return expect.unreachable()
+  yield* Deliveries.complete(again.delivery, "c1", "1")
+  yield* deadLetter("y")
+  yield* JobStore.purge("y")
+  yield* deadLetter("w")
+  const z = yield* take("z", "c1", { correlationId: "corr" })
+  yield* Deliveries.complete(z, "c1", "1")
+})
+
 /** One call of the rebuild script on partition 0 (`cleared` as ReadModel.rebuild passes it). */
 const rebuildStep = (cursor: string, count: number, cleared: number) =>
   Effect.gen(function* () {
@@ -168,19 +186,7 @@ describe("finished lists", () => {
 
   it.live("a rebuild one event at a time finds each job where the earlier chunks put it", () =>
     Effect.gen(function* () {
-      // x: dead-lettered, requeued, then succeeded; y: dead-lettered and purged; z: succeeded.
-      yield* deadLetter("x")
-      yield* JobStore.requeue("x")
-      yield* ensureAllGroups
-      const [again] = yield* Deliveries.claim(0, actor, "c1", 1)
-      if (again === undefined) return expect.unreachable()
-      yield* Deliveries.complete(again.delivery, "c1", "1")
-      yield* deadLetter("y")
-      yield* JobStore.purge("y")
-      yield* deadLetter("w")
-      const z = yield* take("z", "c1")
-      yield* Deliveries.complete(z, "c1", "1")
-
+      yield* mixedHistory
       const inline = yield* modelSnapshot
       expect(inline.lists.succeeded?.map(([id]) => id)).toEqual(["x", "z"])
       expect(inline.lists.deadLettered?.map(([id]) => id)).toEqual(["w"])
@@ -192,14 +198,7 @@ describe("finished lists", () => {
 
   it.live("a rebuild folds a log whose older entries have the first wire format (version 1) as it folds today's", () =>
     Effect.gen(function* () {
-      yield* deadLetter("x")
-      yield* JobStore.requeue("x")
-      yield* ensureAllGroups
-      const [again] = yield* Deliveries.claim(0, actor, "c1", 1)
-      if (again === undefined) return expect.unreachable()
-      yield* Deliveries.complete(again.delivery, "c1", "1")
-      const z = yield* take("z", "c1", { correlationId: "corr" })
-      yield* Deliveries.complete(z, "c1", "1")
+      yield* mixedHistory
       const inline = yield* modelSnapshot
 
       // The log's first half rewritten, under the same ids, as version 1 wrote events.
