@@ -33,31 +33,49 @@ export const stopNow = (job: Slots.Job, reason: Slots.StopReason): void => {
 export const stop = (job: Slots.Job, reason: Slots.StopReason): Effect.Effect<void> =>
   Effect.sync(() => stopNow(job, reason))
 
-/** Log annotations of an actor's jobs: the worker's own plus the actor, made once per actor. */
-const actorAnnotations = new WeakMap<WorkerState.WorkerState, Map<string, HashMap.HashMap<string, unknown>>>()
-
 /**
- * Sets a job fiber's log annotations (actor, job id and, once known, attempt) as the fiber is
- * made: one map built per job, instead of an update of a running fiber's map (each update
- * compares and hashes it whole).
+ * Log annotations of an actor's jobs: the worker's own plus the actor, and with each attempt
+ * (index: attempt + 1; 0 for none yet), made once per actor and attempt.
  */
-const annotated = (state: WorkerState.WorkerState, delivery: Deliveries.Delivery, attempt?: number) => {
+const actorAnnotations = new WeakMap<
+  WorkerState.WorkerState,
+  Map<string, Array<HashMap.HashMap<string, unknown> | undefined>>
+>()
+
+/** Attempts whose annotations are kept; later ones (rare) are made per job. */
+const keptAttempts = 16
+
+const baseAnnotations = (state: WorkerState.WorkerState, actor: string, attempt: number | undefined) => {
   let byActor = actorAnnotations.get(state)
   if (byActor === undefined) {
     byActor = new Map()
     actorAnnotations.set(state, byActor)
   }
-  let base = byActor.get(delivery.actor)
-  if (base === undefined) {
-    base = HashMap.set(
-      FiberRefs.getOrDefault(state.runtime.fiberRefs, FiberRef.currentLogAnnotations),
-      "actor",
-      delivery.actor,
-    )
-    byActor.set(delivery.actor, base)
+  let byAttempt = byActor.get(actor)
+  if (byAttempt === undefined) {
+    byAttempt = []
+    byActor.set(actor, byAttempt)
   }
-  const withJob = HashMap.set(base, "jobId", delivery.jobId)
-  const value = attempt === undefined ? withJob : HashMap.set(withJob, "attempt", attempt)
+  const index = attempt === undefined ? 0 : attempt + 1
+  const kept = byAttempt[index]
+  if (kept !== undefined) return kept
+  const withActor = HashMap.set(
+    FiberRefs.getOrDefault(state.runtime.fiberRefs, FiberRef.currentLogAnnotations),
+    "actor",
+    actor,
+  )
+  const made = attempt === undefined ? withActor : HashMap.set(withActor, "attempt", attempt)
+  if (index < keptAttempts) byAttempt[index] = made
+  return made
+}
+
+/**
+ * Sets a job fiber's log annotations (actor, job id and, once known, attempt) as the fiber is
+ * made: one map built per job from the actor's and attempt's (each set on a map copies part of
+ * it), instead of an update of a running fiber's map (each update compares and hashes it whole).
+ */
+const annotated = (state: WorkerState.WorkerState, delivery: Deliveries.Delivery, attempt?: number) => {
+  const value = HashMap.set(baseAnnotations(state, delivery.actor, attempt), "jobId", delivery.jobId)
   return {
     updateRefs: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
       FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value }),
