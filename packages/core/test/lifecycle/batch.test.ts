@@ -254,6 +254,22 @@ describe("completeMany", () => {
     }).pipe(withRedis()),
   )
 
+  it.live("a job completed twice in one call ends once: the second finds the first's record", () =>
+    Effect.gen(function* () {
+      const a = yield* take("a", "c1")
+      const answers = yield* Deliveries.completeMany(
+        [
+          { delivery: a, output: "1" },
+          { delivery: a, output: "2" },
+        ],
+        "c1",
+      )
+      expect(answers.map(outcome)).toEqual([{ ok: undefined }, { refused: "JobAlreadyFinished", state: "succeeded" }])
+      expect(yield* record("a")).toMatchObject({ s: "succeeded", o: "1" })
+      expect(yield* typesOf("a")).toEqual(["submitted", "started", "succeeded"])
+    }).pipe(withRedis()),
+  )
+
   it.live("a job that is gone is JobNotFound; the others complete", () =>
     Effect.gen(function* () {
       const a = yield* take("a", "c1")

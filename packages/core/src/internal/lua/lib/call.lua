@@ -8,6 +8,7 @@ local function begin_call()
   projected, listed_at = {}, {}
   model = nil
   buffered = false
+  records_buffered, saved, saved_order = false, {}, {}
   moves, move_order, rate_adds, trims = {}, {}, {}, {}
   rebuilding, unlisted = false, 0
 end

@@ -61,6 +61,7 @@ local moves, move_order, rate_adds, trims = {}, {}, {}, {}
 
 local function buffer_model()
   buffered = true
+  buffer_records()
 end
 
 -- Turns a finished list kept as a sorted set (before 2026-12-08) into a stream, oldest first.
@@ -186,6 +187,7 @@ end
 
 -- Writes what `buffer_model` held back; a buffering script calls it before it returns.
 local function flush_model()
+  flush_records()
   local removals, additions = {}, {}
   for _, id in ipairs(move_order) do
     local move = moves[id]
