@@ -61,6 +61,25 @@ describe("promote", () => {
     }).pipe(withRedis()),
   )
 
+  it.live("one call that moves more jobs than one HSET writes saves every record", () =>
+    Effect.gen(function* () {
+      const count = 4_200
+      yield* Effect.forEach(
+        Array.from({ length: count }, (_, i) => `bulk-${i}`),
+        (id) => submit(id, { delayMs: 1 }),
+        {
+          concurrency: 50,
+          discard: true,
+        },
+      )
+      yield* Effect.sleep("5 millis")
+      expect(yield* Deliveries.promote(inbox, count)).toEqual({ moved: count, nextDueInMs: undefined })
+      expect(yield* xlen(yield* inboxKey())).toBe(count)
+      for (const id of ["bulk-0", "bulk-999", "bulk-1000", "bulk-4199"])
+        expect(yield* record(id)).toMatchObject({ s: "queued" })
+    }).pipe(withRedis()),
+  )
+
   it.live("two promoters at once move each job once", () =>
     Effect.gen(function* () {
       const ids = Array.from({ length: 30 }, (_, i) => `j${i}`)

@@ -208,8 +208,8 @@ local function flush_model()
       end
     end
   end
-  for key, ids in pairs(removals) do redis.call('ZREM', key, unpack(ids)) end
-  for key, pairs_ in pairs(additions) do redis.call('ZADD', key, unpack(pairs_)) end
+  for key, ids in pairs(removals) do call_spread('ZREM', key, ids) end
+  for key, scored in pairs(additions) do call_spread('ZADD', key, scored) end
   for key, fields in pairs(rate_adds) do
     for field, n in pairs(fields) do redis.call('HINCRBY', key, field, n) end
   end

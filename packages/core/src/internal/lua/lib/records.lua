@@ -64,6 +64,17 @@ local function small_text(n)
   return text
 end
 
+-- Runs `command key values...` over `values` in pieces: `unpack` puts every value on Lua's
+-- stack, which holds ~8,000. An even piece keeps pairs (score and member, field and value)
+-- together.
+local MOST_PER_CALL = 2000
+local function call_spread(command, key, values)
+  local n = #values
+  for first = 1, n, MOST_PER_CALL do
+    redis.call(command, key, unpack(values, first, math.min(first + MOST_PER_CALL - 1, n)))
+  end
+end
+
 -- Offsets after submission as text (a job's history): the small ones kept, as attempts are.
 local function offset_text(n)
   if n < 4096 then return small_text(n) end
@@ -108,11 +119,11 @@ local function ended_at(job)
   return (last and history_time(job, last)) or job.ft
 end
 
--- Records a batch call saves are written at its end with one HSET per hash (`flush_records`): an
--- HSET from Lua costs ~5,000 instructions whatever it holds, one of fifty records ~3,000 each, and
--- with AOF each command is also propagated and written out on its own. `buffer_records` (called
--- by `buffer_model`) turns it on for the call. A record saved in the call and loaded again is
--- taken from here: the hash still holds the one before.
+-- The records a batch call saves are written at its end, as the call left them, with one HSET
+-- per hash (`flush_records`): an HSET from Lua costs ~5,000 instructions whatever it holds, one
+-- of fifty records ~3,000 each, and with AOF each command is also propagated and written out on
+-- its own. `buffer_records` (called by `buffer_model`) turns it on for the call. A record saved in
+-- the call and loaded again is taken from here: the hash still holds the one before.
 local records_buffered = false
 -- Per hash: the saved jobs by id, in the order first saved.
 local saved, saved_order = {}, {}
@@ -178,7 +189,7 @@ local function flush_records()
       fields[#fields + 1] = id
       fields[#fields + 1] = packed(job)
     end
-    redis.call('HSET', jobs, unpack(fields))
+    call_spread('HSET', jobs, fields)
   end
   saved, saved_order = {}, {}
 end
