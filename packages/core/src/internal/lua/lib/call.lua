@@ -7,8 +7,7 @@ local function begin_call()
   cached_now = nil
   projected, listed_at = {}, {}
   model = nil
-  buffered = false
-  records_buffered, saved, saved_order = false, {}, {}
+  buffered, saved = false, {}
   moves, move_order, rate_adds, trims = {}, {}, {}, {}
   rebuilding, unlisted = false, 0
 end

@@ -5,7 +5,7 @@
 -- job id, the actor, the attempt, then the worker, correlation and causation ids ('' for an
 -- absent one, trailing absent ones left out), and `d`, the data ('' for none). Two fields rather
 -- than one per value: with AOF, each argument of an XADD is copied and written out again (an
--- append of nine fields cost 2.8-2.9 µs of server CPU, of these two 1.7-2.0). Entries written
+-- append of nine fields cost 2.6-2.9 µs of server CPU, of these two 1.6-2.2). Entries written
 -- until 2026-12-07 (version 1) have the fields `v type job actor n w c k d`; readers take both.
 -- An event's time is its entry id's: the id is asked for at `at` (`<at>-*`), so the log needs no
 -- time field of its own; only when the log's newest entry is later (the server clock stepped

@@ -55,13 +55,12 @@ end
 -- for the whole batch, instead of a call per job for each (a redis.call from Lua costs a few µs
 -- whatever it does). A job's net move is kept: out of the list it was in, into the last one.
 -- A buffering call also trims the log once, at the end, rather than at every event (`MAXLEN ~`
--- on each XADD: about 2,000 of the 35,000 instructions an append costs the server).
-local buffered = false
+-- on each XADD: about 2,000 of the 35,000 instructions an append costs the server). The flag,
+-- `buffered`, is records.lua's: the records are written at the end too.
 local moves, move_order, rate_adds, trims = {}, {}, {}, {}
 
 local function buffer_model()
   buffered = true
-  buffer_records()
 end
 
 -- Turns a finished list kept as a sorted set (before 2026-12-08) into a stream, oldest first.

@@ -119,18 +119,15 @@ local function ended_at(job)
   return (last and history_time(job, last)) or job.ft
 end
 
--- The records a batch call saves are written at its end, as the call left them, with one HSET
--- per hash (`flush_records`): an HSET from Lua costs ~5,000 instructions whatever it holds, one
--- of fifty records ~3,000 each, and with AOF each command is also propagated and written out on
--- its own. `buffer_records` (called by `buffer_model`) turns it on for the call. A record saved in
--- the call and loaded again is taken from here: the hash still holds the one before.
-local records_buffered = false
--- Per hash: the saved jobs by id, in the order first saved.
-local saved, saved_order = {}, {}
-
-local function buffer_records()
-  records_buffered = true
-end
+-- Whether this call buffers its writes: scripts that change many jobs set it (`buffer_model` in
+-- model.lua) and write at the end (`flush_model`). Their records are written, as the call left
+-- them, with one HSET per hash (`flush_records`): an HSET from Lua costs ~5,000 instructions
+-- whatever it holds, one of fifty records ~3,000 each, and with AOF each command is also
+-- propagated and written out on its own. A record saved in the call and loaded again is taken
+-- from what the call saved: the hash still holds the one before.
+local buffered = false
+-- The records saved in the call, by hash, then by id.
+local saved = {}
 
 local function load_job(jobs, id)
   local pending = saved[jobs]
@@ -169,7 +166,7 @@ local function packed(job)
 end
 
 local function save_job(jobs, job)
-  if not records_buffered then
+  if not buffered then
     redis.call('HSET', jobs, job.id, packed(job))
     return
   end
@@ -177,19 +174,18 @@ local function save_job(jobs, job)
   if not pending then
     pending = {}
     saved[jobs] = pending
-    saved_order[#saved_order + 1] = jobs
   end
   pending[job.id] = job
 end
 
 local function flush_records()
-  for _, jobs in ipairs(saved_order) do
+  for jobs, pending in pairs(saved) do
     local fields = {}
-    for id, job in pairs(saved[jobs]) do
+    for id, job in pairs(pending) do
       fields[#fields + 1] = id
       fields[#fields + 1] = packed(job)
     end
     call_spread('HSET', jobs, fields)
   end
-  saved, saved_order = {}, {}
+  saved = {}
 end
