@@ -124,6 +124,21 @@ describe("job lists", () => {
 })
 
 describe("outcomes per minute", () => {
+  it.live("expire drops old minutes however many there are (more than one unpack holds)", () =>
+    Effect.gen(function* () {
+      const { keyspace } = yield* Settings
+      const rates = keyspace.all[0]!.rates
+      // Minutes of ten thousand actors from a day ago: the Lua stack holds ~8,000 values.
+      const dayAgo = Math.floor(Date.now() / 60_000) - 24 * 60
+      const old = Array.from({ length: 10_000 }, (_, i) => [`gone-${i}|succeeded|${dayAgo}`, "1"]).flat()
+      yield* redis((c) => c.hset(rates, ...old))
+      const current = `${actor}|succeeded|${Math.floor(Date.now() / 60_000)}`
+      yield* redis((c) => c.hset(rates, current, "2"))
+      yield* JobStore.expire()
+      expect(yield* redis((c) => c.hkeys(rates))).toEqual([current])
+    }).pipe(withRedis()),
+  )
+
   it.live("count each outcome in its minute, oldest minute first, zeros filled in", () =>
     Effect.gen(function* () {
       for (const id of ["r1", "r2"]) {

@@ -30,12 +30,13 @@ for i = 4, #ARGV do
     end
   end
 end
--- The rates hash holds at most RATE_MINUTES minutes per actor and outcome.
+-- The rates hash holds at most RATE_MINUTES minutes per actor and outcome. After a long pause
+-- of every expirer, the old fields may be more than one unpack holds: deleted in pieces.
 local oldest = math.floor(now / 60000) - RATE_MINUTES
 local old = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
   local minute = tonumber(string.match(field, '|(%d+)$'))
   if not minute or minute < oldest then old[#old + 1] = field end
 end
-if #old > 0 then redis.call('HDEL', KEYS[2], unpack(old)) end
+call_spread('HDEL', KEYS[2], old)
 return deleted
