@@ -110,7 +110,7 @@ const request = (
   maxPayloadBytes: number,
 ): Either.Either<JobStore.SubmitRequest, SubmitRefusal> => {
   // Early returns rather than Either's combinators: run per item of a batch, their closures were
-  // a third of the check (see "enqueue" in docs/benchmarks.md).
+  // a third of the check (docs/benchmarks.md, session 12).
   const text = jsonText(actor.name, encoded)
   if (Either.isLeft(text)) return Either.left(text.left)
   const input = text.right
