@@ -121,6 +121,27 @@ describe("job lists", () => {
       expect((yield* ReadModel.rates()).get(actor)).toEqual({ succeeded: 1, failed: 1, deadLettered: 1 })
     }).pipe(withRedis({ retention: Duration.millis(20) })),
   )
+
+  it.live("expire deletes more expired jobs in one call than one unpack holds", () =>
+    Effect.gen(function* () {
+      const { keyspace } = yield* Settings
+      const p = keyspace.all[0]!
+      const list = p.list(actor, "succeeded")
+      // More than the ~8,000 values Lua's stack holds, all ended two days ago.
+      const ids = Array.from({ length: 8_500 }, (_, i) => `old-${i}`)
+      const endedAt = Date.now() - 2 * 86_400_000
+      yield* redis((c) => c.sadd(p.actors, actor))
+      yield* redis((c) => c.hset(p.jobs, ...ids.flatMap((id) => [id, "ended"])))
+      yield* redis((c) => {
+        const pipeline = c.pipeline()
+        ids.forEach((id, i) => pipeline.xadd(list, `${endedAt}-${i + 1}`, "j", id))
+        return pipeline.exec()
+      })
+      expect(yield* JobStore.expire(10_000)).toBe(ids.length)
+      expect(yield* redis((c) => c.hlen(p.jobs))).toBe(0)
+      expect(yield* redis((c) => c.xlen(list))).toBe(0)
+    }).pipe(withRedis({ retention: Duration.hours(1) })),
+  )
 })
 
 describe("outcomes per minute", () => {

@@ -19,7 +19,7 @@ for i = 6, #ARGV, 3 do
 end
 -- The completed entries leave the inbox together: one XACK, then one XTRIM and / or one XDEL.
 if #acks > 0 then
-  redis.call('XACK', KEYS[3], group, unpack(acks))
+  call_spread('XACK', KEYS[3], acks, group)
   delete_acknowledged(KEYS[3], group, acks)
 end
 local claimed = {}

@@ -24,14 +24,14 @@ for i = 4, #ARGV do
         entry_ids[i] = entry[1]
         ids[i] = entry[2][2]
       end
-      redis.call('HDEL', KEYS[1], unpack(ids))
-      redis.call('XDEL', list[1], unpack(entry_ids))
+      call_spread('HDEL', KEYS[1], ids)
+      call_spread('XDEL', list[1], entry_ids)
       deleted = deleted + #ids
     end
   end
 end
 -- The rates hash holds at most RATE_MINUTES minutes per actor and outcome. After a long pause
--- of every expirer, the old fields may be more than one unpack holds: deleted in pieces.
+-- of every expirer, the old fields may be more than one unpack holds: all deletes go in pieces.
 local oldest = math.floor(now / 60000) - RATE_MINUTES
 local old = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do

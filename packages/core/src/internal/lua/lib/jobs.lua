@@ -140,7 +140,7 @@ local function delete_acknowledged(inbox, group, acks)
   if #rest < #acks then
     redis.call('XTRIM', inbox, 'MINID', integer_text(bound_ms) .. '-' .. integer_text(bound_seq))
   end
-  if #rest > 0 then redis.call('XDEL', inbox, unpack(rest)) end
+  call_spread('XDEL', inbox, rest)
 end
 
 -- An inbox entry names its job (`j`) and nothing else: the attempt and all the rest are in the

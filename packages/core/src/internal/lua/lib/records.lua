@@ -64,14 +64,19 @@ local function small_text(n)
   return text
 end
 
--- Runs `command key values...` over `values` in pieces: `unpack` puts every value on Lua's
--- stack, which holds ~8,000. An even piece keeps pairs (score and member, field and value)
--- together.
+-- Runs `command key [before] values...` over `values` in pieces: `unpack` puts every value on
+-- Lua's stack, which holds ~8,000. An even piece keeps pairs (score and member, field and value)
+-- together. `before`: one argument every piece takes ahead of its values (XACK's group).
 local MOST_PER_CALL = 2000
-local function call_spread(command, key, values)
+local function call_spread(command, key, values, before)
   local n = #values
   for first = 1, n, MOST_PER_CALL do
-    redis.call(command, key, unpack(values, first, math.min(first + MOST_PER_CALL - 1, n)))
+    local last = math.min(first + MOST_PER_CALL - 1, n)
+    if before then
+      redis.call(command, key, before, unpack(values, first, last))
+    else
+      redis.call(command, key, unpack(values, first, last))
+    end
   end
 end
 
