@@ -134,7 +134,7 @@ describe("job lists", () => {
       yield* redis((c) => c.hset(p.jobs, ...ids.flatMap((id) => [id, "ended"])))
       yield* redis((c) => {
         const pipeline = c.pipeline()
-        ids.forEach((id, i) => pipeline.xadd(list, `${endedAt}-${i + 1}`, "j", id))
+        for (const [i, id] of ids.entries()) pipeline.xadd(list, `${endedAt}-${i + 1}`, "j", id)
         return pipeline.exec()
       })
       expect(yield* JobStore.expire(10_000)).toBe(ids.length)
