@@ -98,19 +98,12 @@ describe("chaos", () => {
         expect(terminals.filter(([event]) => event?.type !== "succeeded")).toEqual([])
         expect(finished.filter((status) => status.state === "succeeded")).toHaveLength(total)
 
-        // Executions: every job ran; any that ran more than once was caught by a kill (it has a
-        // `stalled` event: its delivery was taken over after the lease), and there are no more of
-        // them than the kills could have caught.
+        // Executions: who ran each job, and which of its runs a kill caught.
         const executions = record.executions()
         const runs = new Map<string, Array<number>>()
         for (const { jobId, pid } of executions) runs.set(jobId, [...(runs.get(jobId) ?? []), pid])
-        expect(jobIds.filter((jobId) => !runs.has(jobId))).toEqual([])
         const repeated = jobIds.filter((jobId) => (runs.get(jobId)?.length ?? 0) > 1)
         const stalledOf = (jobId: string) => H.ofType(byJob.get(jobId) ?? [], "stalled")
-        expect(repeated.filter((jobId) => stalledOf(jobId).length === 0)).toEqual([])
-        expect(repeated.length).toBeLessThanOrEqual(kills * concurrency)
-
-        // Figures for the report.
         const killedPids = new Set(killed.map((kill) => kill.pid))
         const inKilled = repeated.filter((jobId) =>
           runs
@@ -125,13 +118,35 @@ describe("chaos", () => {
           }),
         )
         const stalledJobs = jobIds.filter((jobId) => stalledOf(jobId).length > 0).length
+        // Per process that first ran a repeated job: how many (a kill catches at most `concurrency`).
+        const caughtBy = new Map<number, number>()
+        for (const jobId of repeated) {
+          const first = runs.get(jobId)![0]!
+          caughtBy.set(first, (caughtBy.get(first) ?? 0) + 1)
+        }
+        // Repeated jobs taken over before the process that first ran them was killed, if it was.
+        const killedAt = new Map(killed.map((kill) => [kill.pid, kill.at]))
+        const takenFromLive = repeated.filter((jobId) => {
+          const diedAt = killedAt.get(runs.get(jobId)![0]!) ?? Number.POSITIVE_INFINITY
+          return stalledOf(jobId).some((stalled) => stalled.at < diedAt)
+        })
+        // Reported before the checks, so that a failing run says what happened.
         console.log(
           `chaos: ${total} jobs succeeded, ${started.length} processes started, ${killed.length} SIGKILLs; ` +
             `${executions.length - total} extra executions over ${repeated.length} jobs ` +
-            `(${inKilled.length} of them first ran only in killed processes); ${stalledJobs} jobs reclaimed; ` +
+            `(${inKilled.length} of them first ran only in killed processes; most from one process ` +
+            `${Math.max(0, ...caughtBy.values())}; taken over from a live process ${takenFromLive.length}); ` +
+            `${stalledJobs} jobs reclaimed; ` +
             `kill → stalled: median ${median(recoveries)} ms, max ${Math.max(...recoveries)} ms; ` +
             `all done ${doneAt - killed[kills - 1]!.at} ms after the last kill`,
         )
+
+        // Every job ran; any that ran more than once was caught by a kill (it has a `stalled`
+        // event: its delivery was taken over after the lease), and there are no more of them than
+        // the kills could have caught.
+        expect(jobIds.filter((jobId) => !runs.has(jobId))).toEqual([])
+        expect(repeated.filter((jobId) => stalledOf(jobId).length === 0)).toEqual([])
+        expect(repeated.length).toBeLessThanOrEqual(kills * concurrency)
 
         // Every restart came up, and the survivors stop cleanly.
         yield* Effect.forEach(restarts, Fiber.join)

@@ -191,15 +191,18 @@ export const startable = (slots: Slots, canStart: (actor: string) => boolean): R
   const state = stateOf(slots)
   if (state.buffer.length === 0) return []
   state.buffer.sort((a, b) => laneRank[a.delivery.lane] - laneRank[b.delivery.lane])
-  const runningByActor = new Map<string, number>()
+  // A job whose handler ended counts until its outcome is recorded: normally the room kept for
+  // it (see `room`) leaves nothing extra in the buffer, but a read that overfilled it (more
+  // streams than room, or room taken while the read was on the wire) must not start beyond it.
+  const inFlightByActor = new Map<string, number>()
   for (const job of state.inFlight.values())
-    if (!job.handlerDone) runningByActor.set(job.delivery.actor, (runningByActor.get(job.delivery.actor) ?? 0) + 1)
-  let inUse = running(slots)
+    inFlightByActor.set(job.delivery.actor, (inFlightByActor.get(job.delivery.actor) ?? 0) + 1)
+  let inUse = state.inFlight.size
   const waiting: Array<Held> = []
   const starting: Array<Job> = []
   for (const entry of state.buffer) {
     const actor = entry.delivery.actor
-    const ofActor = runningByActor.get(actor) ?? 0
+    const ofActor = inFlightByActor.get(actor) ?? 0
     if (inUse >= slots.concurrency || ofActor >= (slots.limits.get(actor) ?? 0) || !canStart(actor)) {
       waiting.push(entry)
       continue
@@ -217,7 +220,7 @@ export const startable = (slots: Slots, canStart: (actor: string) => boolean): R
     }
     state.inFlight.set(job.key, job)
     inUse++
-    runningByActor.set(actor, ofActor + 1)
+    inFlightByActor.set(actor, ofActor + 1)
     starting.push(job)
   }
   state.buffer = waiting
