@@ -119,15 +119,12 @@ export const reclaimer = (state: WorkerState.WorkerState): Effect.Effect<void, n
         const handler = state.handlers.get(inbox.actor)
         const free = Slots.roomFor(state.slots, inbox.actor)
         if (handler === undefined || free <= 0 || state.stopping) return
-        // The room is kept while the call is on the wire, as a claim's is: reads and claims made
-        // meanwhile must not take it too, or the worker would hold more than its concurrency.
-        Slots.reserve(state.slots, inbox.actor, free)
         const reclaimed = yield* Deliveries.reclaim(inbox, state.consumer, {
           minIdle: handler.contract.policy.lease,
           count: free,
           maxDeliveries: handler.contract.policy.maxDeliveries,
           cursor: cursors.get(inbox.key) ?? "0-0",
-        }).pipe(Effect.ensuring(Effect.sync(() => Slots.unreserve(state.slots, inbox.actor, free))))
+        })
         cursors.set(inbox.key, reclaimed.cursor)
         if (reclaimed.deliveries.length > 0 || reclaimed.deadLettered > 0)
           yield* Effect.logInfo(
