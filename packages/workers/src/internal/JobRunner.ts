@@ -73,12 +73,21 @@ const baseAnnotations = (state: WorkerState.WorkerState, actor: string, attempt:
  * Sets a job fiber's log annotations (actor, job id and, once known, attempt) as the fiber is
  * made: one map built per job from the actor's and attempt's (each set on a map copies part of
  * it), instead of an update of a running fiber's map (each update compares and hashes it whole).
+ * The fiber's refs are made for it alone (`Runtime.runFork` copies the runtime's), so the entry is
+ * set in them rather than in a second copy (`FiberRefs.updateAs`): a Map copy per job was ~10 % of
+ * what the worker allocates per job (docs/benchmarks.md, session 13). A root fiber is never
+ * joined, so the entry needs no history of its parent's values.
  */
 const annotated = (state: WorkerState.WorkerState, delivery: Deliveries.Delivery, attempt?: number) => {
   const value = HashMap.set(baseAnnotations(state, delivery.actor, attempt), "jobId", delivery.jobId)
   return {
-    updateRefs: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) =>
-      FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value }),
+    updateRefs: (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime) => {
+      // Only where the copy is the fiber's own: never the runtime's refs themselves.
+      if (refs.locals === state.runtime.fiberRefs.locals)
+        return FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value })
+      refs.locals.set(FiberRef.currentLogAnnotations, [[fiberId, value]])
+      return refs
+    },
   }
 }
 

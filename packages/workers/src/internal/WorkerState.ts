@@ -6,7 +6,7 @@
  */
 import type { Actor, Deliveries, RedisClient, ScriptOutcome, Settings } from "@eddy/core"
 import { StreamKeys } from "@eddy/core"
-import { Effect, Queue, type Runtime, type Scope } from "effect"
+import { Effect, Queue, Runtime, RuntimeFlags, type Scope } from "effect"
 import type * as Handler from "../Handler.js"
 import type * as Batcher from "./Batcher.js"
 import * as Slots from "./Slots.js"
@@ -112,7 +112,12 @@ export const make = (options: {
       inboxes,
       inboxByKey: new Map(inboxes.map((inbox) => [inbox.key, inbox])),
       slots,
-      runtime: yield* Effect.runtime<RedisClient.RedisClient | Settings.Settings>(),
+      // Without Effect's per-fiber metrics (effect_fiber_*): five metric updates per fiber were
+      // ~0.25 µs of each job's ~1 µs fork (docs/benchmarks.md, session 13).
+      runtime: Runtime.disableRuntimeFlag(
+        yield* Effect.runtime<RedisClient.RedisClient | Settings.Settings>(),
+        RuntimeFlags.RuntimeMetrics,
+      ),
       progressThrottleMs: options.progressThrottleMs,
       quiet: false,
       claimTurn: 0,
