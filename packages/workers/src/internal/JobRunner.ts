@@ -226,7 +226,6 @@ const execute = (
   fiber.addObserver((exit) => {
     context.abort()
     job.deadline = Number.POSITIVE_INFINITY
-    Slots.handlerDone(state.slots, job)
     prepared.metrics.duration.unsafeUpdate((performance.now() - startedAt) / 1000, [])
     ended(state, job, prepared, started, exit)
   })

@@ -30,8 +30,6 @@ export interface Job {
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   /** When the handler's time is up (ms since the epoch); infinite until it runs. */
   deadline: number
-  /** The handler has ended; only its outcome is left to record (its slot is free). */
-  handlerDone: boolean
 }
 
 interface Held {
@@ -51,8 +49,6 @@ export interface Slots {
 interface State {
   readonly inFlight: Map<string, Job>
   buffer: Array<Held>
-  /** Jobs in flight whose handler ended (their outcome on its way to Redis): their slot is free. */
-  finishing: number
   /** Per actor: jobs in flight (until their outcome is recorded), plus deliveries in the buffer. */
   readonly heldByActor: Map<string, number>
   /** Waiting for the last job in flight to end (shutdown). */
@@ -72,7 +68,6 @@ export const make = (concurrency: number, limits: ReadonlyMap<string, number>): 
     states.set(slots, {
       inFlight: new Map(),
       buffer: [],
-      finishing: 0,
       heldByActor: new Map(),
       emptied: [],
       reserved: 0,
@@ -94,12 +89,6 @@ export const inboxOf = (delivery: Deliveries.Delivery): string =>
 
 const bump = (state: State, actor: string, by: number) =>
   state.heldByActor.set(actor, (state.heldByActor.get(actor) ?? 0) + by)
-
-/** Jobs running (in flight, less those only recording their outcome). */
-export const running = (slots: Slots): number => {
-  const state = stateOf(slots)
-  return state.inFlight.size - state.finishing
-}
 
 /** Jobs in flight, including those recording their outcome. */
 export const inFlightCount = (slots: Slots): number => stateOf(slots).inFlight.size
@@ -216,7 +205,6 @@ export const startable = (slots: Slots, canStart: (actor: string) => boolean): R
       started: false,
       fiber: undefined,
       deadline: Number.POSITIVE_INFINITY,
-      handlerDone: false,
     }
     state.inFlight.set(job.key, job)
     inUse++
@@ -227,21 +215,11 @@ export const startable = (slots: Slots, canStart: (actor: string) => boolean): R
   return starting
 }
 
-/** The job's handler has ended: another may start, but the job holds its room until its outcome is recorded. */
-export const handlerDone = (slots: Slots, job: Job): void => {
-  if (job.handlerDone) return
-  const state = stateOf(slots)
-  job.handlerDone = true
-  state.finishing++
-  slots.wake.notify()
-}
-
 /** The job is over (its outcome recorded or given up): it leaves the slots. */
 export const remove = (slots: Slots, job: Job): void => {
   const state = stateOf(slots)
   if (state.inFlight.get(job.key) !== job) return
   state.inFlight.delete(job.key)
-  if (job.handlerDone) state.finishing--
   bump(state, job.delivery.actor, -1)
   slots.wake.notify()
   if (state.inFlight.size === 0 && state.emptied.length > 0) {
